@@ -1,0 +1,166 @@
+"""The ``iconicity`` command line (typer). Writing happens only here, never in the dashboard."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import store
+from .embedders import (DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_DINO_MODEL, ModelLoadError,
+                        load_cells, load_global, resolve_device)
+from .grid import parse_grid
+from .images import DEFAULT_MAX_PIXELS
+from .queries import BY, Thresholds, errors_table, metrics_table, runs_table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Iconicity Explorer: score generated images against cultural references.")
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.secho(f"error: {msg}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def score(
+    dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (DESIGN layout). Omit with --authors-*."),
+    db: Path = typer.Option(..., "--db", help="DuckDB file to create or extend."),
+    clip_model: str = typer.Option(DEFAULT_CLIP_MODEL, help="open_clip architecture, or 'baseline'."),
+    clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED, help="open_clip weights tag or local checkpoint path."),
+    dino_model: str = typer.Option(DEFAULT_DINO_MODEL, help="DINOv3 Hub id or local directory, or 'baseline'."),
+    patch_mode: str = typer.Option("crop", help="crop (paper-faithful) or token (one pass, pooled tokens)."),
+    grid: str = typer.Option("4x4", help="ROWSxCOLS grid for the patch-level scores."),
+    token_size: int = typer.Option(224, help="Input side for --patch-mode token."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps."),
+    batch_size: int = typer.Option(32, help="Images per batch."),
+    phash_max: int = typer.Option(18, help="Dynamic references within this pHash Hamming distance are duplicates."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, help="Refuse larger images (decompression bombs)."),
+    authors_refs: Optional[Path] = typer.Option(None, help="Authors' layout: reference root (a folder per slug)."),
+    authors_gen: list[str] = typer.Option([], help="Authors' layout: MODEL=DIR, repeatable."),
+    authors_prompts: Optional[Path] = typer.Option(None, help="Authors' layout: prompt CSV (slug column label_clean)."),
+    authors_kind: str = typer.Option("static", help="Authors' layout: static or dynamic."),
+    quiet: bool = typer.Option(False, help="No progress bars."),
+) -> None:
+    """Embed every image once and store every raw similarity (resumable)."""
+    from .dataset import scan_authors_layout, scan_dataset
+    from .scoring import score_dataset
+
+    try:
+        rows, cols = parse_grid(grid)
+        if authors_refs is not None:
+            if not authors_gen or authors_prompts is None:
+                _fail("the authors' layout needs --authors-refs, --authors-gen MODEL=DIR and --authors-prompts")
+            gens = dict(g.split("=", 1) for g in authors_gen)
+            ds = scan_authors_layout(authors_refs, gens, authors_prompts, authors_kind)
+        elif dataset is not None:
+            ds = scan_dataset(dataset)
+        else:
+            _fail("give a DATASET folder (or the --authors-* options)")
+        dev = resolve_device(device)
+        typer.echo(f"loading models on {dev} ...", err=True)
+        clip = load_global(clip_model, clip_pretrained, device=dev, batch_size=batch_size)
+        cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
+                           token_size=token_size)
+        summary = score_dataset(ds, db, clip, cells, phash_max=phash_max, batch_size=batch_size,
+                                max_pixels=max_pixels, device=dev, progress=not quiet)
+    except (ModelLoadError, FileNotFoundError, ValueError, store.DatabaseBusy) as e:
+        _fail(str(e))
+    for item, msg in summary.problems:
+        typer.secho(f"problem: {item}: {msg}", fg="yellow", err=True)
+    for item, msg in summary.errors:
+        typer.secho(f"error: {msg}", fg="yellow", err=True)
+    typer.echo(
+        f"run {summary.run_id}: {summary.n_generations_scored} generation(s) scored, "
+        f"{summary.n_embedded} new generated image(s) embedded, {summary.n_refs_embedded} reference(s) embedded, "
+        f"{len(summary.errors)} file error(s), {len(summary.problems)} dataset problem(s) -> {db}", err=True)
+
+
+def _emit(df, fmt: str, output: Optional[Path], meta: dict) -> None:
+    if fmt == "csv":
+        text = df.to_csv(index=False)
+    elif fmt == "json":
+        text = json.dumps({**meta, "rows": json.loads(df.to_json(orient="records", double_precision=15))}, indent=2, default=str)
+    else:
+        _fail(f"--format must be csv or json, got {fmt!r}")
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def metrics(
+    db: Path = typer.Option(..., "--db", help="Scored DuckDB file."),
+    by: str = typer.Option("model", "--by", help="image, reference or model."),
+    clip_tau: float = typer.Option(0.70, help="CLIP threshold (static references; dynamic too unless set)."),
+    clip_tau_dynamic: Optional[float] = typer.Option(None, help="CLIP threshold for dynamic references."),
+    patch_tau: float = typer.Option(0.60, help="Cell reuse threshold."),
+    pooling: str = typer.Option("recognised", help="VI(c) over 'recognised' generations or 'all'."),
+    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    run: Optional[str] = typer.Option(None, help="Run id (default: the latest; see `iconicity runs`)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+) -> None:
+    """CRA / VR / VI / CRT from stored similarities, at any thresholds (nothing is re-embedded)."""
+    if by not in BY:
+        _fail(f"--by must be one of {', '.join(BY)}")
+    try:
+        t = Thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
+        con = store.connect(db, read_only=True)
+        df = metrics_table(con, by, t, run_id=run)
+    except (ValueError, LookupError, FileNotFoundError, store.DatabaseBusy) as e:
+        _fail(str(e))
+    _emit(df, fmt, output, {"by": by, "run_id": run or store.latest_run(con), "thresholds": t.__dict__,
+                            "vi_pooling": pooling})
+
+
+@app.command()
+def runs(db: Path = typer.Option(..., "--db"), fmt: str = typer.Option("csv", "--format")) -> None:
+    """List scoring runs (embedders, grid, patch mode, number scored)."""
+    try:
+        con = store.connect(db, read_only=True)
+    except (FileNotFoundError, store.DatabaseBusy) as e:
+        _fail(str(e))
+    _emit(runs_table(con), fmt, None, {})
+
+
+@app.command()
+def errors(db: Path = typer.Option(..., "--db"), fmt: str = typer.Option("csv", "--format")) -> None:
+    """List per-file errors and dataset problems recorded during scoring."""
+    try:
+        con = store.connect(db, read_only=True)
+    except (FileNotFoundError, store.DatabaseBusy) as e:
+        _fail(str(e))
+    _emit(errors_table(con), fmt, None, {})
+
+
+@app.command()
+def export(
+    db: Path = typer.Option(..., "--db"),
+    out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
+    fmt: str = typer.Option("authors", "--format", help="authors: the released scripts' CSV files."),
+    clip_tau: float = typer.Option(0.70), clip_tau_dynamic: Optional[float] = typer.Option(None),
+    patch_tau: float = typer.Option(0.60), run: Optional[str] = typer.Option(None),
+) -> None:
+    """Export results in the authors' CSV format (one row per image, with cra_pass)."""
+    from .export import export_authors
+
+    if fmt != "authors":
+        _fail("--format authors is the only export format so far")
+    try:
+        con = store.connect(db, read_only=True)
+        paths = export_authors(con, out, Thresholds(clip_tau, clip_tau_dynamic, patch_tau), run)
+    except (LookupError, FileNotFoundError, store.DatabaseBusy, ValueError) as e:
+        _fail(str(e))
+    for p in paths:
+        typer.echo(str(p))
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""CLIP image embeddings via open_clip (recognition, ``f`` in DESIGN §2)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .base import EmbedderInfo, ModelLoadError, file_digest
+
+
+class OpenClipEmbedder:
+    """Global image embedder. ``pretrained`` is an open_clip tag (``openai``) or a checkpoint path.
+
+    Example (needs weights)::
+
+        emb = OpenClipEmbedder("ViT-B-32", "openai", device="cpu")
+        vecs = emb.embed([Image.open("a.jpg").convert("RGB")])
+    """
+
+    def __init__(self, model: str = "ViT-B-32", pretrained: str = "openai", device: str = "cpu",
+                 batch_size: int = 32) -> None:
+        import open_clip
+        import torch
+
+        self.device, self.batch_size = device, batch_size
+        local = Path(pretrained).expanduser()
+        is_path = local.suffix in (".pt", ".pth", ".bin", ".safetensors") or local.exists()
+        if is_path and not local.is_file():
+            raise ModelLoadError(f"--clip-pretrained {pretrained}: no such checkpoint file")
+        try:
+            net, _, preprocess = open_clip.create_model_and_transforms(
+                model, pretrained=str(local) if is_path else pretrained, device=device
+            )
+        except Exception as e:  # open_clip raises RuntimeError / HF errors / OSError
+            raise ModelLoadError(
+                f"could not load CLIP model {model!r} with weights {pretrained!r}: {e}\n"
+                "What to do: check the model name (open_clip.list_models()) and tag "
+                "(open_clip.list_pretrained()); if this machine is offline, download the weights "
+                "once where there is network (they are cached under ~/.cache/huggingface) or pass "
+                "--clip-pretrained /path/to/checkpoint.safetensors; or use --clip-model baseline "
+                "for the weight-free appearance baseline (not semantic)."
+            ) from None
+        self.model = net.eval()
+        self.preprocess = preprocess
+        self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
+        weights = file_digest(local) if is_path else pretrained
+        self.info = EmbedderInfo(
+            key=f"open_clip:{model}:{weights}",
+            family="open_clip",
+            model=model,
+            weights=weights,
+            preprocessing=_describe(preprocess),
+            extra={"pretrained_arg": local.name if is_path else pretrained,
+                   "precision": str(self.dtype).replace("torch.", "")},
+        )
+
+    def embed(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        out = []
+        for i in range(0, len(images), self.batch_size):
+            x = torch.stack([self.preprocess(im) for im in images[i : i + self.batch_size]])
+            with torch.inference_mode(), torch.autocast(
+                "cuda", dtype=torch.float16, enabled=self.dtype == torch.float16
+            ):
+                f = self.model.encode_image(x.to(self.device))
+            out.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+
+def _describe(preprocess) -> str:
+    return " | ".join(type(t).__name__ + _arg(t) for t in getattr(preprocess, "transforms", []))
+
+
+def _arg(t) -> str:
+    size = getattr(t, "size", None)
+    return f"({size})" if size is not None else ""

@@ -1,0 +1,139 @@
+"""DINOv3 cell features via transformers (realization, ``g`` in DESIGN §2).
+
+Two patch modes:
+
+* ``crop`` (paper-faithful, default): every grid cell is cropped from the image, resized to the
+  processor's input size and embedded on its own; its feature is the mean of all output tokens
+  (as in the authors' script).
+* ``token``: one forward pass over the whole image resized to ``token_size``; the patch tokens
+  are average-pooled into the grid cells (same split rule as the crop grid). ~16x cheaper.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..grid import cell_boxes, split_ranges
+from .base import EmbedderInfo, ModelLoadError, dir_digest, hf_token
+
+PATCH_MODES = ("crop", "token")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Dinov3CellEmbedder:
+    """Cell embedder over a DINOv3 ViT loaded from a Hub id or a ``save_pretrained`` directory."""
+
+    def __init__(self, model: str = "facebook/dinov3-vits16-pretrain-lvd1689m", mode: str = "crop",
+                 rows: int = 4, cols: int = 4, device: str = "cpu", batch_size: int = 64,
+                 token_size: int = 224) -> None:
+        import torch
+        from transformers import AutoImageProcessor, AutoModel
+
+        if mode not in PATCH_MODES:
+            raise ValueError(f"patch mode must be one of {PATCH_MODES}, got {mode!r}")
+        self.mode, self.rows, self.cols = mode, rows, cols
+        self.device, self.batch_size, self.token_size = device, batch_size, token_size
+        local = Path(model).expanduser()
+        source = str(local) if local.is_dir() else model
+        try:
+            net = AutoModel.from_pretrained(source, token=hf_token())
+        except Exception as e:
+            raise ModelLoadError(
+                f"could not load DINOv3 model {model!r}: {type(e).__name__}: {e}\n"
+                "What to do: DINOv3 weights on the Hugging Face Hub are gated — accept the licence "
+                f"on https://huggingface.co/{model} , then log in (`hf auth login`) or set HF_TOKEN; "
+                "offline, pass --dino-model /path/to/dir (a folder written by save_pretrained); "
+                "or use --dino-model baseline for the weight-free appearance baseline (not semantic)."
+            ) from None
+        size, mean, std, proc_note = (224, 224), IMAGENET_MEAN, IMAGENET_STD, "DINOv3 defaults"
+        try:
+            proc = AutoImageProcessor.from_pretrained(source, token=hf_token())
+            s = proc.size
+            size = (s["height"], s["width"]) if "height" in s else (s["shortest_edge"],) * 2
+            mean, std, proc_note = tuple(proc.image_mean), tuple(proc.image_std), "processor config"
+        except Exception:
+            pass  # no preprocessor_config.json: the DINOv3 defaults, recorded below
+        self.input_size = size
+        self.n_skip = 1 + int(getattr(net.config, "num_register_tokens", 0) or 0)
+        self.patch = int(net.config.patch_size)
+        self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
+        self.model = net.eval().to(device)
+        self.mean = torch.tensor(mean).view(1, 3, 1, 1).to(device)
+        self.std = torch.tensor(std).view(1, 3, 1, 1).to(device)
+        weights = dir_digest(local) if local.is_dir() else str(
+            getattr(net.config, "_commit_hash", None) or "hub"
+        )
+        geom = f"{mode}:{rows}x{cols}" + (f":{token_size}" if mode == "token" else "")
+        self.info = EmbedderInfo(
+            key=f"dinov3:{local.name if local.is_dir() else model}:{weights}:{geom}",
+            family="dinov3",
+            model=local.name if local.is_dir() else model,
+            weights=weights,
+            preprocessing=(
+                f"{mode}: " + (f"each cell resized to {size[0]}x{size[1]}, mean of all tokens"
+                               if mode == "crop" else
+                               f"image resized to {token_size}x{token_size}, patch tokens pooled per cell")
+                + f", normalise ({proc_note})"
+            ),
+            extra={"precision": str(self.dtype).replace("torch.", ""), "grid": f"{rows}x{cols}"},
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _forward(self, x):
+        import torch
+
+        with torch.inference_mode(), torch.autocast(
+            "cuda", dtype=torch.float16, enabled=self.dtype == torch.float16
+        ):
+            return self.model(pixel_values=((x - self.mean) / self.std)).last_hidden_state.float()
+
+    def _resize(self, t, size):
+        import torch.nn.functional as F
+
+        return F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+    # -- API ----------------------------------------------------------------------------------
+    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.rows * self.cols, 0), np.float32)
+        return self._crop(images) if self.mode == "crop" else self._token(images)
+
+    def _crop(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        k = self.rows * self.cols
+        crops = []
+        for im in images:
+            t = _to_tensor(im).to(self.device)
+            for (l, top, r, b) in cell_boxes(im.width, im.height, self.rows, self.cols):
+                crops.append(self._resize(t[:, :, top:b, l:r], self.input_size))
+        feats = []
+        for i in range(0, len(crops), self.batch_size):
+            h = self._forward(torch.cat(crops[i : i + self.batch_size]))
+            feats.append(torch.nn.functional.normalize(h.mean(dim=1), dim=-1).cpu())
+        return torch.cat(feats).numpy().reshape(len(images), k, -1).astype(np.float32)
+
+    def _token(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        side = max(self.patch, self.token_size // self.patch * self.patch)
+        n = side // self.patch
+        rr, cr = split_ranges(n, self.rows), split_ranges(n, self.cols)
+        out = []
+        for i in range(0, len(images), self.batch_size):
+            x = torch.cat([self._resize(_to_tensor(im).to(self.device), (side, side))
+                           for im in images[i : i + self.batch_size]])
+            tok = self._forward(x)[:, self.n_skip :, :].reshape(len(x), n, n, -1)
+            cells = [tok[:, a:b, c:d, :].mean(dim=(1, 2)) for (a, b) in rr for (c, d) in cr]
+            out.append(torch.nn.functional.normalize(torch.stack(cells, 1), dim=-1).cpu())
+        return torch.cat(out).numpy().astype(np.float32)
+
+
+def _to_tensor(im: Image.Image):
+    import torch
+
+    a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0)

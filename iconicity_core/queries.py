@@ -1,0 +1,139 @@
+"""Metrics as DuckDB queries over the stored similarities; thresholds are bound parameters.
+
+The SQL mirrors :mod:`iconicity_core.metrics` exactly (tests check that both agree), so moving a
+threshold never needs re-embedding: it is a new query over the same rows.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from . import store
+from .metrics import POOLINGS
+
+BY = ("image", "reference", "model")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Everything that turns raw similarities into metrics."""
+
+    clip_tau: float = 0.70
+    clip_tau_dynamic: float | None = None      # None: same as clip_tau
+    patch_tau: float = 0.60
+    pooling: str = "recognised"
+
+    def __post_init__(self):
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        for name in ("clip_tau", "patch_tau"):
+            v = getattr(self, name)
+            if not -1.0 <= v <= 1.0:
+                raise ValueError(f"{name} must lie in [-1, 1], got {v}")
+
+    @property
+    def dynamic_tau(self) -> float:
+        return self.clip_tau if self.clip_tau_dynamic is None else self.clip_tau_dynamic
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions (empty tuple = everything)."""
+
+    models: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    slugs: tuple[str, ...] = ()
+
+
+def _where(f: Filters, params: dict) -> str:
+    parts = []
+    for col, vals in (("f.model", f.models), ("rf.kind", f.kinds), ("f.variant", f.variants), ("f.slug", f.slugs)):
+        if vals:
+            key = f"flt_{col.split('.')[1]}"
+            params[key] = list(vals)
+            parts.append(f"{col} IN (SELECT unnest(${key}))")
+    return (" AND " + " AND ".join(parts)) if parts else ""
+
+
+def _image_cte(run_id: str, t: Thresholds, f: Filters) -> tuple[str, dict]:
+    params = {"run": run_id, "tau": t.clip_tau, "tau_dyn": t.dynamic_tau, "ptau": t.patch_tau,
+              "pooling": t.pooling}
+    sql = f"""
+    WITH cellagg AS (
+        SELECT file_id, avg(CASE WHEN sim > $ptau THEN 1.0 ELSE 0.0 END) AS vr
+        FROM cell_sims WHERE run_id = $run GROUP BY file_id
+    ), img AS (
+        SELECT f.model, f.slug, rf.kind, f.variant, f.relpath AS image, f.file_id, f.label, f.seed,
+               c.sim AS clip_sim,
+               c.sim > CASE WHEN rf.kind = 'dynamic' THEN $tau_dyn ELSE $tau END AS recognised,
+               ca.vr, 1.0 - ca.vr AS vi
+        FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
+             JOIN cellagg ca USING (file_id)
+        WHERE c.run_id = $run {_where(f, params)}
+    ), refagg AS (
+        SELECT model, slug, kind, variant, count(*) AS n,
+               avg(CASE WHEN recognised THEN 1.0 ELSE 0.0 END) AS cra,
+               CASE WHEN $pooling = 'all' THEN avg(vr) ELSE avg(vr) FILTER (WHERE recognised) END AS vr
+        FROM img GROUP BY model, slug, kind, variant
+    ), refs_m AS (
+        SELECT model, slug, kind, variant, n, cra, vr, 1.0 - vr AS vi,
+               CASE WHEN cra > 0 THEN cra * (1.0 - vr) ELSE 0.0 END AS crt
+        FROM refagg
+    )"""
+    return sql, params
+
+
+def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filters(),
+                  run_id: str | None = None) -> pd.DataFrame:
+    """The ``metrics --by image|reference|model`` table as a DataFrame.
+
+    ``--by model`` has one row per (model, kind, variant) plus ``kind = 'all'`` rows (macro means
+    over references).
+    """
+    if by not in BY:
+        raise ValueError(f"by must be one of {BY}, got {by!r}")
+    run_id = run_id or store.latest_run(con)
+    if run_id is None:
+        raise LookupError("the database has no scoring run yet — run `iconicity score` first")
+    cte, params = _image_cte(run_id, t, f)
+    if by == "image":
+        q = cte + """
+        SELECT model, slug, kind, variant, image, clip_sim, recognised, vr, vi, label, seed, file_id
+        FROM img ORDER BY model, slug, variant, image"""
+    elif by == "reference":
+        q = cte + " SELECT * FROM refs_m ORDER BY model, slug, variant"
+    else:
+        q = cte + """
+        SELECT model, coalesce(kind, 'all') AS kind, variant, count(*) AS n_refs,
+               avg(cra) AS cra, avg(vr) AS vr, avg(vi) AS vi, avg(crt) AS crt
+        FROM refs_m GROUP BY GROUPING SETS ((model, kind, variant), (model, variant))
+        ORDER BY model, variant, kind = 'all', kind"""
+    df = con.execute(q, params).df()
+    if by != "image":
+        df["pooling"] = t.pooling
+    return df
+
+
+def runs_table(con) -> pd.DataFrame:
+    """Every scoring run with its embedders and the number of generations scored."""
+    return con.execute(
+        """SELECT r.run_id, r.clip_key, r.dino_key, r.grid, r.patch_mode, r.phash_max, r.semantic,
+                  r.device, r.created_at, r.updated_at,
+                  (SELECT count(*) FROM clip_sims c WHERE c.run_id = r.run_id) AS n_scored
+           FROM runs r ORDER BY r.updated_at DESC""").df()
+
+
+def errors_table(con) -> pd.DataFrame:
+    """Per-file errors (ingest or decoding) and dataset-level problems."""
+    return con.execute(
+        """SELECT r.path || '/' || f.relpath AS item, f.role, coalesce(f.error, i.error) AS message
+           FROM files f JOIN roots r USING (root_id) LEFT JOIN images i USING (image_id)
+           WHERE f.error IS NOT NULL OR i.error IS NOT NULL
+           UNION ALL SELECT item, 'dataset' AS role, message FROM problems
+           ORDER BY 1""").df()
+
+
+def thresholds_dict(t: Thresholds) -> dict:
+    return asdict(t) | {"clip_tau_dynamic": t.dynamic_tau}

@@ -1,0 +1,67 @@
+"""Test helpers: synthetic images and datasets written to disk (real files, real folders)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def texture(seed: int, size: int = 128) -> Image.Image:
+    """A smooth random colour texture (distinct per seed, structured enough for pHash)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    im = Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC)
+    noise = rng.integers(-20, 21, (size, size, 3))
+    return Image.fromarray(np.clip(np.asarray(im, int) + noise, 0, 255).astype(np.uint8))
+
+
+def shuffle_tiles(im: Image.Image, rows: int = 4, cols: int = 4, seed: int = 0) -> Image.Image:
+    """Permute the grid tiles of ``im`` (size divisible by the grid) with no tile left in place."""
+    w, h = im.width // cols, im.height // rows
+    tiles = [im.crop((c * w, r * h, (c + 1) * w, (r + 1) * h)) for r in range(rows) for c in range(cols)]
+    n = len(tiles)
+    perm = np.roll(np.arange(n), 1 + seed % (n - 1))          # a derangement
+    out = Image.new(im.mode, im.size)
+    for k, src in enumerate(perm):
+        out.paste(tiles[src], ((k % cols) * w, (k // cols) * h))
+    return out
+
+
+def write_refs_csv(root: Path, rows: list[dict]) -> None:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with open(root / "references.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def save(im: Image.Image, path: Path, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, **kw)
+    return path
+
+
+def build_small_dataset(root: Path) -> Path:
+    """A static reference (one image), a dynamic one (three images, one a near-duplicate), and two
+    models' generations with known relations: exact copy, tile-shuffled copy, unrelated image."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_refs_csv(root, [
+        {"slug": "mona", "title": "Mona Lisa", "kind": "static", "sitelinks": "120", "inception": "1503"},
+        {"slug": "film", "title": "Le Voyage dans la Lune", "kind": "dynamic", "sitelinks": "45", "inception": "1902"},
+    ])
+    mona = texture(1)
+    save(mona, root / "references/mona/mona.png")
+    f1, f2 = texture(2), texture(3)
+    save(f1, root / "references/film/a.png")
+    save(f2, root / "references/film/b.png")
+    save(f1.resize((120, 120)).resize((128, 128)), root / "references/film/c_near_dup.png")
+    for model, seed in (("model_a", 10), ("model_b", 20)):
+        g = root / "generations" / model
+        save(mona, g / "mona/copy.png")
+        save(shuffle_tiles(mona), g / "mona/shuffled.png")
+        save(texture(seed), g / "mona/other.png")
+        save(f2, g / "film/copy_of_b.png")
+        save(texture(seed + 1), g / "film/other.png")
+    return root

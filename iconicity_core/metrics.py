@@ -70,6 +70,7 @@ def crt(
     pooling: Pooling = "recognised",
 ) -> float:
     """CRT(c) = CRA(c) x VI(c); 0 when no generation is recognised."""
+    _check_pooling(pooling)
     a = cra(clip_sim, clip_tau)
     if not a > 0:
         return 0.0 if a == a else float("nan")

@@ -1,9 +1,9 @@
 """Randomly initialised models of the real architectures, saved where the loaders can read them.
 
 Used by the tests (no weights can be downloaded there) and by ``bench/`` (random weights cost the
-same to run as trained ones). Never use them for real scores.
+same to run as trained ones). Never use them for real scores. Example::
 
->>> # save_random_dinov3("/tmp/dino", tiny=True); load_cells("/tmp/dino")  # doctest: +SKIP
+    save_random_dinov3("/tmp/dino")      # then: iconicity score DATA --dino-model /tmp/dino
 """
 from __future__ import annotations
 

@@ -1,0 +1,58 @@
+"""Calibration against ground-truth labels (the demo's simulator, or a user's labelled images).
+
+How well does VR separate ``replica`` from ``reinterpretation``, and how well does the CLIP
+similarity separate recognisable generations (replica / partial / reinterpretation) from ``miss``?
+Reported as ROC-AUC (scikit-learn), with the curves for plotting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
+
+RECOGNISABLE = ("replica", "partial", "reinterpretation")
+
+
+@dataclass(frozen=True)
+class Separation:
+    name: str          # what is separated, e.g. "VR: replica vs reinterpretation"
+    score: str         # which column scores it
+    auc: float
+    n_pos: int
+    n_neg: int
+    fpr: np.ndarray
+    tpr: np.ndarray
+
+
+def _sep(name: str, score: str, y: np.ndarray, s: np.ndarray) -> Separation | None:
+    if y.sum() == 0 or (~y).sum() == 0:
+        return None
+    fpr, tpr, _ = roc_curve(y, s)
+    return Separation(name, score, float(roc_auc_score(y, s)), int(y.sum()), int((~y).sum()), fpr, tpr)
+
+
+def calibration(images: pd.DataFrame) -> list[Separation]:
+    """ROC analyses from a ``metrics --by image`` table with a ``label`` column.
+
+    >>> df = pd.DataFrame({"label": ["replica", "reinterpretation", "miss", "replica"],
+    ...                    "vr": [1.0, 0.1, 0.0, 0.8], "clip_sim": [0.9, 0.8, 0.2, 0.95]})
+    >>> [(s.name, s.auc) for s in calibration(df)]
+    [('VR: replica vs reinterpretation', 1.0), ('CLIP similarity: recognisable vs miss', 1.0)]
+    """
+    if "label" not in images or images["label"].isna().all():
+        return []
+    df = images.dropna(subset=["label"])
+    out = []
+    rr = df[df["label"].isin(["replica", "reinterpretation"])]
+    out.append(_sep("VR: replica vs reinterpretation", "vr", (rr["label"] == "replica").to_numpy(), rr["vr"].to_numpy()))
+    out.append(_sep("CLIP similarity: recognisable vs miss", "clip_sim",
+                    df["label"].isin(RECOGNISABLE).to_numpy(), df["clip_sim"].to_numpy()))
+    return [s for s in out if s is not None]
+
+
+def calibration_table(images: pd.DataFrame) -> pd.DataFrame:
+    """The AUCs as a small table (one row per separation)."""
+    return pd.DataFrame([{"separation": s.name, "score": s.score, "roc_auc": s.auc, "n_pos": s.n_pos,
+                          "n_neg": s.n_neg} for s in calibration(images)])

@@ -1,0 +1,123 @@
+"""Build the embedded demo: a dataset folder in the DESIGN layout, scored by the normal pipeline.
+
+    iconicity demo                    # -> data/demo.duckdb (+ data/demo_dataset/)
+
+Deterministic (fixed seeds): two builds give identical metric tables.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..dataset import scan_dataset
+from ..embedders import BASELINE, DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_DINO_MODEL, load_cells, load_global
+from ..scoring import ScoreSummary, score_dataset
+from . import simulate as S
+from .sources import SOURCES, textures
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_DB = DATA_DIR / "demo.duckdb"
+PER_CELL = 20                       # generations per model, reference and prompt variant
+VARIANTS = ("title", "description")
+
+
+def demo_covariates(slug: str) -> dict[str, float]:
+    """Clearly fictional covariates (``demo_`` prefix) so the Correlations views have data."""
+    rng = np.random.default_rng(S.seed_for("covariates", slug))
+    return {"demo_sitelinks": float(int(rng.integers(21, 400))), "demo_year": float(int(rng.integers(1900, 2020)))}
+
+
+def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None) -> Path:
+    """Write references, simulated generations and the two CSV files under ``root``."""
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "references").mkdir(parents=True)
+    refs = {s.slug: s.images() for s in SOURCES}
+    tex = textures()
+    with open(root / "references.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["slug", "title", "kind", "demo_sitelinks", "demo_year", "credit"])
+        for s in SOURCES:
+            cov = demo_covariates(s.slug)
+            w.writerow([s.slug, s.title, s.kind, int(cov["demo_sitelinks"]), int(cov["demo_year"]), s.credit])
+            for i, im in enumerate(refs[s.slug]):
+                d = root / "references" / s.slug
+                d.mkdir(exist_ok=True)
+                im.save(d / f"{i:02d}.png")
+    rows = []
+    total = len(S.MODELS) * len(SOURCES) * len(VARIANTS)
+    done = 0
+    for model in S.MODELS:
+        for s in SOURCES:
+            others = [im for o in SOURCES if o.slug != s.slug for im in refs[o.slug][:1]]
+            for variant in VARIANTS:
+                prompt = s.title if variant == "title" else s.description
+                d = root / "generations" / model / s.slug / variant
+                d.mkdir(parents=True, exist_ok=True)
+                for i in range(per_cell):
+                    seed = S.seed_for(model, s.slug, variant, i)
+                    rng = np.random.default_rng(seed)
+                    label = S.LABELS[int(rng.choice(4, p=S.mix(model, variant)))]
+                    im = S.generate(label, refs[s.slug], others, tex, rng)
+                    rel = f"generations/{model}/{s.slug}/{variant}/{i:03d}.jpg"
+                    im.save(root / rel, quality=90)
+                    rows.append([rel, model, s.slug, variant, prompt, seed, label])
+                done += 1
+                if progress:
+                    progress(done / total, f"simulating {model} / {s.slug} / {variant}")
+    with open(root / "generations.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "model", "slug", "variant", "prompt", "seed", "label"])
+        w.writerows(rows)
+    return root
+
+
+def pretrained_available() -> bool:
+    """True when CLIP ViT-B-32/openai and DINOv3 ViT-S/16 are already in the local Hub cache."""
+    try:
+        import open_clip
+        from huggingface_hub import try_to_load_from_cache
+
+        hub = open_clip.get_pretrained_cfg(DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED).get("hf_hub", "").rstrip("/")
+        clip_ok = any(isinstance(try_to_load_from_cache(hub, f), str)
+                      for f in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+        dino_ok = isinstance(try_to_load_from_cache(DEFAULT_DINO_MODEL, "model.safetensors"), str)
+        return bool(clip_ok and dino_ok)
+    except Exception:
+        return False
+
+
+def build_demo(db: str | Path = DEFAULT_DB, dataset_dir: str | Path | None = None, embedders: str = "auto",
+               per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None,
+               quiet: bool = False) -> ScoreSummary:
+    """Build the demo dataset and score it into ``db`` (written to a temp file, then moved in place).
+
+    ``embedders``: ``auto`` (pretrained CLIP + DINOv3 when cached locally, else the weight-free
+    baseline), ``baseline`` or ``pretrained``.
+    """
+    db = Path(db)
+    root = Path(dataset_dir) if dataset_dir else db.with_name(db.stem + "_dataset")
+    log = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))
+    use_pretrained = embedders == "pretrained" or (embedders == "auto" and pretrained_available())
+    log(f"building the demo dataset in {root} ...")
+    build_dataset(root, per_cell, progress=(lambda f, m: progress(0.6 * f, m)) if progress else None)
+    if use_pretrained:
+        clip, cells = load_global(), load_cells()
+    else:
+        clip, cells = load_global(BASELINE), load_cells(BASELINE)
+    log(f"scoring with {clip.info.key} + {cells.info.key} ...")
+    if progress:
+        progress(0.65, "scoring (embedding every image once)")
+    tmp = db.with_name(db.name + ".building")
+    tmp.unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    summary = score_dataset(scan_dataset(root), tmp, clip, cells, progress=not quiet, log=log)
+    tmp.replace(db)           # readers never see a half-built database
+    if progress:
+        progress(1.0, "done")
+    return summary

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")          # nothing may be downloaded in tests
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from helpers import build_small_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Random-init open_clip ViT-S-32 (safetensors) and a small DINOv3 ViT (save_pretrained dir)."""
+    from iconicity_core.random_models import save_random_dinov3, save_random_open_clip
+
+    d = tmp_path_factory.mktemp("models")
+    return {"clip": save_random_open_clip(d / "vit-s-32.safetensors"), "dino": save_random_dinov3(d / "dinov3-tiny")}
+
+
+@pytest.fixture()
+def small_dataset(tmp_path) -> Path:
+    return build_small_dataset(tmp_path / "dataset")
+
+
+def model_args(tiny_models, mode: str = "crop") -> list[str]:
+    return ["--clip-model", "ViT-S-32", "--clip-pretrained", str(tiny_models["clip"]),
+            "--dino-model", str(tiny_models["dino"]), "--patch-mode", mode, "--device", "cpu", "--quiet"]
+
+
+def _demo_builder(tmp_path_factory):
+    import subprocess
+
+    def build(db: Path) -> Path:
+        env = {**os.environ, "HF_HOME": str(tmp_path_factory.mktemp("empty_hf_home")), "HF_HUB_OFFLINE": "1"}
+        subprocess.run([sys.executable, "-m", "iconicity_core.cli", "demo", "--db", str(db), "--quiet"],
+                       check=True, env=env, capture_output=True)
+        return db
+    return build
+
+
+@pytest.fixture(scope="session")
+def build_demo_subprocess(tmp_path_factory):
+    """Build the demo as a user would (`iconicity demo`), with an empty Hub cache and no network."""
+    return _demo_builder(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo database, built once per test session."""
+    return _demo_builder(tmp_path_factory)(tmp_path_factory.mktemp("demo") / "demo.duckdb")

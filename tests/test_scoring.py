@@ -1,0 +1,183 @@
+"""End-to-end scoring with tiny random-init models loaded through the user-facing options."""
+from __future__ import annotations
+
+import io
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import model_args
+from helpers import save, texture
+from typer.testing import CliRunner
+
+from iconicity_core import metrics as M
+from iconicity_core import store
+from iconicity_core.cli import app
+from iconicity_core.queries import Thresholds, metrics_table
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> str:
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output + (str(r.exception) if r.exception else "")
+    return r.stdout
+
+
+def by_image(db, *extra) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "image", *extra)))
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory, tiny_models):
+    """The small dataset scored once in crop mode and once in token mode."""
+    from helpers import build_small_dataset
+
+    root = build_small_dataset(tmp_path_factory.mktemp("ds") / "dataset")
+    out = {}
+    for mode in ("crop", "token"):
+        db = root.parent / f"{mode}.duckdb"
+        cli("score", root, "--db", db, *model_args(tiny_models, mode))
+        out[mode] = db
+    return root, out
+
+
+@pytest.mark.parametrize("mode", ["crop", "token"])
+def test_exact_copy_scores_one(scored, mode):
+    df = by_image(scored[1][mode]).set_index("image")
+    for model in ("model_a", "model_b"):
+        row = df.loc[f"generations/{model}/mona/copy.png"]
+        assert row.clip_sim == pytest.approx(1.0, abs=1e-5)
+        assert row.vr == 1.0 and bool(row.recognised)
+        assert df.loc[f"generations/{model}/film/copy_of_b.png"].clip_sim == pytest.approx(1.0, abs=1e-5)
+
+
+def test_shuffled_tiles_are_reused_but_not_in_place(scored):
+    db = scored[1]["crop"]
+    df = by_image(db).set_index("image")
+    assert df.loc["generations/model_a/mona/shuffled.png"].vr == 1.0
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        """SELECT c.sim, c.same_pos_sim FROM cell_sims c JOIN files f USING (file_id)
+           WHERE f.relpath = 'generations/model_a/mona/shuffled.png'""").fetchall()
+    sims = np.array(rows)
+    assert len(sims) == 16
+    np.testing.assert_allclose(sims[:, 0], 1.0, atol=1e-5)
+    assert sims[:, 1].max() < 0.999          # no tile sits in its original place
+
+
+def test_dynamic_takes_max_over_kept_references_and_drops_near_duplicates(scored):
+    con = duckdb.connect(str(scored[1]["crop"]), read_only=True)
+    dedup = dict(con.execute(
+        "SELECT f.relpath, d.kept FROM ref_dedup d JOIN files f USING (file_id)").fetchall())
+    assert dedup == {"references/film/a.png": True, "references/film/b.png": True,
+                     "references/film/c_near_dup.png": False, "references/mona/mona.png": True}
+    best_ref, n_refs = con.execute(
+        """SELECT rf.relpath, c.n_refs FROM clip_sims c JOIN files f USING (file_id)
+           JOIN files rf ON rf.file_id = c.ref_file WHERE f.relpath = 'generations/model_a/film/copy_of_b.png'"""
+    ).fetchone()
+    assert best_ref == "references/film/b.png" and n_refs == 2
+
+
+def test_sql_metrics_agree_with_numpy(scored):
+    con = duckdb.connect(str(scored[1]["crop"]), read_only=True)
+    cells = con.execute(
+        """SELECT f.model, f.slug, f.relpath, list(c.sim ORDER BY c.cell) FROM cell_sims c JOIN files f USING (file_id)
+           GROUP BY ALL""").df().set_axis(["model", "slug", "image", "cells"], axis=1)
+    clip = con.execute("SELECT f.relpath AS image, c.sim FROM clip_sims c JOIN files f USING (file_id)").df()
+    data = cells.merge(clip, on="image")
+    for tau, ptau, pooling in [(0.7, 0.6, "recognised"), (0.2, 0.99, "all"), (0.99, 0.1, "recognised"),
+                               (-0.5, 0.5, "recognised")]:
+        t = Thresholds(tau, None, ptau, pooling)
+        sql = metrics_table(con, "reference", t).set_index(["model", "slug"])
+        for (model, slug), g in data.groupby(["model", "slug"]):
+            want = M.reference_scores(g["sim"].to_numpy(), np.stack(g["cells"].to_numpy()), tau, ptau, pooling)
+            got = sql.loc[(model, slug)]
+            assert got.n == want["n"]
+            for k in ("cra", "vr", "vi", "crt"):
+                if np.isnan(want[k]):
+                    assert pd.isna(got[k]), (k, tau, ptau, pooling)
+                else:
+                    assert got[k] == pytest.approx(want[k]), (k, tau, ptau, pooling)
+
+
+def test_thresholds_move_without_reembedding(scored):
+    db = scored[1]["crop"]
+    lo = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "model", "--clip-tau", "-1")))
+    hi = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "model", "--clip-tau", "0.99999")))
+    assert (lo.cra == 1.0).all() and (hi.cra < 1.0).all()
+    # dynamic threshold applies to dynamic references only
+    dyn = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "reference", "--clip-tau", "-1",
+                                      "--clip-tau-dynamic", "0.99999")))
+    assert (dyn[dyn.kind == "static"].cra == 1.0).all() and (dyn[dyn.kind == "dynamic"].cra == 0.5).all()
+    js = json.loads(cli("metrics", "--db", db, "--by", "model", "--format", "json", "--pooling", "all"))
+    assert js["vi_pooling"] == "all" and {r["kind"] for r in js["rows"]} == {"static", "dynamic", "all"}
+    assert {"model", "kind", "variant", "n_refs", "cra", "vr", "vi", "crt"} <= set(js["rows"][0])
+
+
+def test_second_run_embeds_nothing(scored, tiny_models):
+    root, dbs = scored
+    r = runner.invoke(app, ["score", str(root), "--db", str(dbs["crop"]), *model_args(tiny_models)])
+    assert r.exit_code == 0
+    assert "0 generation(s) scored, 0 new generated image(s) embedded, 0 reference(s) embedded" in r.output
+
+
+def test_new_reference_rescores_only_its_slug(tmp_path, tiny_models, small_dataset):
+    db = tmp_path / "r.duckdb"
+    cli("score", small_dataset, "--db", db, *model_args(tiny_models))
+    before = by_image(db).set_index("image")
+    save(texture(99), small_dataset / "references/film/d_new.png")
+    r = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), *model_args(tiny_models)])
+    assert "4 generation(s) scored, 0 new generated image(s) embedded, 1 reference(s) embedded" in r.output
+    after = by_image(db).set_index("image")
+    assert len(after) == len(before)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT max(n_refs) FROM clip_sims WHERE slug = 'film'").fetchone()[0] == 3
+
+
+def test_bad_file_zoo_is_recorded_and_the_rest_is_scored(tmp_path, tiny_models, small_dataset):
+    g = small_dataset / "generations/model_a/mona"
+    (g / "empty.png").write_bytes(b"")
+    (g / "text.jpg").write_text("not an image")
+    good = io.BytesIO()
+    texture(5).save(good, "JPEG")
+    (g / "truncated.jpg").write_bytes(good.getvalue()[:300])
+    save(texture(6, size=512), g / "too_big.png")
+    save(texture(7).convert("CMYK"), g / "cmyk.jpg")
+    save(texture(8).convert("RGBA"), g / "alpha.png")
+    (small_dataset / "generations/model_a/ghost_slug").mkdir()
+    save(texture(9), small_dataset / "generations/model_a/ghost_slug/x.png")
+    db = tmp_path / "zoo.duckdb"
+    r = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), "--max-pixels", "100000",
+                            *model_args(tiny_models)])
+    assert r.exit_code == 0, r.output
+    df = by_image(db)
+    assert {"generations/model_a/mona/cmyk.jpg", "generations/model_a/mona/alpha.png"} <= set(df.image)
+    assert len(df) == 12
+    errs = pd.read_csv(io.StringIO(cli("errors", "--db", db)))
+    msgs = {e.split("/")[-1]: m for e, m in zip(errs["item"], errs["message"])}
+    assert "empty file" in msgs["empty.png"]
+    assert "not a readable image" in msgs["text.jpg"]
+    assert "truncated" in msgs["truncated.jpg"]
+    assert "decompression bomb" in msgs["too_big.png"]
+    assert "unknown slug 'ghost_slug'" in msgs["x.png"]
+
+
+def test_unicode_slugs_and_titles(tmp_path, tiny_models):
+    from helpers import write_refs_csv
+
+    root = tmp_path / "uni"
+    root.mkdir()
+    write_refs_csv(root, [{"slug": "Le Fabuleux Destin d'Amélie", "title": "Le Fabuleux Destin d'Amélie Poulain",
+                           "kind": "static"}, {"slug": "千と千尋", "title": "千と千尋の神隠し", "kind": "static"}])
+    for i, slug in enumerate(["le_fabuleux_destin_d'amélie", "千と千尋"]):
+        save(texture(i), root / "references" / slug / "r.png")
+        save(texture(i), root / "generations" / "m" / slug / "g.png")
+    db = tmp_path / "u.duckdb"
+    cli("score", root, "--db", db, *model_args(tiny_models))
+    df = by_image(db)
+    assert set(df.slug) == {"le_fabuleux_destin_d'amélie", "千と千尋"} and (df.vr == 1.0).all()
+    con = store.connect(db, read_only=True)
+    assert con.execute("SELECT title FROM refs WHERE slug = '千と千尋'").fetchone()[0] == "千と千尋の神隠し"

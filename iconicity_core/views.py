@@ -1,0 +1,130 @@
+"""Read-only queries behind the dashboard views (all parameters bound; no user text in SQL)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .queries import Filters, Thresholds, _where, metrics_table
+
+CORE_REF_COLUMNS = ("slug", "title", "kind")
+
+
+def run_info(con, run_id: str) -> dict:
+    row = con.execute("SELECT run_id, clip_key, dino_key, clip_info, dino_info, grid, patch_mode, semantic, "
+                      "phash_max, updated_at FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    keys = ["run_id", "clip_key", "dino_key", "clip_info", "dino_info", "grid", "patch_mode", "semantic",
+            "phash_max", "updated_at"]
+    info = dict(zip(keys, row))
+    info["clip_info"], info["dino_info"] = json.loads(info["clip_info"]), json.loads(info["dino_info"])
+    return info
+
+
+def choices(con) -> dict[str, list[str]]:
+    """Values the filters may take (the allow-lists for URL parameters)."""
+    q = lambda sql: [r[0] for r in con.execute(sql).fetchall()]  # noqa: E731
+    return {"models": q("SELECT DISTINCT model FROM files WHERE role='generation' AND model IS NOT NULL ORDER BY 1"),
+            "kinds": q("SELECT DISTINCT kind FROM refs ORDER BY 1"),
+            "variants": q("SELECT DISTINCT variant FROM files WHERE role='generation' AND variant IS NOT NULL ORDER BY 1"),
+            "slugs": q("SELECT slug FROM refs ORDER BY 1"),
+            "runs": q("SELECT run_id FROM runs ORDER BY updated_at DESC")}
+
+
+def covariate_columns(con) -> list[str]:
+    return [r[0] for r in con.execute(
+        """SELECT column_name FROM information_schema.columns WHERE table_name = 'refs'
+           AND data_type IN ('DOUBLE', 'BIGINT', 'INTEGER', 'FLOAT') ORDER BY ordinal_position""").fetchall()]
+
+
+def raw_images(con, run_id: str, f: Filters = Filters()) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-image raw numbers and the ``(n_images, n_cells)`` matrix of per-cell best similarities."""
+    params: dict = {"run": run_id}
+    df = con.execute(f"""
+        SELECT f.model, f.slug, rf.kind, f.variant, f.file_id, f.label, c.sim AS clip_sim,
+               list(s.sim ORDER BY s.cell) AS cells
+        FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
+             JOIN cell_sims s ON s.run_id = c.run_id AND s.file_id = c.file_id
+        WHERE c.run_id = $run {_where(f, params)}
+        GROUP BY ALL ORDER BY f.model, f.slug, f.file_id""", params).df()
+    cells = np.array(df.pop("cells").tolist(), dtype=np.float64) if len(df) else np.zeros((0, 16))
+    return df, cells
+
+
+def cell_sims(con, run_id: str, f: Filters = Filters()) -> pd.DataFrame:
+    """Every per-cell best similarity with its model (for distributions)."""
+    params: dict = {"run": run_id}
+    return con.execute(f"""SELECT f.model, s.sim, s.same_pos_sim FROM cell_sims s JOIN files f USING (file_id)
+        JOIN refs rf ON rf.slug = f.slug WHERE s.run_id = $run {_where(f, params)}""", params).df()
+
+
+def references_table(con, run_id: str, t: Thresholds, f: Filters = Filters()) -> pd.DataFrame:
+    """One row per (reference, model, variant): title, covariates and scores."""
+    m = metrics_table(con, "reference", t, f, run_id)
+    refs = con.execute("SELECT * FROM refs").df()
+    return refs.merge(m.drop(columns=["kind"]), on="slug", how="right")
+
+
+def reference_images(con, run_id: str, slug: str) -> pd.DataFrame:
+    return con.execute(
+        """SELECT f.file_id, f.relpath, coalesce(d.kept, false) AS kept, d.dup_of, d.hamming,
+                  coalesce(f.error, i.error) AS error
+           FROM files f LEFT JOIN ref_dedup d ON d.file_id = f.file_id AND d.run_id = ?
+                LEFT JOIN images i USING (image_id)
+           WHERE f.role = 'reference' AND f.slug = ? ORDER BY f.relpath""", [run_id, slug]).df()
+
+
+def gallery(con, run_id: str, t: Thresholds, slug: str, f: Filters = Filters(), sort: str = "clip_sim",
+            descending: bool = True) -> pd.DataFrame:
+    """Generated images of one reference with their scores, sorted."""
+    if sort not in ("clip_sim", "vr", "image"):
+        raise ValueError("sort must be clip_sim, vr or image")
+    fl = Filters(f.models, f.kinds, f.variants, (slug,))
+    df = metrics_table(con, "image", t, fl, run_id)
+    return df.sort_values([sort, "image"], ascending=[not descending, True], kind="stable").reset_index(drop=True)
+
+
+def patch_matches(con, run_id: str, file_id: str) -> pd.DataFrame:
+    return con.execute(
+        """SELECT s.cell, s.sim, s.ref_file, s.ref_cell, s.same_pos_sim, rf.relpath AS ref_relpath
+           FROM cell_sims s LEFT JOIN files rf ON rf.file_id = s.ref_file
+           WHERE s.run_id = ? AND s.file_id = ? ORDER BY s.cell""", [run_id, file_id]).df()
+
+
+def image_row(con, run_id: str, file_id: str) -> dict | None:
+    row = con.execute(
+        """SELECT f.file_id, f.relpath, f.model, f.slug, f.variant, f.prompt, f.seed, f.label, c.sim AS clip_sim,
+                  c.ref_file, rf.title, rf.kind
+           FROM files f JOIN refs rf ON rf.slug = f.slug LEFT JOIN clip_sims c ON c.file_id = f.file_id AND c.run_id = ?
+           WHERE f.file_id = ?""", [run_id, file_id]).fetchone()
+    if row is None:
+        return None
+    keys = ["file_id", "relpath", "model", "slug", "variant", "prompt", "seed", "label", "clip_sim", "ref_file",
+            "title", "kind"]
+    return dict(zip(keys, row))
+
+
+def image_path(con, file_id: str) -> Path | None:
+    """The file behind ``file_id`` — only if it resolves inside its registered dataset root."""
+    row = con.execute("SELECT r.path, f.relpath FROM files f JOIN roots r USING (root_id) WHERE f.file_id = ?",
+                      [file_id]).fetchone()
+    if row is None:
+        return None
+    root = Path(row[0]).resolve()
+    p = (root / row[1]).resolve()
+    if root != p and root not in p.parents:
+        return None
+    return p if p.is_file() else None
+
+
+def variants_table(con, run_id: str, t: Thresholds, f: Filters = Filters(), base: str = "title") -> pd.DataFrame:
+    """Per (model, reference): CRA and VR under each prompt variant and the change from ``base``."""
+    m = metrics_table(con, "reference", t, Filters(f.models, f.kinds, (), f.slugs), run_id)
+    wide = m.pivot_table(index=["model", "slug"], columns="variant", values=["cra", "vr"])
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    for metric in ("cra", "vr"):
+        for v in sorted(m["variant"].unique()):
+            if v != base and f"{metric}_{base}" in wide and f"{metric}_{v}" in wide:
+                wide[f"d{metric}_{v}"] = wide[f"{metric}_{v}"] - wide[f"{metric}_{base}"]
+    return wide.reset_index()

@@ -1,0 +1,37 @@
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from iconicity_core import ui
+from iconicity_core.analysis import correlation_table, is_count_like
+from iconicity_core.views import covariate_columns, references_table
+
+with ui.page("Correlations") as ctx:
+    covs = covariate_columns(ctx.con)
+    if not covs:
+        st.info("The references have no numeric covariates (add columns such as sitelinks or year to references.csv).")
+        st.stop()
+    refs = references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters)
+    if any(c.startswith("demo_") for c in covs):
+        st.warning("Columns starting with `demo_` are fictional demo values, not facts.")
+    n_boot = st.select_slider("Bootstrap resamples", [199, 499, 999], 499, key="co_boot")
+    table = correlation_table(refs, covs, n_resamples=n_boot)
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("rho", "ci_low", "ci_high")})
+    c1, c2 = st.columns(2)
+    cov = c1.selectbox("Covariate", covs, key="co_cov")
+    metric = c2.selectbox("Metric", ["cra", "vr", "crt"], key="co_metric")
+    fig = go.Figure()
+    for model, g in refs.groupby("model"):
+        g = g.dropna(subset=[cov, metric])
+        fig.add_scatter(x=g[cov], y=g[metric], mode="markers", name=model, text=g["title"])
+        if len(g) > 2 and np.ptp(g[cov]) > 0:
+            x = np.log10(g[cov]) if is_count_like(refs[cov].to_numpy(float)) else g[cov]
+            a, b = np.polyfit(x, g[metric], 1)
+            xs = np.linspace(x.min(), x.max(), 20)
+            fig.add_scatter(x=10 ** xs if is_count_like(refs[cov].to_numpy(float)) else xs, y=a * xs + b,
+                            mode="lines", name=f"{model} trend", line=dict(dash="dot"))
+    fig.update_layout(title=f"{metric.upper()} vs {cov}", xaxis_title=cov, yaxis_title=metric)
+    if is_count_like(refs[cov].to_numpy(float)):
+        fig.update_xaxes(type="log")
+    st.plotly_chart(fig, key="co_scatter")

@@ -1,0 +1,38 @@
+import streamlit as st
+
+from iconicity_core import figures, ui
+from iconicity_core.queries import metrics_table
+from iconicity_core.views import references_table
+
+with ui.page("Overview") as ctx:
+    models = metrics_table(ctx.con, "model", ctx.thresholds, ctx.filters, ctx.run_id)
+    kind = st.segmented_control("References", ["all", "static", "dynamic"], default="all", key="ov_kind") or "all"
+    shown = models[models["kind"] == kind]
+    cols = st.columns(4)
+    allm = shown.groupby("kind")[["cra", "vr", "vi", "crt"]].mean() if len(shown) else None
+    for c, m in zip(cols, ("cra", "vr", "vi", "crt")):
+        c.metric(m.upper() + f" ({kind}, mean over models)", "–" if allm is None else f"{allm[m].iloc[0]:.3f}")
+    st.dataframe(shown.drop(columns=["pooling"]), hide_index=True, width="stretch",
+                 column_config={m: st.column_config.NumberColumn(format="%.3f") for m in ("cra", "vr", "vi", "crt")})
+    if len(shown):
+        st.plotly_chart(figures.overview_bars(shown), key="ov_bars")
+
+    refs = references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters)
+    if kind != "all":
+        refs = refs[refs["kind"] == kind]
+    refs["quadrant"] = [figures.quadrant(c, v) for c, v in zip(refs["cra"], refs["vr"])]
+    left, right = st.columns([3, 1])
+    with left:
+        event = st.plotly_chart(figures.overview_scatter(refs), key="ov_scatter", on_select="rerun",
+                                selection_mode="points")
+    with right:
+        st.subheader("Quadrants")
+        st.caption("CRA > 0.5 = recognised; VR > 0.5 = high reuse (VR pooled as chosen in the sidebar).")
+        counts = refs["quadrant"].value_counts().reindex(figures.QUADRANTS, fill_value=0)
+        st.dataframe(counts.rename("points").to_frame(), width="stretch")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:
+        slug = points[0]["customdata"][0]
+        st.session_state["ref"] = slug
+        st.switch_page("pages/references.py")
+    st.caption("Click a point to open that reference.")

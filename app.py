@@ -6,13 +6,13 @@ from iconicity_core import ui
 st.set_page_config(page_title="Iconicity Explorer", page_icon="🖼️", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("pages/references.py", title="References", icon="🗂️"),
-    st.Page("pages/patches.py", title="Patch matches", icon="🧩"),
-    st.Page("pages/thresholds.py", title="Thresholds", icon="🎚️"),
-    st.Page("pages/correlations.py", title="Correlations", icon="📈"),
-    st.Page("pages/variants.py", title="Prompt variants", icon="✏️"),
-    st.Page("pages/export.py", title="Export", icon="📤"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/references.py", title="References", icon=":material/photo_library:"),
+    st.Page("pages/patches.py", title="Patch matches", icon=":material/grid_on:"),
+    st.Page("pages/thresholds.py", title="Thresholds", icon=":material/tune:"),
+    st.Page("pages/correlations.py", title="Correlations", icon=":material/trending_up:"),
+    st.Page("pages/variants.py", title="Prompt variants", icon=":material/edit_note:"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
 
 with st.sidebar:

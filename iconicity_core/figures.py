@@ -46,7 +46,7 @@ def patch_overlay(img: Image.Image, sims: np.ndarray, patch_tau: float, rows: in
         reused = sims[k] > patch_tau
         d.rectangle((l, t, r - 1, b - 1), outline=(255, 40, 40) if reused else (255, 255, 255),
                     width=4 if reused else 1)
-        text = f"{k}: {sims[k]:.2f}" + (f"\n→{labels[k]}" if labels else "")
+        text = f"{k}: {sims[k]:.2f}" + (f"\n> {labels[k]}" if labels else "")
         d.multiline_text((l + 4, t + 3), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
     return out.convert("RGB")
 
@@ -61,7 +61,7 @@ def reference_overlay(img: Image.Image, matched: dict[int, list[int]], rows: int
     for k, (l, t, r, b) in enumerate(cell_boxes(im.width, im.height, rows, cols)):
         if k in matched:
             d.rectangle((l, t, r - 1, b - 1), outline=(255, 200, 0), width=4)
-            d.text((l + 4, t + 3), f"c{k} ← " + ",".join(map(str, matched[k])), fill=(255, 255, 255),
+            d.text((l + 4, t + 3), f"c{k} <- " + ",".join(map(str, matched[k])), fill=(255, 255, 255),
                    stroke_width=2, stroke_fill=(0, 0, 0))
         else:
             d.rectangle((l, t, r - 1, b - 1), outline=(255, 255, 255), width=1)

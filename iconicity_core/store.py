@@ -52,20 +52,31 @@ class DatabaseBusy(RuntimeError):
     """The database file is locked by another process (usually a running ``iconicity score``)."""
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a database; read-only connections never create or modify the file."""
+def connect(path: str | Path, read_only: bool = False, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """Open a database; read-only connections never create or modify the file.
+
+    A writer waits up to ``wait_s`` seconds for a reader (the dashboard holds the file only while a
+    page renders) before giving up with :class:`DatabaseBusy`.
+    """
+    import time
+
     path = Path(path)
     if read_only and not path.is_file():
         raise FileNotFoundError(f"database {path} does not exist — create it with `iconicity score` or `iconicity demo`")
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise DatabaseBusy(
-                f"{path} is being written by another process (probably `iconicity score`); "
-                "wait for it to finish, or open a copy of the file"
-            ) from None
-        raise
+    deadline = time.monotonic() + (0 if read_only else wait_s)
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"{path} is in use by another process ({'probably `iconicity score` writing it' if read_only else 'another writer or reader'}); "
+                    "wait for it to finish and try again, or open a copy of the file"
+                ) from None
+            time.sleep(0.2)
     if not read_only:
         con.execute(SCHEMA)
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])

@@ -37,7 +37,7 @@ with ui.page("Patch matches") as ctx:
     left, right = st.columns(2)
     with left:
         st.image(overlay, caption=f"{row['relpath']} — red outline: reused (> patch τ {ctx.thresholds.patch_tau:.2f}); "
-                                  "text: cell, similarity, → matched reference (R#) cell (c#)")
+                                  "text: cell, similarity, > matched reference (R#) cell (c#)")
     with right:
         for k, r in enumerate(refs.itertuples()):
             if not r.kept:

@@ -1,0 +1,115 @@
+"""The dashboard under streamlit.testing.v1.AppTest, on the demo database."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from iconicity_core import store
+from iconicity_core.views import image_path
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["pages/references.py", "pages/patches.py", "pages/thresholds.py", "pages/correlations.py",
+         "pages/variants.py", "pages/export.py"]
+
+
+@pytest.fixture()
+def app_db(demo_db, tmp_path, monkeypatch) -> Path:
+    db = tmp_path / "demo_copy.duckdb"
+    shutil.copy(demo_db, db)
+    monkeypatch.setenv("ICONICITY_DB", str(db))
+    return db
+
+
+def _app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(params)
+    return at.run()
+
+
+def _cra(at) -> float:
+    return float(next(m for m in at.metric if m.label.startswith("CRA")).value)
+
+
+def test_every_page_renders_without_exception(app_db):
+    at = _app()
+    assert not at.exception, at.exception
+    assert "appearance baseline" in " ".join(w.value for w in at.warning)      # provenance is always visible
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        assert at.caption and "Scores from run" in at.caption[0].value, page
+
+
+def test_moving_the_clip_slider_changes_cra(app_db):
+    at = _app()
+    before = _cra(at)
+    at.sidebar.slider(key="w_clip_tau").set_value(0.30).run()
+    after = _cra(at)
+    assert after > before
+    assert at.query_params["clip_tau"] == "0.30"
+
+
+def test_query_params_round_trip(app_db):
+    at = _app(clip_tau="0.55", patch_tau="0.4", pooling="all", models=["painter-2", "noisy-mini"], kinds="static")
+    assert not at.exception
+    assert at.sidebar.slider(key="w_clip_tau").value == 0.55
+    assert at.sidebar.slider(key="w_patch_tau").value == 0.40
+    assert at.sidebar.radio(key="w_pooling").value == "all"
+    assert set(at.sidebar.multiselect(key="w_models").value) == {"painter-2", "noisy-mini"}
+    qp = at.query_params
+    assert qp["clip_tau"] == "0.55" and qp["pooling"] == "all" and sorted(qp["models"]) == ["noisy-mini", "painter-2"]
+    table = at.dataframe[0].value
+    assert set(table["model"]) == {"painter-2", "noisy-mini"}
+    assert (table["n_refs"] == 7).all()          # the kinds filter keeps the 7 static references
+    again = _app(**{k: v for k, v in qp.items()})
+    assert _cra(again) == _cra(at)
+
+
+def test_bad_query_params_fall_back_with_a_notice(app_db):
+    at = _app(clip_tau="abc", patch_tau="7", pooling="'; DROP TABLE refs; --", models=["no such model"],
+              db="../../etc/passwd", ref="nope")
+    assert not at.exception
+    notices = " ".join(w.value for w in at.warning)
+    for word in ("clip_tau", "patch_tau", "pooling", "no such model", "passwd", "nope"):
+        assert word in notices, word
+    assert at.sidebar.slider(key="w_clip_tau").value == 0.70
+    assert at.sidebar.radio(key="w_pooling").value == "recognised"
+    con = duckdb.connect(str(app_db), read_only=True)
+    assert con.execute("SELECT count(*) FROM refs").fetchone()[0] == 10
+
+
+def test_dashboard_does_not_lock_out_a_writer(app_db):
+    _app()
+    con = store.connect(app_db, wait_s=0)       # the page closed its read-only connection
+    con.close()
+
+
+def test_database_being_written_gives_a_clear_message(app_db):
+    holder = subprocess.Popen([sys.executable, "-c",
+                               f"import duckdb,time; c=duckdb.connect({str(app_db)!r}); print('ok', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"ok"
+        at = _app()
+        assert not at.exception
+        assert any("in use by another process" in e.value for e in at.error)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_images_are_served_only_from_registered_roots(app_db, tmp_path):
+    con = duckdb.connect(str(app_db))
+    fid = con.execute("SELECT file_id FROM files WHERE role = 'generation' LIMIT 1").fetchone()[0]
+    assert image_path(con, fid) is not None
+    con.execute("UPDATE files SET relpath = '../../../../../../etc/hostname' WHERE file_id = ?", [fid])
+    assert image_path(con, fid) is None
+    assert image_path(con, "does-not-exist") is None

@@ -85,6 +85,25 @@ def _image_cte(run_id: str, t: Thresholds, f: Filters) -> tuple[str, dict]:
     return sql, params
 
 
+_MODEL_AGG = """
+        SELECT model, coalesce(kind, 'all') AS kind, variant, count(*) AS n_refs,
+               avg(cra) AS cra, avg(vr) AS vr, avg(vi) AS vi, avg(crt) AS crt
+        FROM {src} GROUP BY GROUPING SETS ((model, kind, variant), (model, variant))
+        ORDER BY model, variant, kind = 'all', kind"""
+
+
+def model_table_from_references(con, ref_table: pd.DataFrame) -> pd.DataFrame:
+    """``--by model`` from an already computed ``--by reference`` table (saves a second scan)."""
+    con.register("_refs_m", ref_table.drop(columns=["pooling"], errors="ignore"))
+    try:
+        df = con.execute(_MODEL_AGG.format(src="_refs_m")).df()
+    finally:
+        con.unregister("_refs_m")
+    if "pooling" in ref_table:
+        df["pooling"] = ref_table["pooling"].iloc[0] if len(ref_table) else None
+    return df
+
+
 def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filters(),
                   run_id: str | None = None) -> pd.DataFrame:
     """The ``metrics --by image|reference|model`` table as a DataFrame.
@@ -105,11 +124,7 @@ def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filte
     elif by == "reference":
         q = cte + " SELECT * FROM refs_m ORDER BY model, slug, variant"
     else:
-        q = cte + """
-        SELECT model, coalesce(kind, 'all') AS kind, variant, count(*) AS n_refs,
-               avg(cra) AS cra, avg(vr) AS vr, avg(vi) AS vi, avg(crt) AS crt
-        FROM refs_m GROUP BY GROUPING SETS ((model, kind, variant), (model, variant))
-        ORDER BY model, variant, kind = 'all', kind"""
+        q = cte + _MODEL_AGG.format(src="refs_m")
     df = con.execute(q, params).df()
     if by != "image":
         df["pooling"] = t.pooling

@@ -29,23 +29,44 @@ def model_metrics(images: pd.DataFrame, cells: np.ndarray, clip_tau: float, patc
     return ref.groupby(["model", "variant"])[["cra", "vr", "vi", "crt"]].mean().reset_index()
 
 
-def cra_curve(images: pd.DataFrame, taus: np.ndarray) -> pd.DataFrame:
-    """CRA per model (macro over references) for every CLIP threshold in ``taus``."""
-    s = images["clip_sim"].to_numpy()[:, None] > taus[None, :]
-    df = pd.DataFrame(s.astype(float), columns=taus)
-    df["model"], df["slug"] = images["model"].to_numpy(), images["slug"].to_numpy()
-    per_ref = df.groupby(["model", "slug"]).mean()
+def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """For each group, the fraction of its values strictly above each threshold.
+
+    ``groups``: ``(n,)`` integer codes; ``values``: ``(n,)`` or ``(n, k)``; ``taus`` ascending.
+    One pass (histogram of how many thresholds each value exceeds, then a reverse cumulative sum).
+
+    >>> exceed_fraction(np.array([0, 0, 1]), np.array([0.2, 0.8, 0.5]), np.array([0.1, 0.5, 0.9])).tolist()
+    [[1.0, 0.5, 0.0], [1.0, 0.0, 0.0]]
+    """
+    v = np.asarray(values, float).reshape(len(groups), -1)
+    idx = np.searchsorted(taus, v, side="left")           # value > taus[j]  <=>  j < idx
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    hist = np.zeros((n_groups, len(taus) + 1))
+    np.add.at(hist, (np.repeat(groups, v.shape[1]), idx.ravel()), 1.0)
+    above = hist[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
+    return above / np.maximum(hist.sum(axis=1, keepdims=True), 1)
+
+
+def _macro_curve(images: pd.DataFrame, values: np.ndarray, taus: np.ndarray, name: str) -> pd.DataFrame:
+    keys = images[["model", "slug"]].astype(str)
+    codes, uniq = pd.factorize(keys["model"] + "\0" + keys["slug"])
+    frac = exceed_fraction(codes, values, taus)
+    per_ref = pd.DataFrame(frac, columns=taus)
+    per_ref["model"] = [u.split("\0")[0] for u in uniq]
     out = per_ref.groupby("model").mean().T.reset_index(names="tau")
-    return out.melt(id_vars="tau", var_name="model", value_name="cra")
+    return out.melt(id_vars="tau", var_name="model", value_name=name)
+
+
+def cra_curve(images: pd.DataFrame, taus: np.ndarray) -> pd.DataFrame:
+    """CRA per model (macro over references) for every CLIP threshold in ``taus`` (ascending)."""
+    return _macro_curve(images, images["clip_sim"].to_numpy(), taus, "cra")
 
 
 def vr_curve(images: pd.DataFrame, cells: np.ndarray, taus: np.ndarray) -> pd.DataFrame:
-    """Mean VR per model (macro over references, all generations) for every patch threshold."""
-    vr = np.stack([(cells > t).mean(axis=1) for t in taus], axis=1)
-    df = pd.DataFrame(vr, columns=taus)
-    df["model"], df["slug"] = images["model"].to_numpy(), images["slug"].to_numpy()
-    out = df.groupby(["model", "slug"]).mean().groupby("model").mean().T.reset_index(names="tau")
-    return out.melt(id_vars="tau", var_name="model", value_name="vr")
+    """Mean VR per model (macro over references, all generations) for every patch threshold.
+
+    Every image has the same number of cells, so a reference's mean VR is its fraction of reused cells."""
+    return _macro_curve(images, cells, taus, "vr")
 
 
 def crt_grid(images: pd.DataFrame, cells: np.ndarray, clip_taus: np.ndarray, patch_taus: np.ndarray,

@@ -41,15 +41,16 @@ def covariate_columns(con) -> list[str]:
 def raw_images(con, run_id: str, f: Filters = Filters()) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-image raw numbers and the ``(n_images, n_cells)`` matrix of per-cell best similarities."""
     params: dict = {"run": run_id}
-    df = con.execute(f"""
-        SELECT f.model, f.slug, rf.kind, f.variant, f.file_id, f.label, c.sim AS clip_sim,
-               list(s.sim ORDER BY s.cell) AS cells
+    sel = f"""SELECT f.model, f.slug, rf.kind, f.variant, f.file_id, f.label, c.sim AS clip_sim
         FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
-             JOIN cell_sims s ON s.run_id = c.run_id AND s.file_id = c.file_id
-        WHERE c.run_id = $run {_where(f, params)}
-        GROUP BY ALL ORDER BY f.model, f.slug, f.file_id""", params).df()
-    cells = np.array(df.pop("cells").tolist(), dtype=np.float64) if len(df) else np.zeros((0, 16))
-    return df, cells
+        WHERE c.run_id = $run {_where(f, params)}"""
+    df = con.execute(sel + " ORDER BY f.file_id", params).df()
+    sims = con.execute(f"""SELECT s.sim FROM cell_sims s SEMI JOIN ({sel}) x ON x.file_id = s.file_id
+        WHERE s.run_id = $run ORDER BY s.file_id, s.cell""", params).fetchnumpy()["sim"]
+    k = len(sims) // max(1, len(df))
+    if len(df) == 0 or len(sims) != k * len(df):
+        return df.iloc[:0], np.zeros((0, 16))
+    return df, np.asarray(sims, np.float64).reshape(len(df), k)
 
 
 def cell_sims(con, run_id: str, f: Filters = Filters()) -> pd.DataFrame:
@@ -59,9 +60,11 @@ def cell_sims(con, run_id: str, f: Filters = Filters()) -> pd.DataFrame:
         JOIN refs rf ON rf.slug = f.slug WHERE s.run_id = $run {_where(f, params)}""", params).df()
 
 
-def references_table(con, run_id: str, t: Thresholds, f: Filters = Filters()) -> pd.DataFrame:
-    """One row per (reference, model, variant): title, covariates and scores."""
-    m = metrics_table(con, "reference", t, f, run_id)
+def references_table(con, run_id: str, t: Thresholds, f: Filters = Filters(),
+                     ref_metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (reference, model, variant): title, covariates and scores (``ref_metrics``: an
+    already computed ``metrics_table(..., "reference")``)."""
+    m = metrics_table(con, "reference", t, f, run_id) if ref_metrics is None else ref_metrics
     refs = con.execute("SELECT * FROM refs").df()
     return refs.merge(m.drop(columns=["kind"]), on="slug", how="right")
 

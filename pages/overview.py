@@ -1,11 +1,12 @@
 import streamlit as st
 
 from iconicity_core import figures, ui
-from iconicity_core.queries import metrics_table
+from iconicity_core.queries import metrics_table, model_table_from_references
 from iconicity_core.views import references_table
 
 with ui.page("Overview") as ctx:
-    models = metrics_table(ctx.con, "model", ctx.thresholds, ctx.filters, ctx.run_id)
+    per_ref = metrics_table(ctx.con, "reference", ctx.thresholds, ctx.filters, ctx.run_id)
+    models = model_table_from_references(ctx.con, per_ref)
     kind = st.segmented_control("References", ["all", "static", "dynamic"], default="all", key="ov_kind") or "all"
     shown = models[models["kind"] == kind]
     cols = st.columns(4)
@@ -17,7 +18,7 @@ with ui.page("Overview") as ctx:
     if len(shown):
         st.plotly_chart(figures.overview_bars(shown), key="ov_bars")
 
-    refs = references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters)
+    refs = references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters, per_ref)
     if kind != "all":
         refs = refs[refs["kind"] == kind]
     refs["quadrant"] = [figures.quadrant(c, v) for c, v in zip(refs["cra"], refs["vr"])]

@@ -181,3 +181,13 @@ def test_unicode_slugs_and_titles(tmp_path, tiny_models):
     assert set(df.slug) == {"le_fabuleux_destin_d'amélie", "千と千尋"} and (df.vr == 1.0).all()
     con = store.connect(db, read_only=True)
     assert con.execute("SELECT title FROM refs WHERE slug = '千と千尋'").fetchone()[0] == "千と千尋の神隠し"
+
+
+def test_model_table_from_reference_table_matches_sql(scored):
+    from iconicity_core.queries import model_table_from_references
+
+    con = duckdb.connect(str(scored[1]["crop"]), read_only=True)
+    t = Thresholds(0.5, 0.9, 0.55, "all")
+    direct = metrics_table(con, "model", t)
+    derived = model_table_from_references(con, metrics_table(con, "reference", t))
+    pd.testing.assert_frame_equal(direct, derived)

@@ -237,3 +237,32 @@ def sidebar() -> None:
     finally:
         con.close()
     sync_url()
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading raw similarities…")
+def _sweep_data(db: str, mtime: float, run_id: str, filters: tuple, pooling: str) -> dict:
+    import numpy as np
+
+    from . import sweeps
+    from .views import raw_images
+
+    con = store.connect(db, read_only=True)
+    try:
+        images, cells = raw_images(con, run_id, Filters(*filters))
+    finally:
+        con.close()
+    taus = np.round(np.linspace(0, 1, 101), 2)
+    grid_taus = np.round(np.linspace(0.3, 0.9, 7), 2)
+    empty = images.empty
+    return {"images": images, "cells": cells,
+            "cra": None if empty else sweeps.cra_curve(images, taus),
+            "vr": None if empty else sweeps.vr_curve(images, cells, taus),
+            "grid": None if empty else sweeps.crt_grid(images, cells, grid_taus, grid_taus, pooling)}
+
+
+def sweep_data(ctx: Context) -> dict:
+    """Raw per-image numbers and the threshold sweeps for the Thresholds page, cached per database
+    file version, run, filters and pooling (the sweeps do not depend on the current thresholds)."""
+    f = ctx.filters
+    return _sweep_data(str(ctx.db), ctx.db.stat().st_mtime, ctx.run_id, (f.models, f.kinds, f.variants, f.slugs),
+                       ctx.thresholds.pooling)

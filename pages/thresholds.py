@@ -1,31 +1,29 @@
-import numpy as np
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from iconicity_core import sweeps, ui
 from iconicity_core.calibration import calibration, calibration_table
 from iconicity_core.queries import metrics_table
-from iconicity_core.views import raw_images
 
 with ui.page("Thresholds") as ctx:
     t = ctx.thresholds
-    images, cells = raw_images(ctx.con, ctx.run_id, ctx.filters)
+    data = ui.sweep_data(ctx)
+    images, cells = data["images"], data["cells"]
     if images.empty:
         st.info("Nothing scored with the current filters.")
         st.stop()
-    taus = np.round(np.linspace(0, 1, 101), 2)
     c1, c2 = st.columns(2)
-    fig = px.line(sweeps.cra_curve(images, taus), x="tau", y="cra", color="model", title="CRA vs CLIP τ")
+    fig = px.line(data["cra"], x="tau", y="cra", color="model", title="CRA vs CLIP τ")
     fig.add_vline(x=t.clip_tau, line_dash="dot")
     c1.plotly_chart(fig, key="th_cra")
-    fig = px.line(sweeps.vr_curve(images, cells, taus), x="tau", y="vr", color="model",
+    fig = px.line(data["vr"], x="tau", y="vr", color="model",
                   title="VR (all generations) vs patch τ")
     fig.add_vline(x=t.patch_tau, line_dash="dot")
     c2.plotly_chart(fig, key="th_vr")
 
     st.subheader("CRT over the threshold grid")
-    grid_taus = np.round(np.linspace(0.3, 0.9, 7), 2)
-    grid = sweeps.crt_grid(images, cells, grid_taus, grid_taus, t.pooling)
+    grid = data["grid"]
     model = st.selectbox("Model", sorted(grid["model"].unique()), key="th_model")
     g = grid[grid["model"] == model].pivot(index="clip_tau", columns="patch_tau", values="crt")
     c1, c2 = st.columns(2)
@@ -54,7 +52,6 @@ with ui.page("Thresholds") as ctx:
     if seps:
         st.subheader("Calibration against ground-truth labels")
         st.dataframe(calibration_table(per_image), hide_index=True)
-        import pandas as pd
         roc = pd.concat([pd.DataFrame({"fpr": s.fpr, "tpr": s.tpr, "analysis": f"{s.name} (AUC {s.auc:.3f})"})
                          for s in seps])
         st.plotly_chart(px.line(roc, x="fpr", y="tpr", color="analysis", title="ROC curves"), key="th_roc")

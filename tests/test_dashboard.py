@@ -113,3 +113,16 @@ def test_images_are_served_only_from_registered_roots(app_db, tmp_path):
     con.execute("UPDATE files SET relpath = '../../../../../../etc/hostname' WHERE file_id = ?", [fid])
     assert image_path(con, fid) is None
     assert image_path(con, "does-not-exist") is None
+
+
+def test_first_start_builds_the_demo_database(tmp_path, monkeypatch):
+    """What `streamlit run app.py` does on a fresh clone: no database yet -> build the demo, then show it."""
+    from iconicity_core import ui
+
+    monkeypatch.delenv("ICONICITY_DB", raising=False)
+    monkeypatch.setattr(ui, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(ui, "DEMO_DB", tmp_path / "demo.duckdb")
+    at = _app()
+    assert not at.exception, at.exception
+    assert (tmp_path / "demo.duckdb").is_file() and (tmp_path / "demo_dataset" / "references.csv").is_file()
+    assert set(at.dataframe[0].value["model"]) == {"replicator-xl", "balanced-1.5", "painter-2", "noisy-mini"}

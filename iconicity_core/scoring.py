@@ -203,8 +203,8 @@ class Scorer:
             ok = [(t[1], im) for t, (im, err) in zip(batch, decoded) if im is not None]
             meta = [(t[1], None, None, None, err) for t, (im, err) in zip(batch, decoded) if im is None]
             meta += [(iid, im.width, im.height, str(imagehash.phash(im)), None) for iid, im in ok]
-            gv = store.quantize(self.clip.embed([im for _, im in ok])) if ok else None
-            cv = store.quantize(self.cells.embed_cells([im for _, im in ok])) if ok else None
+            gv = self.clip.embed([im for _, im in ok]) if ok else None      # stored as float16; every
+            cv = self.cells.embed_cells([im for _, im in ok]) if ok else None  # similarity uses store.quantize
             self._write(lambda: (
                 self.con.executemany("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?)", meta),
                 ok and store.put_embeddings(self.con, ck, [k for k, _ in ok], gv),
@@ -297,10 +297,11 @@ class Scorer:
             ok = [(iid, im) for (iid, _), (im, _e) in zip(need_items, decoded) if im is not None]
             meta = [(iid, None, None, None, err) for (iid, _), (im, err) in zip(need_items, decoded) if im is None]
             meta += [(iid, im.width, im.height, None, None) for iid, im in ok]
-            new_g = store.quantize(self.clip.embed([im for _, im in ok])) if ok else []
-            new_c = store.quantize(self.cells.embed_cells([im for _, im in ok])) if ok else []
-            g = {**have_g, **{iid: v for (iid, _), v in zip(ok, new_g)}}
-            c = {**have_c, **{iid: v for (iid, _), v in zip(ok, new_c)}}
+            new_g = self.clip.embed([im for _, im in ok]) if ok else []
+            new_c = self.cells.embed_cells([im for _, im in ok]) if ok else []
+            # the numbers used are exactly what a later load from the database gives (store.quantize)
+            g = {**have_g, **{iid: store.quantize(v) for (iid, _), v in zip(ok, new_g)}}
+            c = {**have_c, **{iid: store.quantize(v) for (iid, _), v in zip(ok, new_c)}}
             clip_rows, cell_rows = [], []
             for fid, path, iid, slug in batch:
                 if iid not in g or iid not in c:

@@ -123,6 +123,7 @@ def quantize(v: np.ndarray) -> np.ndarray:
 
 
 def put_embeddings(con, embedder: str, image_ids: list[str], vecs: np.ndarray) -> None:
+    """Store raw embeddings as float16; :func:`get_embeddings` returns ``quantize(vecs)`` exactly."""
     rows = [(embedder, i, json.dumps(list(v.shape)), np.asarray(v, np.float16).tobytes())
             for i, v in zip(image_ids, vecs)]
     if rows:

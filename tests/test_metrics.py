@@ -61,3 +61,16 @@ def test_grid_split_matches_authors_rule():
     area = sum((r - l) * (b - t) for l, t, r, b in boxes)
     assert area == 103 * 50
     assert split_ranges(14, 4) == [(0, 3), (3, 6), (6, 9), (9, 14)]
+
+
+def test_stored_embeddings_round_trip_exactly(tmp_path):
+    from iconicity_core import store
+
+    rng = np.random.default_rng(1)
+    raw = rng.normal(size=(3, 16, 8)).astype(np.float32)
+    con = store.connect(tmp_path / "e.duckdb")
+    store.put_embeddings(con, "k", ["a", "b", "c"], raw)
+    back = store.get_embeddings(con, "k", ["a", "b", "c"])
+    for i, key in enumerate("abc"):
+        assert np.array_equal(back[key], store.quantize(raw[i]))     # in-memory and reloaded agree bit for bit
+        np.testing.assert_allclose(np.linalg.norm(back[key], axis=-1), 1.0, atol=1e-6)

@@ -191,3 +191,22 @@ def test_model_table_from_reference_table_matches_sql(scored):
     direct = metrics_table(con, "model", t)
     derived = model_table_from_references(con, metrics_table(con, "reference", t))
     pd.testing.assert_frame_equal(direct, derived)
+
+
+def test_same_bytes_same_scores_across_batches(tmp_path, tiny_models, small_dataset):
+    import shutil
+
+    src = small_dataset / "generations/model_a/mona/other.png"
+    shutil.copy(src, small_dataset / "generations/model_b/mona/zz_same_bytes.png")
+    db = tmp_path / "dup.duckdb"
+    cli("score", small_dataset, "--db", db, "--batch-size", "1", *model_args(tiny_models))
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        """SELECT f.relpath, c.sim, list(s.sim ORDER BY s.cell), list(s.same_pos_sim ORDER BY s.cell)
+           FROM clip_sims c JOIN files f USING (file_id) JOIN cell_sims s USING (run_id, file_id)
+           WHERE f.relpath IN ('generations/model_a/mona/other.png', 'generations/model_b/mona/zz_same_bytes.png')
+           GROUP BY ALL ORDER BY 1""").fetchall()
+    assert len(rows) == 2 and rows[0][1:] == rows[1][1:]
+    ids = con.execute("SELECT DISTINCT image_id FROM files WHERE relpath IN ('generations/model_a/mona/other.png', "
+                      "'generations/model_b/mona/zz_same_bytes.png')").fetchall()
+    assert len(ids) == 1                                   # embedded once, by content

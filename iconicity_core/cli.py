@@ -116,24 +116,23 @@ def metrics(
                             "vi_pooling": pooling})
 
 
+def _read_only(db: Path):
+    try:
+        return store.connect(db, read_only=True)
+    except (FileNotFoundError, store.DatabaseBusy) as e:
+        _fail(str(e))
+
+
 @app.command()
 def runs(db: Path = typer.Option(..., "--db"), fmt: str = typer.Option("csv", "--format")) -> None:
     """List scoring runs (embedders, grid, patch mode, number scored)."""
-    try:
-        con = store.connect(db, read_only=True)
-    except (FileNotFoundError, store.DatabaseBusy) as e:
-        _fail(str(e))
-    _emit(runs_table(con), fmt, None, {})
+    _emit(runs_table(_read_only(db)), fmt, None, {})
 
 
 @app.command()
 def errors(db: Path = typer.Option(..., "--db"), fmt: str = typer.Option("csv", "--format")) -> None:
     """List per-file errors and dataset problems recorded during scoring."""
-    try:
-        con = store.connect(db, read_only=True)
-    except (FileNotFoundError, store.DatabaseBusy) as e:
-        _fail(str(e))
-    _emit(errors_table(con), fmt, None, {})
+    _emit(errors_table(_read_only(db)), fmt, None, {})
 
 
 @app.command()

@@ -178,6 +178,135 @@ def demo(
                err=True)
 
 
+covariates_app = typer.Typer(no_args_is_help=True, help="Add covariates to the references (with provenance).")
+app.add_typer(covariates_app, name="covariates")
+
+
+def _writer(db: Path):
+    try:
+        return store.connect(db)
+    except store.DatabaseBusy as e:
+        _fail(str(e))
+
+
+@covariates_app.command("uniqueness")
+def cov_uniqueness(db: Path = typer.Option(..., "--db")) -> None:
+    """Title uniqueness: mean Zipf word frequency (wordfreq) and exact-title ambiguity in the set."""
+    from .covariates import title_uniqueness
+
+    typer.echo("added: " + ", ".join(title_uniqueness(_writer(db))))
+
+
+@covariates_app.command("frequency")
+def cov_frequency(
+    db: Path = typer.Option(..., "--db"),
+    captions: Optional[str] = typer.Option(None, help="Glob of Parquet files, e.g. 'captions/*.parquet'."),
+    column: str = typer.Option("caption", help="Caption column in the Parquet files."),
+    from_csv: Optional[Path] = typer.Option(None, help="Import published counts: CSV with slug and --csv-column."),
+    csv_column: str = typer.Option("count"),
+    name: str = typer.Option("train_freq", help="Covariate column to write."),
+    corpus: Optional[str] = typer.Option(None, help="Corpus name recorded with the counts (e.g. LAION-2B-en)."),
+) -> None:
+    """Training-data frequency: captions containing each title as a whole phrase (DuckDB, streaming)."""
+    import glob
+
+    from .covariates import caption_frequency, import_csv
+
+    con = _writer(db)
+    try:
+        if from_csv is not None:
+            col = import_csv(con, from_csv, csv_column, name, source=f"published counts ({corpus or from_csv.name})")
+        elif captions:
+            col = caption_frequency(con, [Path(p) for p in sorted(glob.glob(captions))], column, name, corpus)
+        else:
+            _fail("give --captions GLOB or --from-csv FILE")
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    typer.echo(f"added: {col}")
+
+
+@covariates_app.command("popularity")
+def cov_popularity(db: Path = typer.Option(..., "--db"), from_csv: Path = typer.Option(..., help="CSV: slug,<column>"),
+                   column: str = typer.Option("pageviews"), name: Optional[str] = typer.Option(None)) -> None:
+    """Popularity beyond sitelinks, e.g. Wikipedia page views, from a CSV."""
+    from .covariates import import_csv
+
+    try:
+        col = import_csv(_writer(db), from_csv, column, name, source="popularity csv")
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    typer.echo(f"added: {col}")
+
+
+@covariates_app.command("dates")
+def cov_dates(db: Path = typer.Option(..., "--db"), column: str = typer.Option("inception")) -> None:
+    """Creation date: year and decade from an inception / publication column."""
+    from .covariates import dates
+
+    try:
+        typer.echo("added: " + ", ".join(dates(_writer(db), column)))
+    except ValueError as e:
+        _fail(str(e))
+
+
+@app.command()
+def analyze(
+    db: Path = typer.Option(..., "--db"),
+    out: Path = typer.Option(Path("analysis"), "--out"),
+    covariates: Optional[str] = typer.Option(None, help="Comma-separated covariate columns (default: all numeric)."),
+    clip_tau: float = typer.Option(0.70), clip_tau_dynamic: Optional[float] = typer.Option(None),
+    patch_tau: float = typer.Option(0.60), pooling: str = typer.Option("recognised"),
+    correction: str = typer.Option("holm", help="holm or bh."),
+    n_resamples: int = typer.Option(999), run: Optional[str] = typer.Option(None),
+    variant: str = typer.Option("title", help="Prompt variant to analyse."),
+) -> None:
+    """Spearman rho with bootstrap CIs, partial rho, corrected p-values and multivariable models
+    (CSV + LaTeX tables, HTML figures), per model, pooled, and per static/dynamic kind."""
+    from .report import write_analysis
+
+    con = _read_only(db)
+    try:
+        t = Thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
+        covs = [c.strip() for c in covariates.split(",")] if covariates else None
+        paths = write_analysis(con, out, t, covs, correction, n_resamples, run, variant)
+    except (ValueError, LookupError) as e:
+        _fail(str(e))
+    for p in paths:
+        typer.echo(str(p))
+
+
+@app.command()
+def evaluate(
+    db: Path = typer.Option(..., "--db"),
+    out: Path = typer.Option(Path("evaluation.csv"), "--out", help="CSV of AUCs (a .meta.json goes beside it)."),
+    labels: Optional[Path] = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
+                                                    "default: the labels stored in the database (demo)."),
+    sscd: Optional[Path] = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
+    precision: float = typer.Option(0.9, help="Report the threshold reaching this precision."),
+    clip_tau: float = typer.Option(0.70), clip_tau_dynamic: Optional[float] = typer.Option(None),
+    patch_tau: float = typer.Option(0.60), n_resamples: int = typer.Option(999), run: Optional[str] = typer.Option(None),
+    quiet: bool = typer.Option(False),
+) -> None:
+    """Compare CLIP similarity and VR with plain similarity measures (pHash, SSIM, tiled L2, appearance
+    descriptor, SSCD) on labelled images: ROC-AUC with bootstrap CIs."""
+    import json
+
+    from .evaluate import evaluate as run_evaluate
+    from .evaluate import read_labels
+
+    con = _writer(db)
+    try:
+        t = Thresholds(clip_tau, clip_tau_dynamic, patch_tau)
+        table = run_evaluate(con, t, read_labels(labels) if labels else None, sscd, precision, n_resamples, run,
+                             progress=not quiet)
+    except (ValueError, LookupError, FileNotFoundError) as e:
+        _fail(str(e))
+    table.to_csv(out, index=False)
+    out.with_suffix(".meta.json").write_text(json.dumps({"thresholds": t.__dict__, "precision": precision,
+                                                         "bootstrap_resamples": n_resamples}, indent=2))
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -1,0 +1,178 @@
+"""Covariates of references (DESIGN §1): title uniqueness, training-data frequency, popularity, date.
+
+Each function adds (or overwrites) columns of the ``refs`` table and records its provenance in
+``covariate_sources`` (source, version, parameters). Nothing here formats user text into SQL:
+values are bound, column names pass :func:`store.safe_column`, Parquet files are opened through
+DuckDB's relation API.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from . import store
+
+#: Same normalisation for titles and captions (one SQL expression, so both sides agree exactly):
+#: accents stripped, lower case, every run of non-letters/digits -> one space, padded with spaces.
+NORMALISE_SQL = "(' ' || trim(regexp_replace(lower(strip_accents(CAST({x} AS VARCHAR))), '[^\\pL\\pN]+', ' ', 'g')) || ' ')"
+MATCH_RULE = ("case-insensitive whole-phrase match: accents stripped (strip_accents), lower-cased, every run of "
+              "characters other than letters/digits replaced by one space, title matched between spaces")
+
+
+def _record(con, column: str, source: str, details: dict) -> None:
+    con.execute("INSERT OR REPLACE INTO covariate_sources VALUES (?, ?, ?)", [column, source, json.dumps(details)])
+
+
+def _write_column(con, name: str, values: dict[str, float | None], numeric: bool = True) -> str:
+    col = store.ensure_ref_column(con, name, numeric)
+    con.executemany(f'UPDATE refs SET "{col}" = ? WHERE slug = ?', [(v, s) for s, v in values.items()])
+    return col
+
+
+def normalise_titles(con, titles: dict[str, str]) -> dict[str, str]:
+    """Normalise titles with exactly the SQL used for captions (padded with spaces)."""
+    rows = con.execute(f"SELECT s, {NORMALISE_SQL.format(x='t')} FROM (SELECT unnest(?) AS s, unnest(?) AS t)",
+                       [list(titles), list(titles.values())]).fetchall()
+    return dict(rows)
+
+
+# -- title uniqueness ---------------------------------------------------------------------------
+
+def title_uniqueness(con) -> list[str]:
+    """Two measures of how common a title is as text:
+
+    * ``title_zipf_mean`` — mean Zipf frequency (wordfreq, English) of the title's words: high = made
+      of everyday words ("Up", "Her"), low = distinctive ("Guernica").
+    * ``title_ambiguity_refs`` — how many *other* references share the same normalised title.
+    """
+    import importlib.metadata as md
+
+    from wordfreq import tokenize, zipf_frequency
+
+    titles = dict(con.execute("SELECT slug, title FROM refs").fetchall())
+    zipf = {}
+    for slug, title in titles.items():
+        words = tokenize(title or "", "en")
+        zipf[slug] = sum(zipf_frequency(w, "en") for w in words) / len(words) if words else None
+    norm = normalise_titles(con, titles)
+    counts: dict[str, int] = {}
+    for n in norm.values():
+        counts[n] = counts.get(n, 0) + 1
+    amb = {s: float(counts[n] - 1) for s, n in norm.items()}
+    con.begin()
+    cols = [_write_column(con, "title_zipf_mean", zipf), _write_column(con, "title_ambiguity_refs", amb)]
+    _record(con, cols[0], "wordfreq", {"version": md.version("wordfreq"), "lang": "en", "tokenizer": "wordfreq.tokenize",
+                                       "aggregate": "mean over words"})
+    _record(con, cols[1], "reference set", {"rule": "number of other references with the same normalised title",
+                                            "normalisation": MATCH_RULE})
+    con.commit()
+    return cols
+
+
+# -- training-data frequency --------------------------------------------------------------------
+
+def _files_digest(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.name}\0{st.st_size}\0".encode())
+    return h.hexdigest()
+
+
+def caption_frequency(con, files: list[Path], column: str = "caption", name: str = "train_freq",
+                      corpus: str | None = None) -> str:
+    """Count, for every reference title, the captions that contain it as a whole phrase.
+
+    Streams any number of Parquet files with DuckDB: one regular-expression pass keeps the captions
+    that contain *some* title, then each title is counted on those.
+    """
+    if not files:
+        raise FileNotFoundError("no caption files matched — check the --captions pattern")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column):
+        raise ValueError(f"--column must be a plain column name, got {column!r}")
+    titles = dict(con.execute("SELECT slug, title FROM refs").fetchall())
+    pats = {s: p for s, p in normalise_titles(con, titles).items() if p.strip()}
+    counts = dict.fromkeys(titles, 0.0)
+    if pats:
+        alternation = " (?:" + "|".join(re.escape(p.strip()) for p in sorted(set(pats.values()))) + ") "
+        src = con.read_parquet([str(f) for f in files])
+        if column not in src.columns:
+            raise ValueError(f"column {column!r} not in the caption files (columns: {', '.join(src.columns)})")
+        src.create_view("_captions", replace=True)
+        con.execute("CREATE OR REPLACE TEMP TABLE _title_pats(slug VARCHAR, pat VARCHAR)")
+        con.executemany("INSERT INTO _title_pats VALUES (?, ?)", list(pats.items()))
+        rows = con.execute(f"""
+            WITH caps AS (SELECT {NORMALISE_SQL.format(x=f'"{column}"')} AS c FROM _captions WHERE "{column}" IS NOT NULL),
+                 hits AS (SELECT c FROM caps WHERE regexp_matches(c, ?))
+            SELECT t.slug, count(h.c) FROM _title_pats t LEFT JOIN hits h ON contains(h.c, t.pat) GROUP BY t.slug""",
+            [alternation]).fetchall()
+        counts.update({s: float(n) for s, n in rows})
+        con.execute("DROP VIEW _captions")
+    con.begin()
+    col = _write_column(con, name, counts)
+    _record(con, col, "captions", {"corpus": corpus or Path(files[0]).parent.name, "files": len(files),
+                                   "files_sha256": _files_digest(files), "column": column, "rule": MATCH_RULE})
+    con.commit()
+    return col
+
+
+def import_csv(con, path: Path, column: str, name: str | None = None, source: str = "csv") -> str:
+    """Import a per-reference number from a CSV with columns ``slug`` and ``column``
+    (published training-data counts, page views, ...)."""
+    from .dataset import norm_slug
+
+    values: dict[str, float | None] = {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if "slug" not in (reader.fieldnames or []) or column not in (reader.fieldnames or []):
+            raise ValueError(f"{path} needs the columns slug and {column} (has: {reader.fieldnames})")
+        for row in reader:
+            try:
+                values[norm_slug(row["slug"])] = float(row[column])
+            except (TypeError, ValueError):
+                values[norm_slug(row["slug"])] = None
+    known = {r[0] for r in con.execute("SELECT slug FROM refs").fetchall()}
+    con.begin()
+    col = _write_column(con, name or column, {s: v for s, v in values.items() if s in known})
+    _record(con, col, source, {"file": Path(path).name, "column": column, "rows": len(values),
+                               "matched": len(known & set(values))})
+    con.commit()
+    return col
+
+
+# -- dates --------------------------------------------------------------------------------------
+
+_YEAR = re.compile(r"^[+-]?(\d{1,4})")
+
+
+def parse_year(value) -> float | None:
+    """Year from a number or an ISO-like date (Wikidata's ``+1889-06-01T00:00:00Z`` too).
+
+    >>> [parse_year(v) for v in (1889, "1889-06-01", "+1503-01-01T00:00:00Z", "", None, "c. 1500")]
+    [1889.0, 1889.0, 1503.0, None, None, None]
+    """
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(int(value)) if value == value else None
+    m = _YEAR.match(str(value).strip())
+    return float(int(m.group(1))) if m else None
+
+
+def dates(con, column: str = "inception") -> list[str]:
+    """``year`` and ``decade`` from a date-like column of ``refs``."""
+    cols = store.ref_columns(con)
+    src = store.safe_column(column)
+    if src not in cols:
+        raise ValueError(f"references have no column {column!r} (columns: {', '.join(cols)})")
+    years = {s: parse_year(v) for s, v in con.execute(f'SELECT slug, "{src}" FROM refs').fetchall()}
+    con.begin()
+    out = [_write_column(con, "year", years),
+           _write_column(con, "decade", {s: (y // 10 * 10 if y is not None else None) for s, y in years.items()})]
+    for c in out:
+        _record(con, c, "references", {"from_column": src, "rule": "leading (signed) year of the value"})
+    con.commit()
+    return out

@@ -1,0 +1,78 @@
+"""Covariates: caption counting on a tricky synthetic Parquet corpus, title uniqueness, dates, CSV import."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers import write_refs_csv
+
+from iconicity_core import covariates as C
+from iconicity_core import store
+from iconicity_core.dataset import scan_dataset
+from iconicity_core.scoring import sync_dataset
+
+
+@pytest.fixture()
+def con(tmp_path):
+    root = tmp_path / "ds"
+    root.mkdir()
+    write_refs_csv(root, [
+        {"slug": "up", "title": "Up", "kind": "dynamic", "inception": "+2009-05-29T00:00:00Z"},
+        {"slug": "amelie", "title": "Amélie", "kind": "dynamic", "inception": "2001"},
+        {"slug": "starry_night", "title": "The Starry Night", "kind": "static", "inception": "1889-06-01"},
+        {"slug": "guernica", "title": "Guernica", "kind": "static", "inception": ""},
+        {"slug": "up_2", "title": "UP!", "kind": "dynamic", "inception": "c. 1950"},
+    ])
+    c = store.connect(tmp_path / "c.duckdb")
+    sync_dataset(c, scan_dataset(root), progress=False)
+    return c
+
+
+CAPTIONS = [
+    "The Starry Night by Vincent van Gogh",         # starry night
+    "starry-night sky over the town",               # no: the title needs "the"
+    "THE STARRY NIGHT, poster",                     # starry night (case)
+    "the starry nights of summer",                  # no: 'nights' is another word
+    "Amelie poster",                                # amelie (accents normalised)
+    "AMÉLIE (2001)",                                # amelie
+    "Amélies favourite café",                       # no: substring of a longer word
+    "look up at the sky",                           # up / up_2 (title that is a common word)
+    "upward trend; setup",                          # no: substrings
+    "",                                             # empty caption
+    None,                                           # null caption
+    "Guernica",                                     # guernica
+    "a guernica-inspired mural",                    # guernica
+]
+
+
+def test_caption_counts_exact(con, tmp_path):
+    d = tmp_path / "captions"
+    d.mkdir()
+    pq.write_table(pa.table({"caption": CAPTIONS[:7], "url": ["x"] * 7}), d / "part-0.parquet")
+    pq.write_table(pa.table({"caption": CAPTIONS[7:], "url": ["y"] * 6}), d / "part-1.parquet")
+    col = C.caption_frequency(con, sorted(d.glob("*.parquet")), "caption", corpus="synthetic")
+    got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
+    assert got == {"starry_night": 2.0, "amelie": 2.0, "up": 1.0, "up_2": 1.0, "guernica": 2.0}
+    src, details = con.execute("SELECT source, details FROM covariate_sources WHERE name = ?", [col]).fetchone()
+    assert src == "captions" and '"files": 2' in details and "whole-phrase" in details
+    with pytest.raises(ValueError, match="column"):
+        C.caption_frequency(con, sorted(d.glob("*.parquet")), "caption; DROP TABLE refs")
+
+
+def test_title_uniqueness(con):
+    C.title_uniqueness(con)
+    got = {s: (z, a) for s, z, a in con.execute("SELECT slug, title_zipf_mean, title_ambiguity_refs FROM refs").fetchall()}
+    assert got["up"][0] > got["guernica"][0]              # "up" is an everyday word
+    assert got["up"][1] == 1.0 and got["up_2"][1] == 1.0 and got["guernica"][1] == 0.0
+
+
+def test_dates_and_csv_import(con, tmp_path):
+    C.dates(con, "inception")
+    got = dict(con.execute("SELECT slug, year FROM refs").fetchall())
+    assert got == {"up": 2009.0, "amelie": 2001.0, "starry_night": 1889.0, "guernica": None, "up_2": None}
+    assert con.execute("SELECT decade FROM refs WHERE slug = 'starry_night'").fetchone()[0] == 1880.0
+    f = tmp_path / "views.csv"
+    f.write_text("slug,views\nUp,12000\nguernica,n/a\nunknown,5\n")
+    col = C.import_csv(con, f, "views", "pageviews", source="wikimedia pageviews csv")
+    got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
+    assert got["up"] == 12000.0 and got["guernica"] is None

@@ -97,7 +97,10 @@ def caption_frequency(con, files: list[Path], column: str = "caption", name: str
     pats = {s: p for s, p in normalise_titles(con, titles).items() if p.strip()}
     counts = dict.fromkeys(titles, 0.0)
     if pats:
-        alternation = " (?:" + "|".join(re.escape(p.strip()) for p in sorted(set(pats.values()))) + ") "
+        # Cheap pre-filter on the lower-cased, accent-stripped caption: it must contain the longest word
+        # of some title (normalisation only rewrites separators, so this keeps a superset of the
+        # matching captions). Only those few are normalised and counted title by title, exactly.
+        alternation = "|".join(sorted({re.escape(max(p.split(), key=len)) for p in pats.values()}))
         src = con.read_parquet([str(f) for f in files])
         if column not in src.columns:
             raise ValueError(f"column {column!r} not in the caption files (columns: {', '.join(src.columns)})")
@@ -105,8 +108,9 @@ def caption_frequency(con, files: list[Path], column: str = "caption", name: str
         con.execute("CREATE OR REPLACE TEMP TABLE _title_pats(slug VARCHAR, pat VARCHAR)")
         con.executemany("INSERT INTO _title_pats VALUES (?, ?)", list(pats.items()))
         rows = con.execute(f"""
-            WITH caps AS (SELECT {NORMALISE_SQL.format(x=f'"{column}"')} AS c FROM _captions WHERE "{column}" IS NOT NULL),
-                 hits AS (SELECT c FROM caps WHERE regexp_matches(c, ?))
+            WITH hits AS (SELECT {NORMALISE_SQL.format(x='c')} AS c
+                          FROM (SELECT "{column}" AS c FROM _captions WHERE "{column}" IS NOT NULL)
+                          WHERE regexp_matches(lower(strip_accents(CAST(c AS VARCHAR))), ?))
             SELECT t.slug, count(h.c) FROM _title_pats t LEFT JOIN hits h ON contains(h.c, t.pat) GROUP BY t.slug""",
             [alternation]).fetchall()
         counts.update({s: float(n) for s, n in rows})

@@ -56,3 +56,22 @@ def calibration_table(images: pd.DataFrame) -> pd.DataFrame:
     """The AUCs as a small table (one row per separation)."""
     return pd.DataFrame([{"separation": s.name, "score": s.score, "roc_auc": s.auc, "n_pos": s.n_pos,
                           "n_neg": s.n_neg} for s in calibration(images)])
+
+
+def roc_curves(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    """Long table of ROC curves (fpr, tpr, auc) for every measure and both separations."""
+    from .baselines import SEPARATIONS
+
+    parts = []
+    for sep, (keep, positive) in SEPARATIONS.items():
+        d = scores[keep(scores["label"])]
+        y = positive(d["label"]).to_numpy()
+        if y.all() or not y.any():
+            continue
+        for m in measures:
+            s = d[m].to_numpy(float)
+            ok = ~np.isnan(s)
+            fpr, tpr, _ = roc_curve(y[ok], s[ok])
+            parts.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "measure": m, "separation": sep,
+                                       "auc": roc_auc_score(y[ok], s[ok])}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fpr", "tpr", "measure", "separation", "auc"])

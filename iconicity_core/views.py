@@ -131,3 +131,8 @@ def variants_table(con, run_id: str, t: Thresholds, f: Filters = Filters(), base
             if v != base and f"{metric}_{base}" in wide and f"{metric}_{v}" in wide:
                 wide[f"d{metric}_{v}"] = wide[f"{metric}_{v}"] - wide[f"{metric}_{base}"]
     return wide.reset_index()
+
+
+def covariate_sources(con) -> pd.DataFrame:
+    """Provenance of every covariate column (source, version, parameters)."""
+    return con.execute("SELECT name, source, details FROM covariate_sources ORDER BY name").df()

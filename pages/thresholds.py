@@ -3,7 +3,8 @@ import plotly.express as px
 import streamlit as st
 
 from iconicity_core import sweeps, ui
-from iconicity_core.calibration import calibration, calibration_table
+from iconicity_core.calibration import calibration, calibration_table, roc_curves
+from iconicity_core.evaluate import stored_baselines
 from iconicity_core.queries import metrics_table
 
 with ui.page("Thresholds") as ctx:
@@ -55,3 +56,14 @@ with ui.page("Thresholds") as ctx:
         roc = pd.concat([pd.DataFrame({"fpr": s.fpr, "tpr": s.tpr, "analysis": f"{s.name} (AUC {s.auc:.3f})"})
                          for s in seps])
         st.plotly_chart(px.line(roc, x="fpr", y="tpr", color="analysis", title="ROC curves"), key="th_roc")
+
+    base = stored_baselines(ctx.con, t, ctx.run_id, ctx.filters)
+    if base is not None:
+        st.subheader("Against plain similarity measures (from `iconicity evaluate`)")
+        measures = [c for c in ("clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "sscd") if c in base]
+        curves = roc_curves(base, measures)
+        st.dataframe(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).round(3), width="stretch")
+        st.plotly_chart(px.line(curves, x="fpr", y="tpr", color="measure", facet_col="separation",
+                                title="ROC curves: VR / CLIP similarity vs baselines"), key="th_base_roc")
+    else:
+        st.caption("Run `iconicity evaluate --db ...` to compare with pHash, SSIM, tiled L2 and other baselines here.")

@@ -126,3 +126,24 @@ def test_first_start_builds_the_demo_database(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert (tmp_path / "demo.duckdb").is_file() and (tmp_path / "demo_dataset" / "references.csv").is_file()
     assert set(at.dataframe[0].value["model"]) == {"replicator-xl", "balanced-1.5", "painter-2", "noisy-mini"}
+
+
+def test_correlations_and_baselines_appear_after_analysis_commands(app_db):
+    from typer.testing import CliRunner
+
+    from iconicity_core.cli import app as cli
+
+    runner = CliRunner()
+    for args in (["covariates", "uniqueness", "--db", str(app_db)],
+                 ["evaluate", "--db", str(app_db), "--out", str(app_db.with_suffix(".csv")), "--n-resamples", "20",
+                  "--quiet"]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 0, r.output
+    at = _app()
+    at.switch_page("pages/correlations.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    corr = at.dataframe[0].value
+    assert {"title_zipf_mean", "demo_sitelinks"} <= set(corr["covariate"]) and "partial_rho" in corr
+    at.switch_page("pages/thresholds.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("plain similarity" in s.value for s in at.subheader)

@@ -197,6 +197,26 @@ def cov_uniqueness(db: Path = typer.Option(..., "--db")) -> None:
     typer.echo("added: " + ", ".join(title_uniqueness(_writer(db))))
 
 
+@covariates_app.command("distinctiveness")
+def cov_distinctiveness(
+    db: Path = typer.Option(..., "--db"),
+    clip_model: str = typer.Option(DEFAULT_CLIP_MODEL, help="open_clip architecture (its text tower is used)."),
+    clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED, help="Weights tag or local checkpoint path."),
+    n_phrases: int = typer.Option(1000, help="How many common English words to compare with."),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Semantic distinctiveness of titles: 1 - max cosine to common phrases (CLIP text tower)."""
+    from .covariates import semantic_distinctiveness
+
+    if clip_model == "baseline":
+        _fail("the appearance baseline has no text tower: use an open_clip model")
+    try:
+        emb = load_global(clip_model, clip_pretrained, device=resolve_device(device))
+    except ModelLoadError as e:
+        _fail(str(e))
+    typer.echo("added: " + semantic_distinctiveness(_writer(db), emb, n_phrases))
+
+
 @covariates_app.command("frequency")
 def cov_frequency(
     db: Path = typer.Option(..., "--db"),

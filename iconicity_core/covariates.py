@@ -72,6 +72,33 @@ def title_uniqueness(con) -> list[str]:
     return cols
 
 
+def common_phrases(n: int = 1000) -> list[str]:
+    """The ``n`` most frequent English words (wordfreq) of 3+ letters: the 'common phrases' a distinctive
+    title should not resemble."""
+    from wordfreq import top_n_list
+
+    return [w for w in top_n_list("en", n * 2) if w.isalpha() and len(w) >= 3][:n]
+
+
+def semantic_distinctiveness(con, text_embedder, n_phrases: int = 1000) -> str:
+    """``title_distinctiveness`` = 1 - max cosine between the title's CLIP text embedding and those of
+    the common phrases (0 = the title *is* an everyday word)."""
+    import numpy as np
+
+    titles = dict(con.execute("SELECT slug, title FROM refs").fetchall())
+    phrases = common_phrases(n_phrases)
+    t = text_embedder.embed_text(list(titles.values()))
+    p = text_embedder.embed_text(phrases)
+    best = (t @ p.T).max(axis=1)
+    values = {s: float(np.clip(1.0 - b, 0.0, 2.0)) for s, b in zip(titles, best)}
+    con.begin()
+    col = _write_column(con, "title_distinctiveness", values)
+    _record(con, col, "clip text tower", {"embedder": text_embedder.info.key, "phrases": f"wordfreq top {n_phrases} "
+                                          "English words (3+ letters)", "rule": "1 - max cosine(title, phrase)"})
+    con.commit()
+    return col
+
+
 # -- training-data frequency --------------------------------------------------------------------
 
 def _files_digest(files: list[Path]) -> str:

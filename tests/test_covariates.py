@@ -76,3 +76,23 @@ def test_dates_and_csv_import(con, tmp_path):
     col = C.import_csv(con, f, "views", "pageviews", source="wikimedia pageviews csv")
     got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
     assert got["up"] == 12000.0 and got["guernica"] is None
+
+
+def test_semantic_distinctiveness_with_clip_text_tower(con, tmp_path, tiny_models):
+    from typer.testing import CliRunner
+
+    from iconicity_core.cli import app
+
+    db = tmp_path / "c.duckdb"
+    assert "her" in C.common_phrases(300)
+    con.execute("INSERT INTO refs (slug, title, kind) VALUES ('her_film', 'Her', 'dynamic')")
+    con.close()
+    r = CliRunner().invoke(app, ["covariates", "distinctiveness", "--db", str(db), "--clip-model", "ViT-S-32",
+                                 "--clip-pretrained", str(tiny_models["clip"]), "--n-phrases", "300", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    c = store.connect(db, read_only=True)
+    got = dict(c.execute("SELECT slug, title_distinctiveness FROM refs").fetchall())
+    assert got["her_film"] == pytest.approx(0.0, abs=1e-5)     # the title is itself a common word
+    assert got["guernica"] > got["her_film"] and all(0 <= v <= 2 for v in got.values())
+    src = c.execute("SELECT details FROM covariate_sources WHERE name = 'title_distinctiveness'").fetchone()[0]
+    assert "open_clip:ViT-S-32" in src

@@ -43,6 +43,7 @@ class OpenClipEmbedder:
             ) from None
         self.model = net.eval()
         self.preprocess = preprocess
+        self.model_name = model
         self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
         weights = file_digest(local) if is_path else pretrained
         self.info = EmbedderInfo(
@@ -65,6 +66,20 @@ class OpenClipEmbedder:
                 "cuda", dtype=torch.float16, enabled=self.dtype == torch.float16
             ):
                 f = self.model.encode_image(x.to(self.device))
+            out.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        """``(N, D)`` unit vectors from the CLIP text tower (the tokenizer ships with open_clip)."""
+        import open_clip
+        import torch
+
+        tok = open_clip.get_tokenizer(self.model_name)
+        out = []
+        for i in range(0, len(texts), 256):
+            with torch.inference_mode():
+                f = self.model.encode_text(tok(texts[i : i + 256]).to(self.device))
             out.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 

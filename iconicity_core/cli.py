@@ -246,16 +246,35 @@ def cov_frequency(
 
 
 @covariates_app.command("popularity")
-def cov_popularity(db: Path = typer.Option(..., "--db"), from_csv: Path = typer.Option(..., help="CSV: slug,<column>"),
-                   column: str = typer.Option("pageviews"), name: Optional[str] = typer.Option(None)) -> None:
-    """Popularity beyond sitelinks, e.g. Wikipedia page views, from a CSV."""
+def cov_popularity(
+    db: Path = typer.Option(..., "--db"),
+    from_csv: Optional[Path] = typer.Option(None, help="CSV: slug,<column>"),
+    column: str = typer.Option("pageviews", help="Column of the CSV (and name of the covariate)."),
+    fetch_pageviews: bool = typer.Option(False, help="Fetch Wikipedia page views from the Wikimedia REST API."),
+    start: str = typer.Option("20240101"), end: str = typer.Option("20241231"),
+    project: str = typer.Option("en.wikipedia"),
+    title_column: Optional[str] = typer.Option(None, help="Reference column holding the article title."),
+    endpoint: str = typer.Option("https://wikimedia.org/api/rest_v1", help="API base URL."),
+    cache_dir: Path = typer.Option(Path(".iconicity_cache/pageviews"), help="Raw responses are cached here."),
+) -> None:
+    """Popularity beyond sitelinks: Wikipedia page views, from a CSV or fetched (polite, cached)."""
+    from .covariates import fetch_pageviews as fetch
     from .covariates import import_csv
+    from .http import PoliteClient
 
+    con = _writer(db)
     try:
-        col = import_csv(_writer(db), from_csv, column, name, source="popularity csv")
+        if from_csv is not None:
+            typer.echo("added: " + import_csv(con, from_csv, column, column, source="popularity csv"))
+        elif fetch_pageviews:
+            col, errs = fetch(con, PoliteClient(cache_dir), start, end, project, endpoint, title_column, column)
+            for slug, msg in errs.items():
+                typer.secho(f"{slug}: {msg}", fg="yellow", err=True)
+            typer.echo(f"added: {col} ({len(errs)} reference(s) without a value)")
+        else:
+            _fail("give --from-csv FILE or --fetch-pageviews")
     except (ValueError, FileNotFoundError) as e:
         _fail(str(e))
-    typer.echo(f"added: {col}")
 
 
 @covariates_app.command("dates")

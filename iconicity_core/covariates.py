@@ -174,6 +174,47 @@ def import_csv(con, path: Path, column: str, name: str | None = None, source: st
     return col
 
 
+PAGEVIEWS_API = "https://wikimedia.org/api/rest_v1"
+
+
+def fetch_pageviews(con, client, start: str = "20240101", end: str = "20241231", project: str = "en.wikipedia",
+                    endpoint: str = PAGEVIEWS_API, title_column: str | None = None,
+                    name: str = "pageviews") -> tuple[str, dict[str, str]]:
+    """Monthly Wikipedia page views summed over ``start``..``end`` (YYYYMMDD) from the Wikimedia REST
+    API, per reference (article = ``title_column`` if given, else the title). All requests first,
+    then one transaction: an interrupted fetch writes nothing (the client's cache makes a re-run cheap).
+    Returns the column and the per-reference errors."""
+    from urllib.parse import quote
+
+    from .http import HTTPError, NotFound
+
+    col_src = store.safe_column(title_column) if title_column else "title"
+    if col_src not in store.ref_columns(con):
+        raise ValueError(f"references have no column {title_column!r}")
+    rows = con.execute(f'SELECT slug, "{col_src}" FROM refs ORDER BY slug').fetchall()
+    values: dict[str, float | None] = {}
+    errors: dict[str, str] = {}
+    for slug, article in rows:
+        if not article:
+            values[slug], errors[slug] = None, "no article title"
+            continue
+        url = (f"{endpoint.rstrip('/')}/metrics/pageviews/per-article/{project}/all-access/user/"
+               f"{quote(str(article).replace(' ', '_'), safe='')}/monthly/{start}00/{end}00")
+        try:
+            data = client.get_json(url)
+            values[slug] = float(sum(int(i["views"]) for i in data.get("items", [])))
+        except NotFound:
+            values[slug], errors[slug] = None, f"no Wikipedia article {article!r} on {project}"
+        except (HTTPError, KeyError, TypeError, ValueError) as e:
+            values[slug], errors[slug] = None, str(e)
+    con.begin()
+    col = _write_column(con, name, values)
+    _record(con, col, "wikimedia pageviews", {"endpoint": endpoint, "project": project, "start": start, "end": end,
+                                              "agent": "user", "article_from": col_src, "errors": errors})
+    con.commit()
+    return col, errors
+
+
 # -- dates --------------------------------------------------------------------------------------
 
 _YEAR = re.compile(r"^[+-]?(\d{1,4})")

@@ -96,3 +96,31 @@ def test_semantic_distinctiveness_with_clip_text_tower(con, tmp_path, tiny_model
     assert got["guernica"] > got["her_film"] and all(0 <= v <= 2 for v in got.values())
     src = c.execute("SELECT details FROM covariate_sources WHERE name = 'title_distinctiveness'").fetchone()[0]
     assert "open_clip:ViT-S-32" in src
+
+
+def _views(n):
+    return {"items": [{"views": n // 2}, {"views": n - n // 2}]}
+
+
+def test_pageviews_over_real_http_with_retries_and_errors(con, tmp_path):
+    from replay_server import ReplayServer
+
+    from iconicity_core.http import PoliteClient
+
+    base = "/metrics/pageviews/per-article/en.wikipedia/all-access/user/{}/monthly/2024010100/2024123100"
+    script = {
+        base.format("Up"): [(429, {"detail": "slow down"}, 0), (200, _views(1000), 0)],
+        base.format("Amélie"): [(500, "oops", 0), (200, _views(501), 0)],
+        base.format("The_Starry_Night"): [(200, _views(90), 2.0), (200, _views(90), 0)],   # first one times out
+        base.format("Guernica"): [(200, "{not json", 0)] * 5,
+    }
+    with ReplayServer(script) as srv:
+        client = PoliteClient(tmp_path / "cache", timeout=0.5, retries=3, backoff=0.01)
+        col, errors = C.fetch_pageviews(con, client, endpoint=srv.url)
+        got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
+        assert got == {"up": 1000.0, "amelie": 501.0, "starry_night": 90.0, "guernica": None, "up_2": None}
+        assert "valid JSON" in errors["guernica"] and "no Wikipedia article 'UP!'" in errors["up_2"]
+        assert all(ua.startswith("IconicityExplorer/") for _, ua in srv.log)
+        n = len(srv.log)
+        C.fetch_pageviews(con, client, endpoint=srv.url)          # cached: only the failures are asked again
+        assert len(srv.log) - n == 2             # only the two failures (404, malformed JSON) are asked again

@@ -32,6 +32,7 @@ def build(db: Path, n_refs: int, n_models: int = 5, n_gens: int = 50, k: int = 1
     refs_df = pd.DataFrame({"slug": [f"ref{i:05d}" for i in range(n_refs)], "title": [f"Title {i}" for i in range(n_refs)],
                          "kind": np.where(np.arange(n_refs) % 2, "dynamic", "static"),
                          "sitelinks": rng.integers(21, 500, n_refs).astype(float)})
+    con.register("refs_df", refs_df)
     con.execute("INSERT INTO refs SELECT * FROM refs_df")
     n = n_refs * n_models * n_gens
     slug_idx = np.repeat(np.arange(n_refs), n_models * n_gens)
@@ -41,11 +42,13 @@ def build(db: Path, n_refs: int, n_models: int = 5, n_gens: int = 50, k: int = 1
                           "slug": refs_df["slug"].to_numpy()[slug_idx], "model": np.char.add("model", model_idx.astype(str)),
                           "variant": "title", "prompt": None, "seed": np.arange(n), "label": None, "image_id": fid,
                           "size": 0, "mtime": 0.0, "error": None})
+    con.register("files_df", files_df)
     con.execute("INSERT INTO files SELECT * FROM files_df")
     con.execute("INSERT INTO runs (run_id, clip_key, dino_key, clip_info, dino_info, grid, patch_mode, phash_max, semantic) "
                 "VALUES ('r', 'c', 'd', '{}', '{}', '4x4', 'crop', 18, true)")
     base = rng.beta(5, 2, n)
     clip_df = pd.DataFrame({"run_id": "r", "file_id": fid, "slug": files_df["slug"], "sim": base, "ref_file": "x", "n_refs": 1})
+    con.register("clip_df", clip_df)
     con.execute("INSERT INTO clip_sims SELECT * FROM clip_df")
     for start in range(0, n, 200_000):       # cell rows in chunks to bound memory
         m = min(n, start + 200_000) - start
@@ -54,6 +57,7 @@ def build(db: Path, n_refs: int, n_models: int = 5, n_gens: int = 50, k: int = 1
                               "cell": np.tile(np.arange(k, dtype=np.int16), m), "sim": sims.ravel(),
                               "ref_file": "x", "ref_cell": np.tile(np.arange(k, dtype=np.int16), m),
                               "same_pos_sim": sims.ravel()})
+        con.register("cells_df", cells_df)
         con.execute("INSERT INTO cell_sims SELECT * FROM cells_df")
     con.execute("CHECKPOINT")
     con.close()

@@ -321,6 +321,7 @@ def evaluate(
     labels: Optional[Path] = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
                                                     "default: the labels stored in the database (demo)."),
     sscd: Optional[Path] = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
+    dino_model: Optional[str] = typer.Option(None, help="Also a global DINOv3 cosine (Hub id or local dir)."),
     precision: float = typer.Option(0.9, help="Report the threshold reaching this precision."),
     clip_tau: float = typer.Option(0.70), clip_tau_dynamic: Optional[float] = typer.Option(None),
     patch_tau: float = typer.Option(0.60), n_resamples: int = typer.Option(999), run: Optional[str] = typer.Option(None),
@@ -337,8 +338,8 @@ def evaluate(
     try:
         t = Thresholds(clip_tau, clip_tau_dynamic, patch_tau)
         table = run_evaluate(con, t, read_labels(labels) if labels else None, sscd, precision, n_resamples, run,
-                             progress=not quiet)
-    except (ValueError, LookupError, FileNotFoundError) as e:
+                             progress=not quiet, dino_model=dino_model)
+    except (ValueError, LookupError, FileNotFoundError, ModelLoadError) as e:
         _fail(str(e))
     table.to_csv(out, index=False)
     out.with_suffix(".meta.json").write_text(json.dumps({"thresholds": t.__dict__, "precision": precision,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -27,7 +28,7 @@ def read_labels(path: Path) -> dict[str, str]:
 
 
 def compute_baselines(con, t: Thresholds, labels: dict[str, str] | None = None, sscd: Path | None = None,
-                      run_id: str | None = None, progress: bool = True) -> pd.DataFrame:
+                      run_id: str | None = None, progress: bool = True, dino_model: str | None = None) -> pd.DataFrame:
     """Score every labelled image with every baseline (max over the kept references of its slug)."""
     run_id = run_id or store.latest_run(con)
     if run_id is None:
@@ -43,6 +44,11 @@ def compute_baselines(con, t: Thresholds, labels: dict[str, str] | None = None, 
     if sscd is not None:
         model = SSCD(sscd)
         measures["sscd"] = lambda a, b: float(model.embed(a) @ model.embed(b))
+    if dino_model is not None:       # global DINOv3 cosine: a 1x1 "grid" is the whole image
+        from .embedders import load_cells
+
+        dino = load_cells(dino_model, "crop", 1, 1)
+        measures["dino_global"] = lambda a, b: float(np.dot(*dino.embed_cells([a, b])[:, 0]))
     ref_cache: dict[str, list] = {}
     rows = []
     for r in tqdm(img.itertuples(), total=len(img), desc="baselines", disable=not progress):
@@ -75,12 +81,12 @@ def stored_baselines(con, t: Thresholds, run_id: str, f: Filters = Filters()) ->
 
 def evaluate(con, t: Thresholds, labels: dict[str, str] | None = None, sscd: Path | None = None,
              precision: float = 0.9, n_resamples: int = 999, run_id: str | None = None,
-             progress: bool = True) -> pd.DataFrame:
-    scores = compute_baselines(con, t, labels, sscd, run_id, progress)
+             progress: bool = True, dino_model: str | None = None) -> pd.DataFrame:
+    scores = compute_baselines(con, t, labels, sscd, run_id, progress, dino_model)
     run_id = run_id or store.latest_run(con)
     cells = con.execute("SELECT file_id, avg(sim) AS mean_cell_sim FROM cell_sims WHERE run_id = ? GROUP BY 1",
                         [run_id]).df()
     scores = scores.merge(cells, on="file_id")
-    measures = ["clip_sim", "vr", "mean_cell_sim", *[m for m in ("phash", "ssim", "tiled_l2", "appearance", "sscd")
+    measures = ["clip_sim", "vr", "mean_cell_sim", *[m for m in ("phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd")
                                                      if m in scores]]
     return evaluation_table(scores, measures, precision, n_resamples)

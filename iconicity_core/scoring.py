@@ -22,7 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__, store
-from .dataset import Dataset, FileEntry
+from .dataset import Dataset
 from .embedders import CellEmbedder, GlobalEmbedder
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, content_hash, load_rgb
 from .similarity import best_match, match_cells

@@ -141,10 +141,6 @@ def get_embeddings(con, embedder: str, image_ids: list[str]) -> dict[str, np.nda
     return {i: quantize(np.frombuffer(b, np.float16).reshape(json.loads(s))) for i, s, b in rows}
 
 
-def has_embeddings(con, embedder: str) -> set[str]:
-    return {r[0] for r in con.execute("SELECT image_id FROM embeddings WHERE embedder = ?", [embedder]).fetchall()}
-
-
 def latest_run(con) -> str | None:
     row = con.execute("SELECT run_id FROM runs ORDER BY updated_at DESC, run_id LIMIT 1").fetchone()
     return row[0] if row else None

@@ -53,13 +53,6 @@ def raw_images(con, run_id: str, f: Filters = Filters()) -> tuple[pd.DataFrame, 
     return df, np.asarray(sims, np.float64).reshape(len(df), k)
 
 
-def cell_sims(con, run_id: str, f: Filters = Filters()) -> pd.DataFrame:
-    """Every per-cell best similarity with its model (for distributions)."""
-    params: dict = {"run": run_id}
-    return con.execute(f"""SELECT f.model, s.sim, s.same_pos_sim FROM cell_sims s JOIN files f USING (file_id)
-        JOIN refs rf ON rf.slug = f.slug WHERE s.run_id = $run {_where(f, params)}""", params).df()
-
-
 def references_table(con, run_id: str, t: Thresholds, f: Filters = Filters(),
                      ref_metrics: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (reference, model, variant): title, covariates and scores (``ref_metrics``: an

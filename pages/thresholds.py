@@ -60,7 +60,7 @@ with ui.page("Thresholds") as ctx:
     base = stored_baselines(ctx.con, t, ctx.run_id, ctx.filters)
     if base is not None:
         st.subheader("Against plain similarity measures (from `iconicity evaluate`)")
-        measures = [c for c in ("clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "sscd") if c in base]
+        measures = [c for c in ("clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd") if c in base]
         curves = roc_curves(base, measures)
         st.dataframe(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).round(3), width="stretch")
         st.plotly_chart(px.line(curves, x="fpr", y="tpr", color="measure", facet_col="separation",

@@ -6,7 +6,7 @@ import csv
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import save, texture
+from helpers import texture
 from PIL import Image, ImageEnhance, ImageOps
 from typer.testing import CliRunner
 
@@ -46,7 +46,7 @@ def test_auc_and_precision_threshold():
     assert thr == 0.8 and rec == pytest.approx(2 / 3)
 
 
-def test_evaluate_cli_with_user_labels_and_sscd(tmp_path, small_dataset):
+def test_evaluate_cli_with_user_labels_and_sscd(tmp_path, small_dataset, tiny_models):
     import torch
 
     class Tiny(torch.nn.Module):
@@ -69,10 +69,12 @@ def test_evaluate_cli_with_user_labels_and_sscd(tmp_path, small_dataset):
         csv.writer(f).writerows([("image", "label"), *rows])
     out = tmp_path / "eval.csv"
     r = runner.invoke(app, ["evaluate", "--db", str(db), "--labels", str(labels), "--sscd", str(sscd),
+                            "--dino-model", str(tiny_models["dino"]),
                             "--out", str(out), "--n-resamples", "50", "--quiet"])
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out).set_index(["separation", "measure"])
-    assert {"clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "sscd"} <= set(t.index.get_level_values(1))
+    assert {"clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd"} <= set(
+        t.index.get_level_values(1))
     # copies vs tile-shuffled copies: position-free VR cannot tell them apart, position-bound SSIM can
     assert t.loc[("replica vs reinterpretation", "vr"), "roc_auc"] == 0.5
     assert t.loc[("replica vs reinterpretation", "ssim"), "roc_auc"] == 1.0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
-import pytest
 
 from iconicity_core.calibration import calibration_table
 from iconicity_core.demo.simulate import LABELS, MODELS

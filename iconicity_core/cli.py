@@ -347,6 +347,32 @@ def evaluate(
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
+references_app = typer.Typer(no_args_is_help=True, help="Build the reference set: Wikidata, images, curation.")
+app.add_typer(references_app, name="references")
+
+
+@references_app.command("build")
+def references_build(
+    out_dir: Path = typer.Argument(..., help="Dataset folder to write references.csv into."),
+    classes: str = typer.Option("painting,album,film,tv_series", help="Comma-separated: painting, album, film, tv_series."),
+    min_sitelinks: int = typer.Option(20, help="Keep items with more sitelinks than this."),
+    per_class: Optional[int] = typer.Option(None, help="At most this many items per class (most sitelinks first)."),
+    page_size: int = typer.Option(500, help="SPARQL LIMIT per request."),
+    endpoint: str = typer.Option("https://query.wikidata.org/sparql", help="SPARQL endpoint."),
+    timeout: float = typer.Option(60.0), retries: int = typer.Option(5),
+) -> None:
+    """Cultural works from Wikidata (QID, title, kind, class, sitelinks, date, creator, image, description)."""
+    from .http import HTTPError, PoliteClient
+    from .study.wikidata import build_references
+
+    client = PoliteClient(out_dir / ".cache" / "wikidata", timeout=timeout, retries=retries)
+    try:
+        build_references(out_dir, [c.strip() for c in classes.split(",") if c.strip()], min_sitelinks, per_class,
+                         page_size, endpoint, client)
+    except (HTTPError, ValueError) as e:
+        _fail(f"{e}\nNothing was written; completed pages are cached, so running the command again resumes.")
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -17,7 +17,7 @@ class ReplayServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 path = unquote(urlsplit(self.path).path)
-                outer.log.append((path, self.headers.get("User-Agent", "")))
+                outer.log.append((self.path, self.headers.get("User-Agent", "")))
                 queue = outer.script.get(path)
                 status, body, delay = queue.pop(0) if queue else outer.default
                 time.sleep(delay)

@@ -373,6 +373,25 @@ def references_build(
         _fail(f"{e}\nNothing was written; completed pages are cached, so running the command again resumes.")
 
 
+@references_app.command("fetch-images")
+def references_fetch_images(
+    out_dir: Path = typer.Argument(..., help="Dataset folder with references.csv."),
+    width: int = typer.Option(1024, help="Thumbnail width in pixels."),
+    commons: str = typer.Option("https://commons.wikimedia.org", help="Commons base URL."),
+    timeout: float = typer.Option(60.0), retries: int = typer.Option(5),
+) -> None:
+    """Download the canonical image (P18) of every static reference from Wikimedia Commons (resumable)."""
+    from .http import PoliteClient
+    from .study.commons import fetch_images
+
+    try:
+        log = fetch_images(out_dir, width, commons, PoliteClient(out_dir / ".cache" / "commons", timeout=timeout,
+                                                                  retries=retries))
+    except FileNotFoundError as e:
+        _fail(str(e))
+    typer.echo(f"per-item results: {log}")
+
+
 def main() -> None:  # console-script entry point
     app()
 

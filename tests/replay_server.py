@@ -21,7 +21,7 @@ class ReplayServer:
                 queue = outer.script.get(path)
                 status, body, delay = queue.pop(0) if queue else outer.default
                 time.sleep(delay)
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

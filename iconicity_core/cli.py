@@ -392,6 +392,29 @@ def references_fetch_images(
     typer.echo(f"per-item results: {log}")
 
 
+prompts_app = typer.Typer(no_args_is_help=True, help="Prompt variants per reference.")
+app.add_typer(prompts_app, name="prompts")
+
+
+@prompts_app.command("perturb")
+def prompts_perturb(
+    dataset: Path = typer.Argument(..., help="Dataset folder with references.csv."),
+    variants: str = typer.Option("title,synonym", help="Comma-separated: title, synonym, description."),
+    descriptions: Optional[Path] = typer.Option(None, help="CSV with slug and a description column."),
+    description_column: str = typer.Option("description"),
+    wordnet: Path = typer.Option(Path("/usr/share/wordnet"), help="WordNet database folder (Debian wordnet-base)."),
+) -> None:
+    """Write DATASET/prompts.csv: the title, a WordNet-synonym rewrite, literal descriptions."""
+    from .study.prompts import perturb
+
+    try:
+        out = perturb(dataset, tuple(v.strip() for v in variants.split(",") if v.strip()), descriptions,
+                      description_column, wordnet)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    typer.echo(str(out))
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -415,6 +415,28 @@ def prompts_perturb(
     typer.echo(str(out))
 
 
+@app.command()
+def generate(
+    dataset: Path = typer.Argument(..., help="Dataset folder with references.csv (and prompts.csv for variants)."),
+    model: str = typer.Option(..., "--model", help="Preset (sd15, sd21, sdxl, sd3-medium, flux-schnell), Hub id or local dir."),
+    n: int = typer.Option(10, "--n", help="Images per prompt (seeds --seed .. --seed+n-1)."),
+    variant: str = typer.Option("title", help="Prompt variant (see `iconicity prompts perturb`)."),
+    seed: int = typer.Option(0), size: Optional[int] = typer.Option(None, help="Side in pixels (preset default)."),
+    steps: Optional[int] = typer.Option(None), guidance: Optional[float] = typer.Option(None),
+    batch_size: int = typer.Option(4), device: str = typer.Option("auto"),
+    slugs: Optional[str] = typer.Option(None, help="Comma-separated slugs (default: all references)."),
+) -> None:
+    """Generate images for every reference with diffusers (resumable; fp16 on CUDA)."""
+    from .study.generate import generate as run_generate
+
+    try:
+        made = run_generate(dataset, model, n, variant, seed, size, steps, guidance, batch_size, resolve_device(device),
+                            [s.strip() for s in slugs.split(",")] if slugs else None)
+    except (ModelLoadError, ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    typer.echo(f"{made} image(s) generated in {dataset}/generations (listed in generations.csv)")
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -392,6 +392,27 @@ def references_fetch_images(
     typer.echo(f"per-item results: {log}")
 
 
+@references_app.command("curate")
+def references_curate(
+    out_dir: Path = typer.Argument(..., help="Dataset folder with references.csv."),
+    candidates: Optional[Path] = typer.Option(None, help="Folder with one sub-folder of candidate images per "
+                                                         "dynamic slug (default OUT_DIR/candidates)."),
+    clip_model: str = typer.Option(DEFAULT_CLIP_MODEL), clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED),
+    phash_max: int = typer.Option(18), min_sim: float = typer.Option(0.7, help="Keep candidates above this CLIP "
+                                                                               "similarity to the medoid."),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Choose reference images for films / series from collected candidates (pHash + CLIP consensus)."""
+    from .study.curate import curate
+
+    try:
+        emb = load_global(clip_model, clip_pretrained, device=resolve_device(device))
+        path = curate(out_dir, emb, candidates, phash_max, min_sim)
+    except (ModelLoadError, FileNotFoundError) as e:
+        _fail(str(e))
+    typer.echo(f"per-candidate decisions: {path}")
+
+
 prompts_app = typer.Typer(no_args_is_help=True, help="Prompt variants per reference.")
 app.add_typer(prompts_app, name="prompts")
 

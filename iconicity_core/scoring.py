@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from . import __version__, store
 from .dataset import Dataset
+from .dedup import phash_dedup
 from .embedders import CellEmbedder, GlobalEmbedder
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, content_hash, load_rgb
 from .similarity import best_match, match_cells
@@ -222,20 +223,16 @@ class Scorer:
                JOIN images i USING (image_id) JOIN refs rf USING (slug)
                WHERE f.role = 'reference' AND f.error IS NULL AND i.error IS NULL AND i.phash IS NOT NULL
                ORDER BY f.slug, f.relpath, f.file_id""").fetchall()
+        by_slug: dict[str, list] = {}
+        for row in rows:
+            by_slug.setdefault(row[1], []).append(row)
         dedup, kept_by_slug = [], {}
-        for fid, slug, iid, ph, kind in rows:
-            kept = kept_by_slug.setdefault(slug, [])
-            h = imagehash.hex_to_hash(ph)
-            dup = None
-            if kind == "dynamic":
-                for kfid, kiid, kh in kept:
-                    if h - kh <= self.phash_max:
-                        dup = (kfid, int(h - kh))
-                        break
-            if dup is None:
-                kept.append((fid, iid, h))
-            dedup.append((self.run_id, fid, slug, dup is None, dup and dup[0], dup and dup[1]))
-        refsets = {s: hashlib.sha1("|".join(sorted(f"{f}:{i}" for f, i, _ in k)).encode()).hexdigest()
+        for slug, group in by_slug.items():
+            hashes = [imagehash.hex_to_hash(r[3]) for r in group]
+            dups = phash_dedup(hashes, self.phash_max) if group[0][4] == "dynamic" else [None] * len(group)
+            kept_by_slug[slug] = [(r[0], r[2]) for r, d in zip(group, dups) if d is None]
+            dedup += [(self.run_id, r[0], slug, d is None, d and group[d[0]][0], d and d[1]) for r, d in zip(group, dups)]
+        refsets = {s: hashlib.sha1("|".join(sorted(f"{f}:{i}" for f, i in k)).encode()).hexdigest()
                    for s, k in kept_by_slug.items()}
         old = dict(self.con.execute("SELECT slug, refset FROM slug_refsets WHERE run_id = ?", [self.run_id]).fetchall())
         stale = [s for s in set(old) | set(refsets) if old.get(s) != refsets.get(s)]

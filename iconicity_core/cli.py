@@ -197,6 +197,22 @@ def cov_uniqueness(db: Path = typer.Option(..., "--db")) -> None:
     typer.echo("added: " + ", ".join(title_uniqueness(_writer(db))))
 
 
+@covariates_app.command("ambiguity")
+def cov_ambiguity(
+    db: Path = typer.Option(..., "--db"),
+    endpoint: str = typer.Option("https://query.wikidata.org/sparql"),
+    cache_dir: Path = typer.Option(Path(".iconicity_cache/wikidata"), help="Raw responses are cached here."),
+) -> None:
+    """Exact-label ambiguity on Wikidata: other items whose English label is the title."""
+    from .covariates import wikidata_ambiguity
+    from .http import PoliteClient
+
+    col, errs = wikidata_ambiguity(_writer(db), PoliteClient(cache_dir), endpoint)
+    for slug, msg in errs.items():
+        typer.secho(f"{slug}: {msg}", fg="yellow", err=True)
+    typer.echo(f"added: {col} ({len(errs)} reference(s) without a value)")
+
+
 @covariates_app.command("distinctiveness")
 def cov_distinctiveness(
     db: Path = typer.Option(..., "--db"),

@@ -99,6 +99,37 @@ def semantic_distinctiveness(con, text_embedder, n_phrases: int = 1000) -> str:
     return col
 
 
+def wikidata_ambiguity(con, client, endpoint: str = "https://query.wikidata.org/sparql",
+                       name: str = "title_ambiguity_wikidata") -> tuple[str, dict[str, str]]:
+    """How many *other* Wikidata items carry exactly the title as their English label (a reference with
+    a ``qid`` column does not count itself). One cached, polite query per title; one write at the end."""
+    import json as _json
+
+    from .http import HTTPError
+
+    cols = store.ref_columns(con)
+    has_qid = "qid" in cols
+    rows = con.execute(f"SELECT slug, title, {'qid' if has_qid else 'NULL'} FROM refs ORDER BY slug").fetchall()
+    values: dict[str, float | None] = {}
+    errors: dict[str, str] = {}
+    for slug, title, qid in rows:
+        literal = _json.dumps(title or "", ensure_ascii=False)       # a valid SPARQL string literal
+        query = f"SELECT (COUNT(DISTINCT ?item) AS ?n) WHERE {{ ?item rdfs:label {literal}@en . }}"
+        try:
+            data = client.get_json(endpoint, params={"query": query, "format": "json"},
+                                   headers={"Accept": "application/sparql-results+json"})
+            n = int(data["results"]["bindings"][0]["n"]["value"])
+            values[slug] = float(max(0, n - (1 if qid else 0)))
+        except (HTTPError, KeyError, IndexError, TypeError, ValueError) as e:
+            values[slug], errors[slug] = None, str(e) or type(e).__name__
+    con.begin()
+    col = _write_column(con, name, values)
+    _record(con, col, "wikidata", {"endpoint": endpoint, "rule": "COUNT of items with rdfs:label == title @en, "
+                                   "minus the reference's own item when its qid is known", "errors": errors})
+    con.commit()
+    return col, errors
+
+
 # -- training-data frequency --------------------------------------------------------------------
 
 def _files_digest(files: list[Path]) -> str:

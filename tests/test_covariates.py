@@ -124,3 +124,23 @@ def test_pageviews_over_real_http_with_retries_and_errors(con, tmp_path):
         n = len(srv.log)
         C.fetch_pageviews(con, client, endpoint=srv.url)          # cached: only the failures are asked again
         assert len(srv.log) - n == 2             # only the two failures (404, malformed JSON) are asked again
+
+
+def test_wikidata_ambiguity_over_real_http(con, tmp_path):
+    from urllib.parse import parse_qs, urlsplit
+
+    from replay_server import ReplayServer
+
+    from iconicity_core.http import PoliteClient
+
+    def n(k):
+        return (200, {"head": {"vars": ["n"]}, "results": {"bindings": [{"n": {"value": str(k)}}]}}, 0)
+
+    # requests come in slug order: amelie, guernica, starry_night, up, up_2
+    with ReplayServer({"/sparql": [n(1), n(4), (500, "x", 0), n(2), n(37), (200, {"oops": 1}, 0)]}) as srv:
+        col, errors = C.wikidata_ambiguity(con, PoliteClient(tmp_path / "c", retries=2, backoff=0.01),
+                                           endpoint=srv.url + "/sparql")
+        queries = [parse_qs(urlsplit(p).query)["query"][0] for p, _ in srv.log]
+    got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
+    assert got == {"amelie": 1.0, "guernica": 4.0, "starry_night": 2.0, "up": 37.0, "up_2": None}  # no qid column
+    assert 'rdfs:label "Amélie"@en' in queries[0] and set(errors) == {"up_2"}   # the malformed answer

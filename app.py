@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
 
+st.session_state[ui.ENTRY_FLAG] = True      # tells the page that the shared sidebar is already drawn
 with st.sidebar:
     ui.sidebar()
 st.navigation(PAGES).run()

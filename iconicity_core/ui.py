@@ -27,6 +27,7 @@ FLOAT_KEYS = {"clip_tau": 0.70, "clip_tau_dynamic": 0.70, "patch_tau": 0.60}
 LIST_KEYS = ("models", "kinds", "variants")
 POOLINGS = ("recognised", "all")
 NOTICES = "_notices"
+ENTRY_FLAG = "_entry_ran"
 
 
 @dataclass
@@ -152,7 +153,15 @@ def ensure_demo(path: Path) -> None:
 
 @contextlib.contextmanager
 def page(title: str):
-    """Open the chosen database read-only for one page run and yield a :class:`Context`."""
+    """Open the chosen database read-only for one page run and yield a :class:`Context`.
+
+    A page run without ``app.py`` before it (Streamlit serves a deep link to a freshly started server
+    from the ``pages/`` folder directly; ``AppTest.switch_page`` runs the page alone) draws the shared
+    sidebar itself, so every page works on its own."""
+    if not st.session_state.pop(ENTRY_FLAG, False):
+        st.set_page_config(page_title="Iconicity Explorer", layout="wide")
+        with st.sidebar:
+            sidebar()
     opts = db_options()
     _init_from_url(opts)
     db = opts.get(st.session_state["db"], next(iter(opts.values())))

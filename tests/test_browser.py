@@ -57,6 +57,16 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        # a deep link as the very first request to a fresh server (Streamlit then serves pages/ directly)
+        page.goto(server + "/patches?ref=chelsea", wait_until="domcontentloaded")
+        page.get_by_text("Same-position similarity").wait_for(timeout=90_000)
+        page.wait_for_timeout(2000)
+        body = page.locator("body").text_content()
+        assert "VR (reused cells)" in body and "Traceback" not in body
+        assert "CLIP τ (static)" in body                       # the shared sidebar is there too
+        assert page.locator("img").count() >= 2
+        page.screenshot(path=str(tmp_path / "patches.png"), full_page=True)
+
         page.goto(server + "/?clip_tau=0.60", wait_until="domcontentloaded")
         page.get_by_text("Recognition × realization").first.wait_for(timeout=90_000)
         page.wait_for_timeout(2000)
@@ -64,15 +74,8 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         for model in ("replicator-xl", "painter-2", "balanced-1.5", "noisy-mini"):
             assert model in body
         assert "Traceback" not in body and "Exception" not in body
+        assert page.get_by_text("Patch matches").count() >= 1      # st.navigation's page titles
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
-
-        page.goto(server + "/patches?ref=chelsea", wait_until="domcontentloaded")
-        page.get_by_text("Same-position similarity").wait_for(timeout=90_000)
-        page.wait_for_timeout(2000)
-        body = page.locator("body").text_content()
-        assert "VR (reused cells)" in body and "Traceback" not in body
-        assert page.locator("img").count() >= 2
-        page.screenshot(path=str(tmp_path / "patches.png"), full_page=True)
         browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
     shot_dir = os.environ.get("ICONICITY_SCREENSHOTS")

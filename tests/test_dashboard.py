@@ -146,3 +146,14 @@ def test_correlations_and_baselines_appear_after_analysis_commands(app_db):
     at.switch_page("pages/thresholds.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("plain similarity" in s.value for s in at.subheader)
+
+
+def test_a_page_run_on_its_own_draws_the_shared_sidebar(app_db):
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "overview.py"), default_timeout=180)
+    at.query_params["clip_tau"] = "0.4"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.slider(key="w_clip_tau").value == 0.40
+    before = _cra(at)
+    at.sidebar.slider(key="w_clip_tau").set_value(0.9).run()
+    assert _cra(at) < before

@@ -136,7 +136,8 @@ def sync_url() -> None:
     for k in ("run", "ref"):
         if ss.get(k):
             params[k] = ss[k]
-    if dict(st.query_params.to_dict()) != {k: (v if not isinstance(v, list) else v[-1]) for k, v in params.items()}:
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    if current != {k: (v if isinstance(v, list) else [v]) for k, v in params.items()}:
         st.query_params.from_dict(params)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
-from .calibration import RECOGNISABLE
+from .calibration import labelled_scores
 
 SIDE = 256
 
@@ -102,27 +102,14 @@ def threshold_at_precision(y: np.ndarray, s: np.ndarray, precision: float) -> tu
     return float(t[ok[0]]), float(r[ok[0]])
 
 
-SEPARATIONS = {
-    "replica vs reinterpretation": (lambda lab: lab.isin(["replica", "reinterpretation"]), lambda lab: lab == "replica"),
-    "recognisable vs miss": (lambda lab: lab.notna(), lambda lab: lab.isin(RECOGNISABLE)),
-}
-
-
 def evaluation_table(scores: pd.DataFrame, measures: list[str], precision: float = 0.9,
                      n_resamples: int = 999) -> pd.DataFrame:
     """AUCs with CIs and thresholds for every measure column of ``scores`` (which has a ``label``)."""
     rows = []
-    for sep, (keep, positive) in SEPARATIONS.items():
-        d = scores[keep(scores["label"])]
-        y = positive(d["label"]).to_numpy()
-        if y.all() or not y.any():
-            continue
-        for m in measures:
-            s = d[m].to_numpy(float)
-            ok = ~np.isnan(s)
-            auc, lo, hi = auc_ci(y[ok], s[ok], n_resamples)
-            thr, rec = threshold_at_precision(y[ok], s[ok], precision)
-            rows.append({"separation": sep, "measure": m, "roc_auc": auc, "ci_low": lo, "ci_high": hi,
-                         f"threshold_at_precision_{precision:g}": thr, "recall_there": rec,
-                         "n_pos": int(y[ok].sum()), "n_neg": int((~y[ok]).sum())})
+    for sep, m, y, s in labelled_scores(scores, measures):
+        auc, lo, hi = auc_ci(y, s, n_resamples)
+        thr, rec = threshold_at_precision(y, s, precision)
+        rows.append({"separation": sep, "measure": m, "roc_auc": auc, "ci_low": lo, "ci_high": hi,
+                     f"threshold_at_precision_{precision:g}": thr, "recall_there": rec,
+                     "n_pos": int(y.sum()), "n_neg": int((~y).sum())})
     return pd.DataFrame(rows)

@@ -58,11 +58,15 @@ def calibration_table(images: pd.DataFrame) -> pd.DataFrame:
                           "n_neg": s.n_neg} for s in calibration(images)])
 
 
-def roc_curves(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
-    """Long table of ROC curves (fpr, tpr, auc) for every measure and both separations."""
-    from .baselines import SEPARATIONS
+SEPARATIONS = {   # name -> (which labelled images take part, which of them are positives)
+    "replica vs reinterpretation": (lambda lab: lab.isin(["replica", "reinterpretation"]), lambda lab: lab == "replica"),
+    "recognisable vs miss": (lambda lab: lab.notna(), lambda lab: lab.isin(RECOGNISABLE)),
+}
 
-    parts = []
+
+def labelled_scores(scores: pd.DataFrame, measures: list[str]):
+    """Yield ``(separation, measure, y, s)`` for every separation with both classes present and every
+    measure column of ``scores`` (NaN scores left out)."""
     for sep, (keep, positive) in SEPARATIONS.items():
         d = scores[keep(scores["label"])]
         y = positive(d["label"]).to_numpy()
@@ -71,7 +75,14 @@ def roc_curves(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
         for m in measures:
             s = d[m].to_numpy(float)
             ok = ~np.isnan(s)
-            fpr, tpr, _ = roc_curve(y[ok], s[ok])
-            parts.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "measure": m, "separation": sep,
-                                       "auc": roc_auc_score(y[ok], s[ok])}))
+            yield sep, m, y[ok], s[ok]
+
+
+def roc_curves(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    """Long table of ROC curves (fpr, tpr, auc) for every measure and both separations."""
+    parts = []
+    for sep, m, y, s in labelled_scores(scores, measures):
+        fpr, tpr, _ = roc_curve(y, s)
+        parts.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "measure": m, "separation": sep,
+                                   "auc": roc_auc_score(y, s)}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fpr", "tpr", "measure", "separation", "auc"])

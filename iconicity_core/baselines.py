@@ -8,8 +8,9 @@ bootstrap CIs next to the stored CLIP similarity and VR.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import imagehash
 import numpy as np
@@ -22,36 +23,52 @@ from .calibration import labelled_scores
 SIDE = 256
 
 
+@dataclass(frozen=True)
+class Measure:
+    """A similarity measure as two steps, so each image is prepared once (references once per slug):
+    ``featurize`` an image, then ``compare`` two features (higher = more similar)."""
+
+    featurize: Callable[[Image.Image], Any]
+    compare: Callable[[Any, Any], float]
+
+    def __call__(self, a: Image.Image, b: Image.Image) -> float:
+        return self.compare(self.featurize(a), self.featurize(b))
+
+
 def _arr(im: Image.Image, gray: bool = False) -> np.ndarray:
     im = im.convert("L" if gray else "RGB").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
     return np.asarray(im, np.float64) / 255.0
 
 
-def phash_similarity(a: Image.Image, b: Image.Image) -> float:
-    """1 - Hamming distance / 64 between 64-bit pHashes."""
-    return 1.0 - (imagehash.phash(a) - imagehash.phash(b)) / 64.0
-
-
-def ssim(a: Image.Image, b: Image.Image) -> float:
-    """Structural similarity of the grayscale images resized to 256x256."""
+def _ssim(x: np.ndarray, y: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
-    return float(structural_similarity(_arr(a, True), _arr(b, True), data_range=1.0))
+    return float(structural_similarity(x, y, data_range=1.0))
 
 
-def tiled_l2_similarity(a: Image.Image, b: Image.Image, tiles: int = 4) -> float:
-    """Minus the largest RMS pixel distance over a ``tiles x tiles`` tiling (0 = identical)."""
-    x, y = _arr(a), _arr(b)
+def _tiled_l2(x: np.ndarray, y: np.ndarray, tiles: int = 4) -> float:
     s = SIDE // tiles
-    d = ((x - y) ** 2).reshape(tiles, s, tiles, s, 3).mean(axis=(1, 3, 4)) ** 0.5
-    return -float(d.max())
+    return -float((((x - y) ** 2).reshape(tiles, s, tiles, s, 3).mean(axis=(1, 3, 4)) ** 0.5).max())
 
 
-def appearance_similarity(a: Image.Image, b: Image.Image) -> float:
+def _cosine(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.dot(u, v))
+
+
+def _appearance(im: Image.Image) -> np.ndarray:
     from .embedders.baseline import BaselineGlobalEmbedder
 
-    v = BaselineGlobalEmbedder().embed([a, b])
-    return float(v[0] @ v[1])
+    return BaselineGlobalEmbedder().embed([im])[0]
+
+
+#: 1 - Hamming distance / 64 between 64-bit pHashes.
+phash_similarity = Measure(imagehash.phash, lambda a, b: 1.0 - (a - b) / 64.0)
+#: Structural similarity of the grayscale images resized to 256x256.
+ssim = Measure(lambda im: _arr(im, gray=True), _ssim)
+#: Minus the largest RMS pixel distance over a 4x4 tiling of the 256x256 images (0 = identical).
+tiled_l2_similarity = Measure(_arr, _tiled_l2)
+#: Cosine of the weight-free appearance descriptor.
+appearance_similarity = Measure(_appearance, _cosine)
 
 
 class SSCD:
@@ -74,9 +91,14 @@ class SSCD:
         return v / max(np.linalg.norm(v), 1e-12)
 
 
-PAIR_MEASURES: dict[str, Callable[[Image.Image, Image.Image], float]] = {
+PAIR_MEASURES: dict[str, Measure] = {
     "phash": phash_similarity, "ssim": ssim, "tiled_l2": tiled_l2_similarity, "appearance": appearance_similarity,
 }
+
+
+def cosine_measure(embed: Callable[[Image.Image], np.ndarray]) -> Measure:
+    """A measure from any unit-vector image embedding (SSCD, global DINOv3, ...)."""
+    return Measure(embed, _cosine)
 
 
 def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = 999, seed: int = 0) -> tuple[float, float, float]:

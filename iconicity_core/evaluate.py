@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from . import store
-from .baselines import PAIR_MEASURES, SSCD, evaluation_table
+from .baselines import PAIR_MEASURES, SSCD, cosine_measure, evaluation_table
 from .figures import load_image
 from .queries import Filters, Thresholds, metrics_table
 from .views import image_path, reference_images
@@ -42,22 +41,23 @@ def compute_baselines(con, t: Thresholds, labels: dict[str, str] | None = None, 
         raise ValueError("no labelled images: the database has no labels — pass --labels image,label CSV")
     measures = dict(PAIR_MEASURES)
     if sscd is not None:
-        model = SSCD(sscd)
-        measures["sscd"] = lambda a, b: float(model.embed(a) @ model.embed(b))
+        measures["sscd"] = cosine_measure(SSCD(sscd).embed)
     if dino_model is not None:       # global DINOv3 cosine: a 1x1 "grid" is the whole image
         from .embedders import load_cells
 
         dino = load_cells(dino_model, "crop", 1, 1)
-        measures["dino_global"] = lambda a, b: float(np.dot(*dino.embed_cells([a, b])[:, 0]))
-    ref_cache: dict[str, list] = {}
+        measures["dino_global"] = cosine_measure(lambda im: dino.embed_cells([im])[0, 0])
+    ref_features: dict[str, dict[str, list]] = {}     # slug -> measure -> features of its kept references
     rows = []
     for r in tqdm(img.itertuples(), total=len(img), desc="baselines", disable=not progress):
-        if r.slug not in ref_cache:
+        if r.slug not in ref_features:
             refs = reference_images(con, run_id, r.slug)
-            ref_cache[r.slug] = [load_image(image_path(con, f)) for f in refs[refs["kept"]]["file_id"]]
+            ims = [load_image(image_path(con, f)) for f in refs[refs["kept"]]["file_id"]]
+            ref_features[r.slug] = {name: [m.featurize(im) for im in ims] for name, m in measures.items()}
         gen = load_image(image_path(con, r.file_id))
-        for name, fn in measures.items():
-            rows.append((run_id, r.file_id, name, max(fn(gen, ref) for ref in ref_cache[r.slug])))
+        for name, m in measures.items():
+            g = m.featurize(gen)
+            rows.append((run_id, r.file_id, name, max(m.compare(g, f) for f in ref_features[r.slug][name])))
     df = pd.DataFrame(rows, columns=["run_id", "file_id", "measure", "value"])
     con.begin()
     con.execute("DELETE FROM baseline_scores WHERE run_id = ?", [run_id])

@@ -26,30 +26,28 @@ class Separation:
     tpr: np.ndarray
 
 
-def _sep(name: str, score: str, y: np.ndarray, s: np.ndarray) -> Separation | None:
-    if y.sum() == 0 or (~y).sum() == 0:
-        return None
-    fpr, tpr, _ = roc_curve(y, s)
-    return Separation(name, score, float(roc_auc_score(y, s)), int(y.sum()), int((~y).sum()), fpr, tpr)
+#: The two headline analyses: which score answers which separation.
+HEADLINE = {"replica vs reinterpretation": ("vr", "VR"), "recognisable vs miss": ("clip_sim", "CLIP similarity")}
 
 
 def calibration(images: pd.DataFrame) -> list[Separation]:
-    """ROC analyses from a ``metrics --by image`` table with a ``label`` column.
+    """ROC analyses from a ``metrics --by image`` table with a ``label`` column: VR for replica vs
+    reinterpretation, CLIP similarity for recognisable vs miss.
 
     >>> df = pd.DataFrame({"label": ["replica", "reinterpretation", "miss", "replica"],
     ...                    "vr": [1.0, 0.1, 0.0, 0.8], "clip_sim": [0.9, 0.8, 0.2, 0.95]})
     >>> [(s.name, s.auc) for s in calibration(df)]
     [('VR: replica vs reinterpretation', 1.0), ('CLIP similarity: recognisable vs miss', 1.0)]
     """
-    if "label" not in images or images["label"].isna().all():
+    if "label" not in images:
         return []
-    df = images.dropna(subset=["label"])
     out = []
-    rr = df[df["label"].isin(["replica", "reinterpretation"])]
-    out.append(_sep("VR: replica vs reinterpretation", "vr", (rr["label"] == "replica").to_numpy(), rr["vr"].to_numpy()))
-    out.append(_sep("CLIP similarity: recognisable vs miss", "clip_sim",
-                    df["label"].isin(RECOGNISABLE).to_numpy(), df["clip_sim"].to_numpy()))
-    return [s for s in out if s is not None]
+    for sep, m, y, s in labelled_scores(images, ["vr", "clip_sim"]):
+        if HEADLINE[sep][0] == m:
+            fpr, tpr, _ = roc_curve(y, s)
+            out.append(Separation(f"{HEADLINE[sep][1]}: {sep}", m, float(roc_auc_score(y, s)), int(y.sum()),
+                                  int((~y).sum()), fpr, tpr))
+    return out
 
 
 def calibration_table(images: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import store
+from .grid import parse_grid
 from .queries import Thresholds, thresholds_dict
 
 DYN_COLS = ["ref_images_kept", "n_ref_before", "n_ref_kept", "n_ref_dups_removed"]
@@ -35,7 +36,7 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = con.execute("SELECT grid, clip_info, dino_info FROM runs WHERE run_id = ?", [run_id]).fetchone()
-    rows, cols = (int(x) for x in run[0].split("x"))
+    rows, cols = parse_grid(run[0])
     base = con.execute(
         """SELECT rf.kind AS mode, f.model, f.slug, f.variant, r.path || '/' || f.relpath AS gen_image_path,
                   c.sim AS cra_sim, c.file_id

@@ -91,7 +91,7 @@ def _init_from_url(opts: dict[str, Path]) -> None:
         _notice(f"ignored pooling={pooling!r} from the URL (recognised or all)")
         pooling = "recognised"
     st.session_state["pooling"] = pooling
-    for k in LIST_KEYS + ("run", "ref", "image"):
+    for k in LIST_KEYS + ("run", "ref"):
         if k in qp:
             st.session_state[f"_url_{k}"] = qp.get_all(k) if k in LIST_KEYS else qp[k]
     st.session_state["_initialised"] = True
@@ -152,6 +152,20 @@ def ensure_demo(path: Path) -> None:
     bar.empty()
 
 
+def _open_chosen():
+    """The chosen database (built first if it is the missing demo), opened read-only; shows the
+    error and returns ``(path, None)`` when it cannot be opened."""
+    opts = db_options()
+    _init_from_url(opts)
+    db = opts.get(st.session_state["db"], next(iter(opts.values())))
+    ensure_demo(db)
+    try:
+        return db, store.connect(db, read_only=True)
+    except (store.DatabaseBusy, FileNotFoundError) as e:
+        st.error(str(e))
+        return db, None
+
+
 @contextlib.contextmanager
 def page(title: str):
     """Open the chosen database read-only for one page run and yield a :class:`Context`.
@@ -163,14 +177,8 @@ def page(title: str):
         st.set_page_config(page_title="Iconicity Explorer", layout="wide")
         with st.sidebar:
             sidebar()
-    opts = db_options()
-    _init_from_url(opts)
-    db = opts.get(st.session_state["db"], next(iter(opts.values())))
-    ensure_demo(db)
-    try:
-        con = store.connect(db, read_only=True)
-    except (store.DatabaseBusy, FileNotFoundError) as e:
-        st.error(str(e))
+    db, con = _open_chosen()
+    if con is None:
         st.stop()
     try:
         values = choices(con)
@@ -190,6 +198,34 @@ def page(title: str):
         yield ctx
     finally:
         con.close()
+
+
+def pick_reference(ctx: Context, key: str, slugs: list[str] | None = None) -> str:
+    """A reference selector that starts at, and updates, the shared current reference."""
+    slugs = slugs or ctx.options["slugs"]
+    cur = st.session_state.get("ref")
+    slug = st.selectbox("Reference", slugs, index=slugs.index(cur) if cur in slugs else 0, key=key)
+    st.session_state["ref"] = slug
+    return slug
+
+
+def pick_generation(ctx: Context, key: str):
+    """Reference + generated-image selectors (images sorted by VR), sharing the current reference and
+    image; returns ``(slug, file_id, gallery)`` or stops the page when nothing is scored."""
+    from .views import gallery
+
+    slug = pick_reference(ctx, f"{key}_ref")
+    gal = gallery(ctx.con, ctx.run_id, ctx.thresholds, slug, ctx.filters, "vr", True)
+    if gal.empty:
+        st.info("No scored generations for this reference with the current filters.")
+        st.stop()
+    ids = gal["file_id"].tolist()
+    labels = [f"{r.model} · {r.image} · VR {r.vr:.2f}" for r in gal.itertuples()]
+    cur = st.session_state.get("image")
+    choice = st.selectbox("Generated image (sorted by VR)", labels, index=ids.index(cur) if cur in ids else 0,
+                          key=f"{key}_image")
+    st.session_state["image"] = ids[labels.index(choice)]
+    return slug, st.session_state["image"], gal
 
 
 def provenance(ctx: Context) -> None:
@@ -213,12 +249,8 @@ def sidebar() -> None:
     names = list(opts)
     ss["db"] = st.selectbox("Database", names, index=names.index(ss["db"]) if ss["db"] in names else 0,
                             key="w_db", help="data/*.duckdb, or `streamlit run app.py -- --db FILE`")
-    db = opts[ss["db"]]
-    ensure_demo(db)
-    try:
-        con = store.connect(db, read_only=True)
-    except (store.DatabaseBusy, FileNotFoundError) as e:
-        st.error(str(e))
+    _, con = _open_chosen()
+    if con is None:
         return
     try:
         values = choices(con)

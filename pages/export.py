@@ -4,7 +4,8 @@ import streamlit as st
 
 from iconicity_core import figures, ui
 from iconicity_core.queries import metrics_table, thresholds_dict
-from iconicity_core.views import gallery, image_path, image_row, patch_matches, reference_images, references_table
+from iconicity_core.grid import parse_grid
+from iconicity_core.views import image_path, image_row, patch_matches, reference_images, references_table
 
 with ui.page("Export") as ctx:
     t = ctx.thresholds
@@ -20,21 +21,10 @@ with ui.page("Export") as ctx:
     st.download_button("recognition × realization scatter", fig.to_html(include_plotlyjs=True),
                        f"scatter_{suffix}.html", "text/html", key="ex_scatter")
     st.subheader("Finding card")
-    slugs = ctx.options["slugs"]
-    cur = st.session_state.get("ref")
-    slug = st.selectbox("Reference", slugs, index=slugs.index(cur) if cur in slugs else 0, key="ex_ref")
-    gal = gallery(ctx.con, ctx.run_id, t, slug, ctx.filters, "vr", True)
-    if gal.empty:
-        st.info("No scored generations for this reference.")
-        st.stop()
-    ids = gal["file_id"].tolist()
-    cur = st.session_state.get("image")
-    labels = [f"{r.model} · {r.image} · VR {r.vr:.2f}" for r in gal.itertuples()]
-    fid = ids[labels.index(st.selectbox("Generated image", labels, index=ids.index(cur) if cur in ids else 0,
-                                        key="ex_image"))]
+    slug, fid, gal = ui.pick_generation(ctx, "ex")
     row = image_row(ctx.con, ctx.run_id, fid)
     m = patch_matches(ctx.con, ctx.run_id, fid)
-    rows, cols = (int(x) for x in ctx.info["grid"].split("x"))
+    rows, cols = parse_grid(ctx.info["grid"])
     gen = figures.load_image(image_path(ctx.con, fid))
     overlay = figures.patch_overlay(gen, m["sim"].to_numpy(), t.patch_tau, rows, cols)
     ref_imgs = [figures.load_image(image_path(ctx.con, f)) for f in reference_images(ctx.con, ctx.run_id, slug)

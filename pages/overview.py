@@ -9,10 +9,9 @@ with ui.page("Overview") as ctx:
     models = model_table_from_references(ctx.con, per_ref)
     kind = st.segmented_control("References", ["all", "static", "dynamic"], default="all", key="ov_kind") or "all"
     shown = models[models["kind"] == kind]
-    cols = st.columns(4)
-    allm = shown.groupby("kind")[["cra", "vr", "vi", "crt"]].mean() if len(shown) else None
-    for c, m in zip(cols, ("cra", "vr", "vi", "crt")):
-        c.metric(m.upper() + f" ({kind}, mean over models)", "–" if allm is None else f"{allm[m].iloc[0]:.3f}")
+    means = shown[["cra", "vr", "vi", "crt"]].mean()
+    for c, m in zip(st.columns(4), means.index):
+        c.metric(m.upper() + f" ({kind}, mean over models)", "–" if len(shown) == 0 else f"{means[m]:.3f}")
     st.dataframe(shown.drop(columns=["pooling"]), hide_index=True, width="stretch",
                  column_config={m: st.column_config.NumberColumn(format="%.3f") for m in ("cra", "vr", "vi", "crt")})
     if len(shown):
@@ -31,7 +30,7 @@ with ui.page("Overview") as ctx:
         st.caption("CRA > 0.5 = recognised; VR > 0.5 = high reuse (VR pooled as chosen in the sidebar).")
         counts = refs["quadrant"].value_counts().reindex(figures.QUADRANTS, fill_value=0)
         st.dataframe(counts.rename("points").to_frame(), width="stretch")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    points = event.selection.points if event else []
     if points:
         slug = points[0]["customdata"][0]
         st.session_state["ref"] = slug

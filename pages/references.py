@@ -16,10 +16,7 @@ with ui.page("References") as ctx:
     rows = event.selection.rows if event else []
     if rows:
         st.session_state["ref"] = table.iloc[rows[0]]["slug"]
-    slugs = sorted(table["slug"].unique()) or ctx.options["slugs"]
-    current = st.session_state.get("ref")
-    slug = st.selectbox("Reference", slugs, index=slugs.index(current) if current in slugs else 0, key="ref_pick")
-    st.session_state["ref"] = slug
+    slug = ui.pick_reference(ctx, "ref_pick", sorted(table["slug"].unique()))
 
     st.subheader("Reference images")
     ref_imgs = reference_images(ctx.con, ctx.run_id, slug)
@@ -29,7 +26,7 @@ with ui.page("References") as ctx:
         cols[k % len(cols)].image(figures.load_image(image_path(ctx.con, r.file_id)), caption=f"{r.relpath} · {badge}")
 
     st.subheader("Generations")
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     sort = c1.selectbox("Sort by", ["clip_sim", "vr", "image"], key="gal_sort")
     desc = c2.toggle("Descending", True, key="gal_desc")
     gal = gallery(ctx.con, ctx.run_id, ctx.thresholds, slug, ctx.filters, sort, desc)

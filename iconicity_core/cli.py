@@ -74,7 +74,8 @@ def score(
         typer.secho(f"error: {msg}", fg="yellow", err=True)
     typer.echo(
         f"run {summary.run_id}: {summary.n_generations_scored} generation(s) scored, "
-        f"{summary.n_embedded} new generated image(s) embedded, {summary.n_refs_embedded} reference(s) embedded, "
+        f"{summary.n_embedded} new generated image(s) embedded, {summary.n_refs_embedded} reference(s) embedded "
+        f"(recognition embedder: {summary.n_global} image(s), cell embedder: {summary.n_cells}), "
         f"{len(summary.errors)} file error(s), {len(summary.problems)} dataset problem(s) -> {db}", err=True)
 
 

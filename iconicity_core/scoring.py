@@ -37,7 +37,9 @@ class ScoreSummary:
     n_files: int = 0
     n_refs_embedded: int = 0
     n_generations_scored: int = 0
-    n_embedded: int = 0
+    n_embedded: int = 0          # generated images decoded and embedded this run
+    n_global: int = 0            # images embedded by the recognition (CLIP) embedder
+    n_cells: int = 0             # images embedded by the cell (DINOv3) embedder
     errors: list[tuple[str, str]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -184,33 +186,51 @@ class Scorer:
         self.summary = ScoreSummary(self.run_id)
         self.pool = ThreadPoolExecutor(max_workers=2)
 
+    def _embed_missing(self, ok: list, need_g: set, need_c: set) -> tuple[dict, dict]:
+        """Embed decoded ``(image_id, image)`` pairs with only the embedders that lack them (scoring a
+        second patch mode does not re-embed CLIP); returns raw vectors by image id."""
+        gi = [(iid, im) for iid, im in ok if iid in need_g]
+        ci = [(iid, im) for iid, im in ok if iid in need_c]
+        new_g = dict(zip([k for k, _ in gi], self.clip.embed([im for _, im in gi]))) if gi else {}
+        new_c = dict(zip([k for k, _ in ci], self.cells.embed_cells([im for _, im in ci]))) if ci else {}
+        self.summary.n_global += len(new_g)
+        self.summary.n_cells += len(new_c)
+        return new_g, new_c
+
+    def _put(self, new_g: dict, new_c: dict) -> None:
+        if new_g:
+            store.put_embeddings(self.con, self.clip.info.key, list(new_g), list(new_g.values()))
+        if new_c:
+            store.put_embeddings(self.con, self.cells.info.key, list(new_c), list(new_c.values()))
+
     # references --------------------------------------------------------------------------------
     def embed_references(self) -> None:
         ck, dk = self.clip.info.key, self.cells.info.key
         todo = self.con.execute(
-            """SELECT any_value(r.path || '/' || f.relpath ORDER BY f.file_id) AS path, f.image_id,
-                      (i.image_id IS NULL OR i.phash IS NULL) AS needs_meta
+            """SELECT any_value(r.path || '/' || f.relpath ORDER BY f.file_id) AS path, f.image_id
                FROM files f JOIN roots r USING (root_id) LEFT JOIN images i USING (image_id)
                WHERE f.role = 'reference' AND f.error IS NULL AND f.image_id IS NOT NULL
                  AND (i.error IS NULL)
                  AND (i.phash IS NULL
                       OR f.image_id NOT IN (SELECT image_id FROM embeddings WHERE embedder = ?)
                       OR f.image_id NOT IN (SELECT image_id FROM embeddings WHERE embedder = ?))
-               GROUP BY f.image_id, needs_meta ORDER BY f.image_id""", [ck, dk]).fetchall()
+               GROUP BY f.image_id ORDER BY f.image_id""", [ck, dk]).fetchall()
         bar = tqdm(total=len(todo), desc="embedding references", unit="img", disable=not self.progress)
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i : i + self.batch_size]
+            ids = [t[1] for t in batch]
+            need_g = set(ids) - set(store.get_embeddings(self.con, ck, ids))
+            need_c = set(ids) - set(store.get_embeddings(self.con, dk, ids))
             decoded = list(self.pool.map(lambda t: _decode(Path(t[0]), t[1], self.max_pixels), batch))
             ok = [(t[1], im) for t, (im, err) in zip(batch, decoded) if im is not None]
             meta = [(t[1], None, None, None, err) for t, (im, err) in zip(batch, decoded) if im is None]
             meta += [(iid, im.width, im.height, str(imagehash.phash(im)), None) for iid, im in ok]
-            gv = self.clip.embed([im for _, im in ok]) if ok else None      # stored as float16; every
-            cv = self.cells.embed_cells([im for _, im in ok]) if ok else None  # similarity uses store.quantize
-            self._write(lambda: (
-                self.con.executemany("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?)", meta),
-                ok and store.put_embeddings(self.con, ck, [k for k, _ in ok], gv),
-                ok and store.put_embeddings(self.con, dk, [k for k, _ in ok], cv),
-            ))
+            new_g, new_c = self._embed_missing(ok, need_g, need_c)   # stored as float16 (store.quantize)
+
+            def write():
+                self.con.executemany("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?)", meta)
+                self._put(new_g, new_c)
+            self._write(write)
             self.summary.n_refs_embedded += len(ok)
             bar.update(len(batch))
         bar.close()
@@ -294,11 +314,10 @@ class Scorer:
             ok = [(iid, im) for (iid, _), (im, _e) in zip(need_items, decoded) if im is not None]
             meta = [(iid, None, None, None, err) for (iid, _), (im, err) in zip(need_items, decoded) if im is None]
             meta += [(iid, im.width, im.height, None, None) for iid, im in ok]
-            new_g = self.clip.embed([im for _, im in ok]) if ok else []
-            new_c = self.cells.embed_cells([im for _, im in ok]) if ok else []
+            new_g, new_c = self._embed_missing(ok, set(need) - set(have_g), set(need) - set(have_c))
             # the numbers used are exactly what a later load from the database gives (store.quantize)
-            g = {**have_g, **{iid: store.quantize(v) for (iid, _), v in zip(ok, new_g)}}
-            c = {**have_c, **{iid: store.quantize(v) for (iid, _), v in zip(ok, new_c)}}
+            g = {**have_g, **{iid: store.quantize(v) for iid, v in new_g.items()}}
+            c = {**have_c, **{iid: store.quantize(v) for iid, v in new_c.items()}}
             clip_rows, cell_rows = [], []
             for fid, path, iid, slug in batch:
                 if iid not in g or iid not in c:
@@ -321,11 +340,9 @@ class Scorer:
                     self.log(f"skipped: {err}")
 
             def write():
-                if meta:
-                    self.con.executemany("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?)", meta)
-                if ok:
-                    store.put_embeddings(self.con, ck, [k for k, _ in ok], new_g)
-                    store.put_embeddings(self.con, dk, [k for k, _ in ok], new_c)
+                if meta:   # OR IGNORE: the same bytes may also be a reference whose pHash is recorded
+                    self.con.executemany("INSERT OR IGNORE INTO images VALUES (?, ?, ?, ?, ?)", meta)
+                self._put(new_g, new_c)
                 if clip_rows:
                     df = pd.DataFrame(clip_rows, columns=["run_id", "file_id", "slug", "sim", "ref_file", "n_refs"])
                     self.con.register("_clip_df", df)

@@ -210,3 +210,18 @@ def test_same_bytes_same_scores_across_batches(tmp_path, tiny_models, small_data
     ids = con.execute("SELECT DISTINCT image_id FROM files WHERE relpath IN ('generations/model_a/mona/other.png', "
                       "'generations/model_b/mona/zz_same_bytes.png')").fetchall()
     assert len(ids) == 1                                   # embedded once, by content
+
+
+def test_second_patch_mode_reuses_clip_embeddings(tmp_path, tiny_models, small_dataset):
+    db = tmp_path / "modes.duckdb"
+    first = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), *model_args(tiny_models, "crop")])
+    second = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), *model_args(tiny_models, "token")])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    # 9 distinct images (4 references, 5 generations not byte-identical to one of them)
+    assert "(recognition embedder: 9 image(s), cell embedder: 9)" in first.output
+    assert "(recognition embedder: 0 image(s), cell embedder: 9)" in second.output
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    a, b = (con.execute("SELECT list(sim ORDER BY file_id) FROM clip_sims WHERE run_id = ?", [r]).fetchone()[0]
+            for (r,) in con.execute("SELECT run_id FROM runs ORDER BY patch_mode").fetchall())
+    assert a == b                        # same CLIP embeddings, same recognition numbers in both runs

@@ -190,6 +190,12 @@ def _writer(db: Path):
         _fail(str(e))
 
 
+def _report_fetch(col: str, errors: dict[str, str]) -> None:
+    for slug, msg in errors.items():
+        typer.secho(f"{slug}: {msg}", fg="yellow", err=True)
+    typer.echo(f"added: {col} ({len(errors)} reference(s) without a value)")
+
+
 @covariates_app.command("uniqueness")
 def cov_uniqueness(db: Path = typer.Option(..., "--db")) -> None:
     """Title uniqueness: mean Zipf word frequency (wordfreq) and exact-title ambiguity in the set."""
@@ -208,10 +214,7 @@ def cov_ambiguity(
     from .covariates import wikidata_ambiguity
     from .http import PoliteClient
 
-    col, errs = wikidata_ambiguity(_writer(db), PoliteClient(cache_dir), endpoint)
-    for slug, msg in errs.items():
-        typer.secho(f"{slug}: {msg}", fg="yellow", err=True)
-    typer.echo(f"added: {col} ({len(errs)} reference(s) without a value)")
+    _report_fetch(*wikidata_ambiguity(_writer(db), PoliteClient(cache_dir), endpoint))
 
 
 @covariates_app.command("distinctiveness")
@@ -284,10 +287,7 @@ def cov_popularity(
         if from_csv is not None:
             typer.echo("added: " + import_csv(con, from_csv, column, column, source="popularity csv"))
         elif fetch_pageviews:
-            col, errs = fetch(con, PoliteClient(cache_dir), start, end, project, endpoint, title_column, column)
-            for slug, msg in errs.items():
-                typer.secho(f"{slug}: {msg}", fg="yellow", err=True)
-            typer.echo(f"added: {col} ({len(errs)} reference(s) without a value)")
+            _report_fetch(*fetch(con, PoliteClient(cache_dir), start, end, project, endpoint, title_column, column))
         else:
             _fail("give --from-csv FILE or --fetch-pageviews")
     except (ValueError, FileNotFoundError) as e:

@@ -26,10 +26,10 @@ PER_CELL = 20                       # generations per model, reference and promp
 VARIANTS = ("title", "description")
 
 
-def demo_covariates(slug: str) -> dict[str, float]:
+def demo_covariates(slug: str) -> dict[str, int]:
     """Clearly fictional covariates (``demo_`` prefix) so the Correlations views have data."""
     rng = np.random.default_rng(S.seed_for("covariates", slug))
-    return {"demo_sitelinks": float(int(rng.integers(21, 400))), "demo_year": float(int(rng.integers(1900, 2020)))}
+    return {"demo_sitelinks": int(rng.integers(21, 400)), "demo_year": int(rng.integers(1900, 2020))}
 
 
 def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None) -> Path:
@@ -44,7 +44,7 @@ def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[floa
         w.writerow(["slug", "title", "kind", "demo_sitelinks", "demo_year", "credit"])
         for s in SOURCES:
             cov = demo_covariates(s.slug)
-            w.writerow([s.slug, s.title, s.kind, int(cov["demo_sitelinks"]), int(cov["demo_year"]), s.credit])
+            w.writerow([s.slug, s.title, s.kind, cov["demo_sitelinks"], cov["demo_year"], s.credit])
             for i, im in enumerate(refs[s.slug]):
                 d = root / "references" / s.slug
                 d.mkdir(exist_ok=True)

@@ -1,7 +1,7 @@
 """Iconicity Explorer dashboard.  streamlit run app.py [-- --db results.duckdb]"""
 import streamlit as st
 
-from iconicity_core import ui
+from iconicity_core.dashboard import widgets
 
 st.set_page_config(page_title="Iconicity Explorer", page_icon="🖼️", layout="wide")
 
@@ -15,7 +15,7 @@ PAGES = [
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
 
-st.session_state[ui.ENTRY_FLAG] = True      # tells the page that the shared sidebar is already drawn
+st.session_state[widgets.ENTRY_FLAG] = True      # tells the page that the shared sidebar is already drawn
 with st.sidebar:
-    ui.sidebar()
+    widgets.sidebar()
 st.navigation(PAGES).run()

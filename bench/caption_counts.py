@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from iconicity_core import covariates, store
+from iconicity_core import db
+from iconicity_core.analysis import covariates
 
 WORDS = ("photo of a the with on in at red blue green old new man woman dog cat house street city painting "
          "portrait sky night day river mountain car poster art print vintage modern abstract black white").split()
@@ -72,24 +73,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         files, titles = build(d, args.captions, args.titles)
-        con = store.connect(d / "b.duckdb")
-        con.executemany("INSERT INTO refs (slug, title, kind) VALUES (?, ?, 'static')",
-                        [(f"t{i}", t) for i, t in enumerate(titles)])
+        refs = [{"slug": f"t{i}", "title": t, "kind": "static"} for i, t in enumerate(titles)]
+        con = db.connect(d / "b.duckdb")
+        db.refs.upsert(con, refs, {}, {})
         t0 = time.perf_counter()
         col = covariates.caption_frequency(con, files, "caption", "freq", "synthetic")
         duck_s = time.perf_counter() - t0
-        duck = dict(con.execute(f'SELECT title, "{col}" FROM refs').fetchall())
+        duck = {titles[int(s[1:])]: v for s, v in db.refs.column_values(con, col).items()}
         t0 = time.perf_counter()
         py_counts, seen = python_count(files, titles, args.python_sample)
         py_s = time.perf_counter() - t0
         # correctness on the sample: counting the same first captions with DuckDB must agree
-        sample_con = store.connect(d / "s.duckdb")
-        sample_con.executemany("INSERT INTO refs (slug, title, kind) VALUES (?, ?, 'static')",
-                               [(f"t{i}", t) for i, t in enumerate(titles)])
+        sample_con = db.connect(d / "s.duckdb")
+        db.refs.upsert(sample_con, refs, {}, {})
         sf = d / "sample.parquet"
         pq.write_table(pq.read_table(files[0]).slice(0, seen), sf)
         covariates.caption_frequency(sample_con, [sf], "caption", "freq", "sample")
-        agree = dict(sample_con.execute('SELECT title, "freq" FROM refs').fetchall()) == {k: float(v) for k, v in py_counts.items()}
+        got = {titles[int(s[1:])]: v for s, v in db.refs.column_values(sample_con, "freq").items()}
+        agree = got == {k: float(v) for k, v in py_counts.items()}
         duck_rate, py_rate = args.captions / duck_s, seen / py_s
         print(f"captions={args.captions:,} titles={len(titles)} matches={int(sum(duck.values())):,}")
         print(f"duckdb : {duck_rate:,.0f} captions/s ({duck_s:.1f} s)")

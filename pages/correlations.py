@@ -1,17 +1,16 @@
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from iconicity_core import ui
-from iconicity_core.analysis import correlation_table, is_count_like, multivariable
-from iconicity_core.views import covariate_columns, covariate_sources, references_table
+from iconicity_core import db
+from iconicity_core.analysis.correlation import correlation_table, multivariable
+from iconicity_core.dashboard import page
+from iconicity_core.viz import figures
 
-with ui.page("Correlations") as ctx:
-    covs = covariate_columns(ctx.con)
+with page("Correlations") as ctx:
+    covs = db.refs.numeric_covariates(ctx.con)
     if not covs:
         st.info("The references have no numeric covariates (add columns such as sitelinks or year to references.csv).")
         st.stop()
-    refs = references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters)
+    refs = db.views.references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters)
     if any(c.startswith("demo_") for c in covs):
         st.warning("Columns starting with `demo_` are fictional demo values, not facts.")
     variants = sorted(refs["variant"].unique())
@@ -30,20 +29,7 @@ with ui.page("Correlations") as ctx:
     c1, c2 = st.columns(2)
     cov = c1.selectbox("Covariate", covs, key="co_cov")
     metric = c2.selectbox("Metric", ["cra", "vr", "crt"], key="co_metric")
-    fig = go.Figure()
-    for model, g in refs.groupby("model"):
-        g = g.dropna(subset=[cov, metric])
-        fig.add_scatter(x=g[cov], y=g[metric], mode="markers", name=model, text=g["title"])
-        if len(g) > 2 and np.ptp(g[cov]) > 0:
-            x = np.log10(g[cov]) if is_count_like(refs[cov].to_numpy(float)) else g[cov]
-            a, b = np.polyfit(x, g[metric], 1)
-            xs = np.linspace(x.min(), x.max(), 20)
-            fig.add_scatter(x=10 ** xs if is_count_like(refs[cov].to_numpy(float)) else xs, y=a * xs + b,
-                            mode="lines", name=f"{model} trend", line=dict(dash="dot"))
-    fig.update_layout(title=f"{metric.upper()} vs {cov}", xaxis_title=cov, yaxis_title=metric)
-    if is_count_like(refs[cov].to_numpy(float)):
-        fig.update_xaxes(type="log")
-    st.plotly_chart(fig, key="co_scatter")
+    st.plotly_chart(figures.correlation_scatter(refs, cov, metric), key="co_scatter")
 
     st.subheader("Multivariable model (standardised covariates)")
     mv_metric = st.selectbox("Outcome", ["cra", "vr", "crt"], key="co_mv_metric",
@@ -54,4 +40,4 @@ with ui.page("Correlations") as ctx:
         if len(mv):
             st.dataframe(mv.drop(columns=["model"]), hide_index=True, width="stretch")
     with st.expander("Where the covariates come from"):
-        st.dataframe(covariate_sources(ctx.con), hide_index=True, width="stretch")
+        st.dataframe(db.refs.sources(ctx.con), hide_index=True, width="stretch")

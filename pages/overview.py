@@ -1,12 +1,12 @@
 import streamlit as st
 
-from iconicity_core import figures, ui
-from iconicity_core.queries import metrics_table, model_table_from_references
-from iconicity_core.views import references_table
+from iconicity_core import db
+from iconicity_core.dashboard import page
+from iconicity_core.viz import figures
 
-with ui.page("Overview") as ctx:
-    per_ref = metrics_table(ctx.con, "reference", ctx.thresholds, ctx.filters, ctx.run_id)
-    models = model_table_from_references(ctx.con, per_ref)
+with page("Overview") as ctx:
+    per_ref = db.metrics.metrics_table(ctx.con, "reference", ctx.thresholds, ctx.filters, ctx.run_id)
+    models = db.metrics.model_table_from_references(ctx.con, per_ref)
     kind = st.segmented_control("References", ["all", "static", "dynamic"], default="all", key="ov_kind") or "all"
     shown = models[models["kind"] == kind]
     means = shown[["cra", "vr", "vi", "crt"]].mean()
@@ -17,7 +17,7 @@ with ui.page("Overview") as ctx:
     if len(shown):
         st.plotly_chart(figures.overview_bars(shown), key="ov_bars")
 
-    refs = references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters, per_ref)
+    refs = db.views.references_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters, per_ref)
     if kind != "all":
         refs = refs[refs["kind"] == kind]
     refs["quadrant"] = [figures.quadrant(c, v) for c, v in zip(refs["cra"], refs["vr"])]
@@ -32,7 +32,6 @@ with ui.page("Overview") as ctx:
         st.dataframe(counts.rename("points").to_frame(), width="stretch")
     points = event.selection.points if event else []
     if points:
-        slug = points[0]["customdata"][0]
-        st.session_state["ref"] = slug
+        st.session_state["ref"] = points[0]["customdata"][0]
         st.switch_page("pages/references.py")
     st.caption("Click a point to open that reference.")

@@ -1,26 +1,30 @@
 import streamlit as st
 
-from iconicity_core import figures, ui
-from iconicity_core.grid import parse_grid
-from iconicity_core.views import image_path, image_row, patch_matches, reference_images
+from iconicity_core import db
+from iconicity_core.core.grid import parse_grid
+from iconicity_core.core.similarity import reuse_map
+from iconicity_core.dashboard import page, widgets
+from iconicity_core.viz import figures
 
-with ui.page("Patch matches") as ctx:
-    slug, fid, gal = ui.pick_generation(ctx, "pm")
+with page("Patch matches") as ctx:
+    slug, fid, gal = widgets.pick_generation(ctx, "pm")
     same = st.toggle("Same-position similarity (instead of best match anywhere)", key="pm_same")
     rows, cols = parse_grid(ctx.info["grid"])
-    m = patch_matches(ctx.con, ctx.run_id, fid)
-    row = image_row(ctx.con, ctx.run_id, fid)
-    refs = reference_images(ctx.con, ctx.run_id, slug)
+    m = db.views.patch_matches(ctx.con, ctx.run_id, fid)
+    row = db.views.image_row(ctx.con, ctx.run_id, fid)
+    refs = db.views.reference_images(ctx.con, ctx.run_id, slug)
     ref_index = {f: k for k, f in enumerate(refs["file_id"])}
     sims = (m["same_pos_sim"] if same else m["sim"]).to_numpy()
     labels = None if same else [f"R{ref_index.get(f, '?')}c{c}" for f, c in zip(m["ref_file"], m["ref_cell"])]
-    gen = figures.load_image(image_path(ctx.con, fid))
+    gen = figures.display_image(db.views.image_path(ctx.con, fid))
     overlay = figures.patch_overlay(gen, sims, ctx.thresholds.patch_tau, rows, cols, labels)
     vr = float(gal.set_index("file_id").loc[fid, "vr"])
     c1, c2, c3 = st.columns(3)
     c1.metric("CLIP similarity s_i", f"{row['clip_sim']:.3f}")
     c2.metric("VR (reused cells)", f"{vr:.2f}")
     c3.metric("Same-position mean", f"{m['same_pos_sim'].mean():.3f}")
+    reused = {} if same else reuse_map(m["ref_file"].tolist(), m["ref_cell"].tolist(), m["sim"].tolist(),
+                                       ctx.thresholds.patch_tau)
     left, right = st.columns(2)
     with left:
         st.image(overlay, caption=f"{row['relpath']} — red outline: reused (> patch τ {ctx.thresholds.patch_tau:.2f}); "
@@ -29,12 +33,7 @@ with ui.page("Patch matches") as ctx:
         for k, r in enumerate(refs.itertuples()):
             if not r.kept:
                 continue
-            matched: dict[int, list[int]] = {}
-            if not same:
-                for gc, (f, c, s) in enumerate(zip(m["ref_file"], m["ref_cell"], m["sim"])):
-                    if f == r.file_id and s > ctx.thresholds.patch_tau:
-                        matched.setdefault(int(c), []).append(gc)
-            ref_img = figures.load_image(image_path(ctx.con, r.file_id))
-            st.image(figures.reference_overlay(ref_img, matched, rows, cols),
+            ref_img = figures.display_image(db.views.image_path(ctx.con, r.file_id))
+            st.image(figures.reference_overlay(ref_img, reused.get(r.file_id, {}), rows, cols),
                      caption=f"R{k}: {r.relpath} — outlined: cells reused by the generated cells listed")
     st.dataframe(m.drop(columns=["ref_file"]), hide_index=True, width="stretch")

@@ -1,15 +1,16 @@
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from iconicity_core import sweeps, ui
-from iconicity_core.calibration import calibration, calibration_table, roc_curves
-from iconicity_core.evaluate import stored_baselines
-from iconicity_core.queries import metrics_table
+from iconicity_core import db
+from iconicity_core.analysis.calibration import calibration, calibration_table, roc_curves, roc_frame
+from iconicity_core.analysis.evaluate import baseline_measures, stored_baselines
+from iconicity_core.core import sweeps
+from iconicity_core.dashboard import page
+from iconicity_core.dashboard.cache import sweep_data
 
-with ui.page("Thresholds") as ctx:
+with page("Thresholds") as ctx:
     t = ctx.thresholds
-    data = ui.sweep_data(ctx)
+    data = sweep_data(ctx)
     images, cells = data["images"], data["cells"]
     if images.empty:
         st.info("Nothing scored with the current filters.")
@@ -18,8 +19,7 @@ with ui.page("Thresholds") as ctx:
     fig = px.line(data["cra"], x="tau", y="cra", color="model", title="CRA vs CLIP τ")
     fig.add_vline(x=t.clip_tau, line_dash="dot")
     c1.plotly_chart(fig, key="th_cra")
-    fig = px.line(data["vr"], x="tau", y="vr", color="model",
-                  title="VR (all generations) vs patch τ")
+    fig = px.line(data["vr"], x="tau", y="vr", color="model", title="VR (all generations) vs patch τ")
     fig.add_vline(x=t.patch_tau, line_dash="dot")
     c2.plotly_chart(fig, key="th_vr")
 
@@ -48,20 +48,17 @@ with ui.page("Thresholds") as ctx:
     fig.add_vline(x=t.patch_tau, line_dash="dot")
     c2.plotly_chart(fig, key="th_hist_c")
 
-    per_image = metrics_table(ctx.con, "image", t, ctx.filters, ctx.run_id)
+    per_image = db.metrics.metrics_table(ctx.con, "image", t, ctx.filters, ctx.run_id)
     seps = calibration(per_image)
     if seps:
         st.subheader("Calibration against ground-truth labels")
         st.dataframe(calibration_table(per_image), hide_index=True)
-        roc = pd.concat([pd.DataFrame({"fpr": s.fpr, "tpr": s.tpr, "analysis": f"{s.name} (AUC {s.auc:.3f})"})
-                         for s in seps])
-        st.plotly_chart(px.line(roc, x="fpr", y="tpr", color="analysis", title="ROC curves"), key="th_roc")
+        st.plotly_chart(px.line(roc_frame(seps), x="fpr", y="tpr", color="analysis", title="ROC curves"), key="th_roc")
 
     base = stored_baselines(ctx.con, t, ctx.run_id, ctx.filters)
     if base is not None:
         st.subheader("Against plain similarity measures (from `iconicity evaluate`)")
-        measures = [c for c in ("clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd") if c in base]
-        curves = roc_curves(base, measures)
+        curves = roc_curves(base, baseline_measures(base))
         st.dataframe(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).round(3), width="stretch")
         st.plotly_chart(px.line(curves, x="fpr", y="tpr", color="measure", facet_col="separation",
                                 title="ROC curves: VR / CLIP similarity vs baselines"), key="th_base_roc")

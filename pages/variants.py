@@ -1,17 +1,17 @@
 import plotly.express as px
 import streamlit as st
 
-from iconicity_core import ui
-from iconicity_core.views import variants_table
+from iconicity_core import db
+from iconicity_core.dashboard import page
 
-with ui.page("Prompt variants") as ctx:
+with page("Prompt variants") as ctx:
     variants = ctx.options["variants"]
     if len(variants) < 2:
         st.info("Only one prompt variant in this database (add others with generations.csv).")
         st.stop()
     base = st.selectbox("Compare against", variants, index=variants.index("title") if "title" in variants else 0,
                         key="va_base")
-    table = variants_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters, base)
+    table = db.views.variants_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters, base)
     st.dataframe(table, hide_index=True, width="stretch")
     deltas = [c for c in table.columns if c.startswith("d")]
     if deltas:

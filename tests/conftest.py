@@ -16,7 +16,7 @@ from helpers import build_small_dataset  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """Random-init open_clip ViT-S-32 (safetensors) and a small DINOv3 ViT (save_pretrained dir)."""
-    from iconicity_core.random_models import save_random_dinov3, save_random_open_clip
+    from iconicity_core.testing import save_random_dinov3, save_random_open_clip
 
     d = tmp_path_factory.mktemp("models")
     return {"clip": save_random_open_clip(d / "vit-s-32.safetensors"), "dino": save_random_dinov3(d / "dinov3-tiny")}
@@ -32,24 +32,43 @@ def model_args(tiny_models, mode: str = "crop") -> list[str]:
             "--dino-model", str(tiny_models["dino"]), "--patch-mode", mode, "--device", "cpu", "--quiet"]
 
 
-def _demo_builder(tmp_path_factory):
+def _demo_builder(tmp_path_factory, per_cell: int = 20):
     import subprocess
 
     def build(db: Path) -> Path:
         env = {**os.environ, "HF_HOME": str(tmp_path_factory.mktemp("empty_hf_home")), "HF_HUB_OFFLINE": "1"}
-        subprocess.run([sys.executable, "-m", "iconicity_core.cli", "demo", "--db", str(db), "--quiet"],
-                       check=True, env=env, capture_output=True)
+        subprocess.run([sys.executable, "-m", "iconicity_core.cli", "demo", "--db", str(db), "--quiet",
+                        "--per-cell", str(per_cell)], check=True, env=env, capture_output=True)
         return db
     return build
 
 
 @pytest.fixture(scope="session")
 def build_demo_subprocess(tmp_path_factory):
-    """Build the demo as a user would (`iconicity demo`), with an empty Hub cache and no network."""
-    return _demo_builder(tmp_path_factory)
+    """Build a small demo as a user would (`iconicity demo`), with an empty Hub cache and no network."""
+    return _demo_builder(tmp_path_factory, per_cell=SMALL_DEMO)
+
+
+#: generations per model, reference and prompt variant in the small demo (the full demo has 20)
+SMALL_DEMO = 4
 
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
-    """The demo database, built once per test session."""
-    return _demo_builder(tmp_path_factory)(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    """The full demo database (1,600 generations), built once per test session."""
+    from iconicity_core.demo.build import build_demo
+
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(db, embedders="baseline", quiet=True)
+    return db
+
+
+@pytest.fixture(scope="session")
+def small_demo_db(tmp_path_factory) -> Path:
+    """The demo with 4 generations per model, reference and variant (320), for tests that need its shape
+    and labels but not its statistics."""
+    from iconicity_core.demo.build import build_demo
+
+    db = tmp_path_factory.mktemp("small_demo") / "demo.duckdb"
+    build_demo(db, embedders="baseline", per_cell=SMALL_DEMO, quiet=True)
+    return db

@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 that replays scripted responses (status, JSON body, delay) per path."""
+"""A real HTTP server on 127.0.0.1 that replays scripted responses per path:
+``(status, body, delay)`` or ``(status, body, delay, headers)``."""
 from __future__ import annotations
 
 import json
@@ -19,14 +20,17 @@ class ReplayServer:
                 path = unquote(urlsplit(self.path).path)
                 outer.log.append((self.path, self.headers.get("User-Agent", "")))
                 queue = outer.script.get(path)
-                status, body, delay = queue.pop(0) if queue else outer.default
+                status, body, delay, *extra = queue.pop(0) if queue else outer.default
+                headers = extra[0] if extra else {}
                 time.sleep(delay)
                 data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
-                    if status == 429:
+                    if status == 429 and "Retry-After" not in headers:
                         self.send_header("Retry-After", "0")
+                    for k, v in headers.items():
+                        self.send_header(k, v)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iconicity_core.analysis import (adjust_pvalues, correlation_table, is_count_like, multivariable,
+from iconicity_core.analysis.correlation import (adjust_pvalues, correlation_table, is_count_like, multivariable,
                                      partial_spearman, spearman_ci)
 
 

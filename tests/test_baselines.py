@@ -10,7 +10,7 @@ from helpers import texture
 from PIL import Image, ImageEnhance, ImageOps
 from typer.testing import CliRunner
 
-from iconicity_core.baselines import (PAIR_MEASURES, auc_ci, phash_similarity, ssim, threshold_at_precision,
+from iconicity_core.analysis.baselines import (PAIR_MEASURES, auc_ci, phash_similarity, ssim, threshold_at_precision,
                                       tiled_l2_similarity)
 from iconicity_core.cli import app
 
@@ -79,3 +79,43 @@ def test_evaluate_cli_with_user_labels_and_sscd(tmp_path, small_dataset, tiny_mo
     assert t.loc[("replica vs reinterpretation", "vr"), "roc_auc"] == 0.5
     assert t.loc[("replica vs reinterpretation", "ssim"), "roc_auc"] == 1.0
     assert t.loc[("replica vs reinterpretation", "sscd"), "n_pos"] == 3
+
+
+def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders(tmp_path, small_demo_db):
+    """A deleted or damaged labelled image is skipped and reported per item; the AUCs are those of the
+    images that remain (a grey placeholder is never scored)."""
+    import json
+    import shutil
+
+    from iconicity_core import db as database
+
+    db = tmp_path / "d.duckdb"
+    shutil.copy(small_demo_db, db)
+    con = database.connect(db, read_only=True)
+    img = database.metrics.metrics_table(con, "image")
+    root = database.views.image_path(con, img.file_id.iloc[0]).parents[len(img.image.iloc[0].split("/")) - 1]
+    con.close()
+    replicas = img[img.label == "replica"].image.tolist()
+    gone, broken = replicas[: len(replicas) // 2], replicas[len(replicas) // 2]
+    for rel in gone:
+        (root / rel).unlink()
+    (root / broken).write_bytes(b"not a jpeg any more")
+    out = tmp_path / "eval.csv"
+    r = runner.invoke(app, ["evaluate", "--db", str(db), "--out", str(out), "--n-resamples", "20", "--quiet",
+                            "--format", "json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["n_skipped"] == len(gone) + 1 and summary["n_scored"] == len(img) - len(gone) - 1
+    assert all(rel in r.output for rel in gone[:3]) and f"{broken}: not a readable image" in r.output
+    con = database.connect(db, read_only=True)
+    stored = database.baselines.read(con, summary["evaluate_run"])
+    kept = img[~img.image.isin([*gone, broken])]
+    assert set(stored.file_id) == set(kept.file_id)                     # nothing stored for the skipped files
+    from iconicity_core.analysis.baselines import auc_ci
+
+    scores = kept.merge(stored, on="file_id")
+    sep = scores[scores.label.isin(["replica", "reinterpretation"])]
+    want = auc_ci(sep.label == "replica", sep.phash, 20)[0]
+    got = next(row for row in summary["rows"] if row["measure"] == "phash"
+               and row["separation"] == "replica vs reinterpretation")
+    assert got["roc_auc"] == pytest.approx(want) and got["n_pos"] == len(replicas) - len(gone) - 1

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import write_refs_csv
 
-from iconicity_core import covariates as C
-from iconicity_core import store
-from iconicity_core.dataset import scan_dataset
-from iconicity_core.scoring import sync_dataset
+from iconicity_core.analysis import covariates as C
+from iconicity_core import db as store
+from iconicity_core.io.dataset import scan_dataset
+from iconicity_core.pipeline.ingest import sync_dataset
 
 
 @pytest.fixture()
@@ -78,6 +78,7 @@ def test_dates_and_csv_import(con, tmp_path):
     assert got["up"] == 12000.0 and got["guernica"] is None
 
 
+@pytest.mark.slow
 def test_semantic_distinctiveness_with_clip_text_tower(con, tmp_path, tiny_models):
     from typer.testing import CliRunner
 
@@ -105,7 +106,7 @@ def _views(n):
 def test_pageviews_over_real_http_with_retries_and_errors(con, tmp_path):
     from replay_server import ReplayServer
 
-    from iconicity_core.http import PoliteClient
+    from iconicity_core.io.http import PoliteClient
 
     base = "/metrics/pageviews/per-article/en.wikipedia/all-access/user/{}/monthly/2024010100/2024123100"
     script = {
@@ -131,7 +132,7 @@ def test_wikidata_ambiguity_over_real_http(con, tmp_path):
 
     from replay_server import ReplayServer
 
-    from iconicity_core.http import PoliteClient
+    from iconicity_core.io.http import PoliteClient
 
     def n(k):
         return (200, {"head": {"vars": ["n"]}, "results": {"bindings": [{"n": {"value": str(k)}}]}}, 0)

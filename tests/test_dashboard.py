@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from iconicity_core import store
-from iconicity_core.views import image_path
+from iconicity_core import db as store
+from iconicity_core.db.views import image_path
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["pages/references.py", "pages/patches.py", "pages/thresholds.py", "pages/correlations.py",
@@ -19,9 +19,9 @@ PAGES = ["pages/references.py", "pages/patches.py", "pages/thresholds.py", "page
 
 
 @pytest.fixture()
-def app_db(demo_db, tmp_path, monkeypatch) -> Path:
+def app_db(small_demo_db, tmp_path, monkeypatch) -> Path:
     db = tmp_path / "demo_copy.duckdb"
-    shutil.copy(demo_db, db)
+    shutil.copy(small_demo_db, db)
     monkeypatch.setenv("ICONICITY_DB", str(db))
     return db
 
@@ -76,7 +76,7 @@ def test_bad_query_params_fall_back_with_a_notice(app_db):
     at = _app(clip_tau="abc", patch_tau="7", pooling="'; DROP TABLE refs; --", models=["no such model"],
               db="../../etc/passwd", ref="nope")
     assert not at.exception
-    notices = " ".join(w.value for w in at.warning)
+    notices = " ".join(w.value for w in at.warning).replace("\\", "")      # shown literally (escaped)
     for word in ("clip_tau", "patch_tau", "pooling", "no such model", "passwd", "nope"):
         assert word in notices, word
     assert at.sidebar.slider(key="w_clip_tau").value == 0.70
@@ -114,19 +114,18 @@ def test_images_are_served_only_from_registered_roots(app_db, tmp_path):
     assert image_path(con, "does-not-exist") is None
 
 
+@pytest.mark.slow
 def test_first_start_builds_the_demo_database(tmp_path, monkeypatch):
     """What `streamlit run app.py` does on a fresh clone: no database yet -> build the demo, then show it."""
-    from iconicity_core import ui
-
     monkeypatch.delenv("ICONICITY_DB", raising=False)
-    monkeypatch.setattr(ui, "DATA_DIR", tmp_path)
-    monkeypatch.setattr(ui, "DEMO_DB", tmp_path / "demo.duckdb")
+    monkeypatch.setenv("ICONICITY_DATA", str(tmp_path))
     at = _app()
     assert not at.exception, at.exception
     assert (tmp_path / "demo.duckdb").is_file() and (tmp_path / "demo_dataset" / "references.csv").is_file()
     assert set(at.dataframe[0].value["model"]) == {"replicator-xl", "balanced-1.5", "painter-2", "noisy-mini"}
 
 
+@pytest.mark.slow
 def test_correlations_and_baselines_appear_after_analysis_commands(app_db):
     from typer.testing import CliRunner
 

@@ -9,7 +9,7 @@ from helpers import save, texture
 from typer.testing import CliRunner
 
 from iconicity_core.cli import app
-from iconicity_core.dataset import norm_slug, scan_dataset
+from iconicity_core.io.dataset import norm_slug, scan_dataset
 
 runner = CliRunner()
 BASE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from iconicity_core.images import ImageLoadError, load_rgb
+from iconicity_core.io.images import ImageLoadError, load_rgb
 
 
 def _bytes(im: Image.Image, fmt: str, **kw) -> bytes:

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from iconicity_core import metrics as M
-from iconicity_core.grid import cell_boxes, parse_grid, split_ranges
-from iconicity_core.similarity import l2_normalize, match_cells
+from iconicity_core.core import metrics as M
+from iconicity_core.core.grid import cell_boxes, parse_grid, split_ranges
+from iconicity_core.core.similarity import l2_normalize, match_cells
 
 
 def test_thresholds_are_strict():
@@ -64,13 +64,14 @@ def test_grid_split_matches_authors_rule():
 
 
 def test_stored_embeddings_round_trip_exactly(tmp_path):
-    from iconicity_core import store
+    from iconicity_core import db
+    from iconicity_core.core.similarity import quantize
 
     rng = np.random.default_rng(1)
     raw = rng.normal(size=(3, 16, 8)).astype(np.float32)
-    con = store.connect(tmp_path / "e.duckdb")
-    store.put_embeddings(con, "k", ["a", "b", "c"], raw)
-    back = store.get_embeddings(con, "k", ["a", "b", "c"])
+    con = db.connect(tmp_path / "e.duckdb")
+    db.embeddings.put(con, "k", ["a", "b", "c"], raw)
+    back = db.embeddings.get(con, "k", ["a", "b", "c"])
     for i, key in enumerate("abc"):
-        assert np.array_equal(back[key], store.quantize(raw[i]))     # in-memory and reloaded agree bit for bit
+        assert np.array_equal(back[key], quantize(raw[i]))     # in-memory and reloaded agree bit for bit
         np.testing.assert_allclose(np.linalg.norm(back[key], axis=-1), 1.0, atol=1e-6)

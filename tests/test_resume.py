@@ -19,7 +19,7 @@ TABLES = ("files", "images", "embeddings", "ref_dedup", "slug_refsets", "clip_si
 
 def _cmd(root, db, tiny_models):
     args = [a for a in model_args(tiny_models) if a != "--quiet"]
-    return [sys.executable, "-m", "iconicity_core.cli", "score", str(root), "--db", str(db),
+    return [sys.executable, "-m", "iconicity_core.cli", "--verbose", "score", str(root), "--db", str(db),
             "--batch-size", "1", *args]
 
 
@@ -69,8 +69,8 @@ def test_sigkill_and_resume_gives_identical_data(tmp_path, tiny_models):
 
     db = tmp_path / "resumed.duckdb"
     kills = [
-        _run_and_kill(_cmd(root, db, tiny_models), r"embedding references"),
-        _run_and_kill(_cmd(root, db, tiny_models), r"scoring generations:\s+\d+%.*?\|\s*([4-9]|\d\d+)/"),
+        _run_and_kill(_cmd(root, db, tiny_models), r"references written: 1/"),
+        _run_and_kill(_cmd(root, db, tiny_models), r"generations written: ([4-9]|\d\d+)/"),
     ]
     assert any(kills), "the run finished before it could be killed; make the dataset larger"
     partial, _ = _snapshot(db)

@@ -12,10 +12,11 @@ from conftest import model_args
 from helpers import save, texture
 from typer.testing import CliRunner
 
-from iconicity_core import metrics as M
-from iconicity_core import store
+from iconicity_core.core import metrics as M
+from iconicity_core import db as store
 from iconicity_core.cli import app
-from iconicity_core.queries import Thresholds, metrics_table
+from iconicity_core.config import Thresholds
+from iconicity_core.db.metrics import metrics_table
 
 runner = CliRunner()
 
@@ -24,6 +25,11 @@ def cli(*args: str) -> str:
     r = runner.invoke(app, [str(a) for a in args])
     assert r.exit_code == 0, r.output + (str(r.exception) if r.exception else "")
     return r.stdout
+
+
+def score(*args) -> dict:
+    """``iconicity score ... --format json``: the structured summary of the run."""
+    return json.loads(cli("score", *args, "--format", "json"))
 
 
 def by_image(db, *extra) -> pd.DataFrame:
@@ -119,9 +125,8 @@ def test_thresholds_move_without_reembedding(scored):
 
 def test_second_run_embeds_nothing(scored, tiny_models):
     root, dbs = scored
-    r = runner.invoke(app, ["score", str(root), "--db", str(dbs["crop"]), *model_args(tiny_models)])
-    assert r.exit_code == 0
-    assert "0 generation(s) scored, 0 new generated image(s) embedded, 0 reference(s) embedded" in r.output
+    s = score(root, "--db", dbs["crop"], *model_args(tiny_models))
+    assert (s["n_generations_scored"], s["n_embedded"], s["n_refs_embedded"], s["n_global"], s["n_cells"]) == (0,) * 5
 
 
 def test_new_reference_rescores_only_its_slug(tmp_path, tiny_models, small_dataset):
@@ -129,8 +134,8 @@ def test_new_reference_rescores_only_its_slug(tmp_path, tiny_models, small_datas
     cli("score", small_dataset, "--db", db, *model_args(tiny_models))
     before = by_image(db).set_index("image")
     save(texture(99), small_dataset / "references/film/d_new.png")
-    r = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), *model_args(tiny_models)])
-    assert "4 generation(s) scored, 0 new generated image(s) embedded, 1 reference(s) embedded" in r.output
+    s = score(small_dataset, "--db", db, *model_args(tiny_models))
+    assert (s["n_generations_scored"], s["n_embedded"], s["n_refs_embedded"]) == (4, 0, 1)
     after = by_image(db).set_index("image")
     assert len(after) == len(before)
     con = duckdb.connect(str(db), read_only=True)
@@ -184,7 +189,7 @@ def test_unicode_slugs_and_titles(tmp_path, tiny_models):
 
 
 def test_model_table_from_reference_table_matches_sql(scored):
-    from iconicity_core.queries import model_table_from_references
+    from iconicity_core.db.metrics import model_table_from_references
 
     con = duckdb.connect(str(scored[1]["crop"]), read_only=True)
     t = Thresholds(0.5, 0.9, 0.55, "all")
@@ -214,14 +219,13 @@ def test_same_bytes_same_scores_across_batches(tmp_path, tiny_models, small_data
 
 def test_second_patch_mode_reuses_clip_embeddings(tmp_path, tiny_models, small_dataset):
     db = tmp_path / "modes.duckdb"
-    first = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), *model_args(tiny_models, "crop")])
-    second = runner.invoke(app, ["score", str(small_dataset), "--db", str(db), *model_args(tiny_models, "token")])
-    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    first = score(small_dataset, "--db", db, *model_args(tiny_models, "crop"))
+    second = score(small_dataset, "--db", db, *model_args(tiny_models, "token"))
     # 9 distinct images (4 references, 5 generations not byte-identical to one of them)
-    assert "(recognition embedder: 9 image(s), cell embedder: 9)" in first.output
-    assert "(recognition embedder: 0 image(s), cell embedder: 9)" in second.output
+    assert (first["n_global"], first["n_cells"]) == (9, 9)
+    assert (second["n_global"], second["n_cells"]) == (0, 9)
     con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM runs WHERE kind = 'score'").fetchone()[0] == 2
     a, b = (con.execute("SELECT list(sim ORDER BY file_id) FROM clip_sims WHERE run_id = ?", [r]).fetchone()[0]
             for (r,) in con.execute("SELECT run_id FROM runs ORDER BY patch_mode").fetchall())
     assert a == b                        # same CLIP embeddings, same recognition numbers in both runs

@@ -9,14 +9,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from iconicity_core.cli import app
-from iconicity_core.dataset import scan_dataset
+from iconicity_core.io.dataset import scan_dataset
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(tmp_path_factory):
-    from iconicity_core.random_models_diffusion import save_tiny_stable_diffusion
+    from iconicity_core.testing import save_tiny_stable_diffusion
 
     return save_tiny_stable_diffusion(tmp_path_factory.mktemp("pipe") / "tiny-sd")
 

@@ -11,7 +11,7 @@ from replay_server import ReplayServer
 from typer.testing import CliRunner
 
 from iconicity_core.cli import app
-from iconicity_core.dataset import read_references_csv
+from iconicity_core.io.csvfiles import read_references
 
 FIX = Path(__file__).parent / "fixtures" / "wikidata"
 runner = CliRunner()
@@ -50,8 +50,8 @@ def test_build_pages_retries_and_writes_references(tmp_path, monkeypatch):
     assert g["inception"].startswith("1937-01-01") and g["image"] == "" and g["kind"] == "static"
     assert rows["mona_lisa"]["image"].endswith("Special:FilePath/Mona%20Lisa.jpg")
     assert rows["amélie"]["kind"] == "dynamic" and rows["amélie"]["sitelinks"] == "80"
-    refs = read_references_csv(tmp_path / "ds" / "references.csv", [])   # readable by the scoring ingest
-    assert refs["千と千尋の神隠し"].extra["sitelinks"] == 21.0
+    refs, _, problems = read_references(tmp_path / "ds" / "references.csv")   # readable by the scoring ingest
+    assert {r.slug: r for r in refs}["千と千尋の神隠し"].extra["sitelinks"] == 21.0 and not problems
 
 
 @pytest.mark.parametrize("bad", [(200, "{not json", 0), (200, {"unexpected": 1}, 0)])

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iconicity_core import metrics as M
-from iconicity_core import sweeps
+from iconicity_core.core import metrics as M
+from iconicity_core.core import sweeps
 
 
 @pytest.fixture()

@@ -1,27 +1,29 @@
 """Build the embedded demo: a dataset folder in the DESIGN layout, scored by the normal pipeline.
 
-    iconicity demo                    # -> data/demo.duckdb (+ data/demo_dataset/)
+    iconicity demo                    # -> $ICONICITY_DATA/demo.duckdb (+ demo_dataset/ beside it)
 
-Deterministic (fixed seeds): two builds give identical metric tables.
+Deterministic (fixed seeds): two builds give identical metric tables. Two processes asking for the
+same demo at once (two first-start browser sessions) do not race: the build holds a file lock, and
+the second waits and then finds the database built.
 """
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
-import sys
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..dataset import scan_dataset
 from ..embedders import BASELINE, DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_DINO_MODEL, load_cells, load_global
-from ..scoring import ScoreSummary, score_dataset
+from ..io.atomic import atomic_path
+from ..io.dataset import scan_dataset
+from ..pipeline import ScoreSummary, score_dataset
 from . import simulate as S
 from .sources import SOURCES, textures
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-DEFAULT_DB = DATA_DIR / "demo.duckdb"
+log = logging.getLogger(__name__)
 PER_CELL = 20                       # generations per model, reference and prompt variant
 VARIANTS = ("title", "description")
 
@@ -92,32 +94,40 @@ def pretrained_available() -> bool:
         return False
 
 
-def build_demo(db: str | Path = DEFAULT_DB, dataset_dir: str | Path | None = None, embedders: str = "auto",
+def build_demo(db: str | Path, dataset_dir: str | Path | None = None, embedders: str = "auto",
                per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None,
-               quiet: bool = False) -> ScoreSummary:
-    """Build the demo dataset and score it into ``db`` (written to a temp file, then moved in place).
+               quiet: bool = False) -> ScoreSummary | None:
+    """Build the demo dataset and score it into ``db`` (written to a temporary file, then moved in
+    place, under a file lock). Returns None when another process built it while this one waited.
 
     ``embedders``: ``auto`` (pretrained CLIP + DINOv3 when cached locally, else the weight-free
     baseline), ``baseline`` or ``pretrained``.
     """
+    from filelock import FileLock
+
     db = Path(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    existed = db.exists()
+    with FileLock(str(db) + ".lock"):
+        if db.exists() and not existed:      # built by another process while we waited
+            return None
+        return _build(db, dataset_dir, embedders, per_cell, progress, quiet)
+
+
+def _build(db: Path, dataset_dir, embedders: str, per_cell: int, progress, quiet: bool) -> ScoreSummary:
     root = Path(dataset_dir) if dataset_dir else db.with_name(db.stem + "_dataset")
-    log = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))
     use_pretrained = embedders == "pretrained" or (embedders == "auto" and pretrained_available())
-    log(f"building the demo dataset in {root} ...")
+    log.info("building the demo dataset in %s ...", root)
     build_dataset(root, per_cell, progress=(lambda f, m: progress(0.6 * f, m)) if progress else None)
     if use_pretrained:
         clip, cells = load_global(), load_cells()
     else:
         clip, cells = load_global(BASELINE), load_cells(BASELINE)
-    log(f"scoring with {clip.info.key} + {cells.info.key} ...")
+    log.info("scoring with %s + %s ...", clip.info.key, cells.info.key)
     if progress:
         progress(0.65, "scoring (embedding every image once)")
-    tmp = db.with_name(db.name + ".building")
-    tmp.unlink(missing_ok=True)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    summary = score_dataset(scan_dataset(root), tmp, clip, cells, progress=not quiet, log=log)
-    tmp.replace(db)           # readers never see a half-built database
+    with atomic_path(db) as tmp:          # readers never see a half-built database
+        summary = score_dataset(scan_dataset(root), tmp, clip, cells, progress=not quiet)
     if progress:
         progress(1.0, "done")
     return summary

@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from ..grid import cell_boxes
+from ..core.grid import cell_boxes
 
 LABELS = ("replica", "partial", "reinterpretation", "miss")
 OUT = 224          # generated image side

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..grid import cell_boxes
+from ..core.grid import cell_boxes
 from .base import EmbedderInfo
 
 SIDE = 32

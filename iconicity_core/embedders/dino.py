@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..grid import cell_boxes, split_ranges
+from ..core.grid import cell_boxes, split_ranges
 from .base import EmbedderInfo, ModelLoadError, dir_digest, hf_token
 
 PATCH_MODES = ("crop", "token")

@@ -4,19 +4,21 @@ Commons metadata. Resumable (existing images are kept), per-item results in ``fe
 from __future__ import annotations
 
 import csv
+import logging
 import html
 import io
 import re
-import sys
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 from PIL import Image
 
-from ..http import HTTPError, NotFound, PoliteClient
-from ..images import ImageLoadError, is_image_path, load_rgb
+from ..io.atomic import atomic_write, write_csv
+from ..io.http import HTTPError, NotFound, PoliteClient
+from ..io.images import ImageLoadError, is_image_path, load_rgb
 
 COMMONS = "https://commons.wikimedia.org"
+log = logging.getLogger(__name__)
 EXT = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
 
 
@@ -44,8 +46,7 @@ def licence(client: PoliteClient, name: str, commons: str = COMMONS) -> tuple[st
     return "", ""
 
 
-def fetch_images(out_dir: str | Path, width: int = 1024, commons: str = COMMONS, client: PoliteClient | None = None,
-                 log=lambda m: print(m, file=sys.stderr)) -> Path:
+def fetch_images(out_dir: str | Path, width: int = 1024, commons: str = COMMONS, client: PoliteClient | None = None) -> Path:
     out = Path(out_dir)
     refs_csv = out / "references.csv"
     if not refs_csv.is_file():
@@ -79,9 +80,7 @@ def fetch_images(out_dir: str | Path, width: int = 1024, commons: str = COMMONS,
                 fmt = Image.open(io.BytesIO(data)).format or "PNG"
                 folder.mkdir(parents=True, exist_ok=True)
                 dest = folder / f"{slug}{EXT.get(fmt, '.img')}"
-                tmp = dest.with_suffix(dest.suffix + ".part")
-                tmp.write_bytes(data)
-                tmp.replace(dest)
+                atomic_write(dest, data)
                 status, detail = "downloaded", dest.name
             r["image_licence"], r["image_artist"] = licence(client, name, commons)
         except NotFound:
@@ -91,16 +90,6 @@ def fetch_images(out_dir: str | Path, width: int = 1024, commons: str = COMMONS,
         except HTTPError as e:
             status, detail = "error", str(e)
         results.append((slug, status, detail))
-        log(f"{slug}: {status} ({detail})")
-    tmp = refs_csv.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(refs_csv)
-    log_path = out / "fetch_log.csv"
-    with open(log_path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["slug", "status", "detail"])
-        w.writerows(results)
-    return log_path
+        log.info("%s: %s (%s)", slug, status, detail)
+    write_csv(refs_csv, fields, rows, dicts=True)
+    return write_csv(out / "fetch_log.csv", ["slug", "status", "detail"], results)

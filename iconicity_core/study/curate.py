@@ -9,20 +9,23 @@ dropped. Kept images are copied to ``references/<slug>/``; ``curate_log.csv`` sa
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
-import sys
 from pathlib import Path
 
 import imagehash
 import numpy as np
 
-from ..dataset import norm_slug
-from ..dedup import phash_dedup
-from ..images import ImageLoadError, is_image_path, read_and_load
+from ..io.dataset import norm_slug
+from ..core.dedup import phash_dedup
+from ..io.atomic import write_csv
+from ..io.images import ImageLoadError, is_image_path, read_and_load
+
+log = logging.getLogger(__name__)
 
 
 def curate(out_dir: str | Path, embedder, candidates: str | Path | None = None, phash_max: int = 18,
-           min_sim: float = 0.7, log=lambda m: print(m, file=sys.stderr)) -> Path:
+           min_sim: float = 0.7) -> Path:
     out = Path(out_dir)
     cand_root = Path(candidates) if candidates else out / "candidates"
     with open(out / "references.csv", newline="", encoding="utf-8-sig") as f:
@@ -61,10 +64,5 @@ def curate(out_dir: str | Path, embedder, candidates: str | Path | None = None, 
             if not (dest / p.name).exists():
                 shutil.copy2(p, dest / p.name)
             rows.append((slug, p.name, "kept", "medoid" if i == medoid else "", f"{s:.4f}"))
-        log(f"{slug}: {sum(r[0] == slug and r[2] == 'kept' for r in rows)} kept of {len(files)}")
-    path = out / "curate_log.csv"
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["slug", "file", "status", "detail", "clip_sim_to_medoid"])
-        w.writerows(rows)
-    return path
+        log.info("%s: %d kept of %d", slug, sum(r[0] == slug and r[2] == "kept" for r in rows), len(files))
+    return write_csv(out / "curate_log.csv", ["slug", "file", "status", "detail", "clip_sim_to_medoid"], rows)

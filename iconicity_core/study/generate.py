@@ -7,12 +7,15 @@ that exist are skipped; the CSV is rewritten atomically after every batch.
 from __future__ import annotations
 
 import csv
-import sys
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dataset import GEN_COLUMNS, norm_slug
+from ..io.atomic import atomic_path, write_csv
+from ..io.dataset import GEN_COLUMNS, norm_slug
 from ..embedders.base import ModelLoadError, hf_token
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,19 +87,12 @@ def _read_gen_csv(path: Path) -> dict[str, dict]:
 
 
 def _write_gen_csv(path: Path, rows: dict[str, dict]) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(GEN_COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for k in sorted(rows):
-            w.writerow({c: rows[k].get(c, "") for c in GEN_COLUMNS})
-    tmp.replace(path)
+    write_csv(path, list(GEN_COLUMNS), [rows[k] for k in sorted(rows)], dicts=True)
 
 
 def generate(dataset: str | Path, model: str, n: int = 10, variant: str = "title", seed: int = 0,
              size: int | None = None, steps: int | None = None, guidance: float | None = None,
-             batch_size: int = 4, device: str = "cpu", slugs: list[str] | None = None,
-             log=lambda m: print(m, file=sys.stderr)) -> int:
+             batch_size: int = 4, device: str = "cpu", slugs: list[str] | None = None) -> int:
     """Generate ``n`` images per reference prompt (seeds ``seed .. seed+n-1``); returns how many were made."""
     import torch
     from tqdm.auto import tqdm
@@ -123,7 +119,7 @@ def generate(dataset: str | Path, model: str, n: int = 10, variant: str = "title
     todo = [t for t in todo if not (ds / t[0]).is_file()]
     if not todo:
         _write_gen_csv(gen_csv, rows)
-        log("nothing to generate: every image exists")
+        log.info("nothing to generate: every image exists")
         return 0
     pipe = load_pipeline(model, device)
     made = 0
@@ -136,9 +132,8 @@ def generate(dataset: str | Path, model: str, n: int = 10, variant: str = "title
         for (rel, slug, prompt, s), im in zip(batch, images):
             dest = ds / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_suffix(".part.png")
-            im.save(tmp)
-            tmp.replace(dest)
+            with atomic_path(dest) as tmp:
+                im.save(tmp, format="PNG")
             rows[rel] = {"path": rel, "model": label, "slug": slug, "variant": variant, "prompt": prompt, "seed": s}
             made += 1
         _write_gen_csv(gen_csv, rows)

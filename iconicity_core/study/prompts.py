@@ -14,7 +14,8 @@ import csv
 import re
 from pathlib import Path
 
-from ..dataset import norm_slug
+from ..io.atomic import write_csv
+from ..io.dataset import norm_slug
 
 WORDNET_DIR = Path("/usr/share/wordnet")
 STOPWORDS = frozenset("""a an the of in on at to for from by with and or but nor as is are was were be been
@@ -119,10 +120,4 @@ def perturb(dataset: str | Path, variants: tuple[str, ...] = ("title", "synonym"
             else:
                 raise ValueError(f"unknown variant {v!r}: title, synonym or description")
     out = ds / "prompts.csv"
-    tmp = out.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["slug", "variant", "prompt", "detail"])
-        w.writerows(rows)
-    tmp.replace(out)
-    return out
+    return write_csv(out, ["slug", "variant", "prompt", "detail"], rows)

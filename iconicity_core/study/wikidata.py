@@ -8,14 +8,16 @@ written atomically (a failed build leaves nothing half-written).
 """
 from __future__ import annotations
 
-import csv
+import logging
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dataset import norm_slug
-from ..http import HTTPError, PoliteClient
+from ..io.dataset import norm_slug
+from ..io.atomic import write_csv
+from ..io.http import HTTPError, PoliteClient
+
+log = logging.getLogger(__name__)
 
 ENDPOINT = "https://query.wikidata.org/sparql"
 
@@ -74,7 +76,7 @@ def _value(b: dict, key: str) -> str:
 
 
 def fetch_class(client: PoliteClient, cls: WorkClass, min_sitelinks: int, per_class: int | None,
-                page_size: int, endpoint: str, log=lambda m: None) -> list[dict]:
+                page_size: int, endpoint: str) -> list[dict]:
     """All items of one class (one dict per item; duplicates from multi-valued properties merged)."""
     items: dict[str, dict] = {}
     offset = 0
@@ -103,7 +105,7 @@ def fetch_class(client: PoliteClient, cls: WorkClass, min_sitelinks: int, per_cl
                     row["inception"] = date
                 row["creator"] = row["creator"] or _value(b, "creatorLabel")
                 row["image"] = row["image"] or _value(b, "image")
-        log(f"{cls.name}: offset {offset}: {len(rows)} rows, {len(items)} items so far")
+        log.debug("%s: offset %d: %d rows, %d items so far", cls.name, offset, len(rows), len(items))
         if len(rows) < page_size:
             break
         offset += page_size
@@ -129,7 +131,7 @@ def assign_slugs(rows: list[dict]) -> list[tuple[str, str]]:
 
 def build_references(out_dir: str | Path, classes: list[str] | None = None, min_sitelinks: int = 20,
                      per_class: int | None = None, page_size: int = 500, endpoint: str = ENDPOINT,
-                     client: PoliteClient | None = None, log=lambda m: print(m, file=sys.stderr)) -> Path:
+                     client: PoliteClient | None = None) -> Path:
     """Query every class, merge, assign slugs and write ``OUT_DIR/references.csv`` atomically."""
     out = Path(out_dir)
     names = classes or list(CLASSES)
@@ -140,19 +142,13 @@ def build_references(out_dir: str | Path, classes: list[str] | None = None, min_
     rows: list[dict] = []
     seen: set[str] = set()
     for name in names:
-        for r in fetch_class(client, CLASSES[name], min_sitelinks, per_class, page_size, endpoint, log):
+        for r in fetch_class(client, CLASSES[name], min_sitelinks, per_class, page_size, endpoint):
             if r["qid"] not in seen:          # an item in two classes is kept once (first class wins)
                 seen.add(r["qid"])
                 rows.append(r)
     for base, qid in assign_slugs(rows):
-        log(f"slug collision: {base!r} is taken; {qid} gets {base}_{qid.lower()}")
+        log.info("slug collision: %r is taken; %s gets %s_%s", base, qid, base, qid.lower())
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "references.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in sorted(rows, key=lambda r: r["slug"]):
-            w.writerow({k: r.get(k, "") for k in COLUMNS})
-    tmp.replace(out / "references.csv")
-    log(f"{len(rows)} references -> {out / 'references.csv'}")
+    write_csv(out / "references.csv", COLUMNS, sorted(rows, key=lambda r: r["slug"]), dicts=True)
+    log.info("%d references -> %s", len(rows), out / "references.csv")
     return out / "references.csv"

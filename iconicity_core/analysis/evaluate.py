@@ -1,0 +1,146 @@
+"""`iconicity evaluate`: baseline similarity measures for every labelled generated image, stored in the
+database (keyed by the evaluate run) and summarised as ROC-AUCs next to CLIP similarity and VR.
+
+Images are read with the scorer's safe loader: a missing or broken file is skipped and reported per
+item (never replaced by a placeholder), and the counts say how many were skipped.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .. import db
+from ..config import LABELS, Filters, Thresholds
+from ..io.csvfiles import read_table
+from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, read_and_load
+from ..io.provenance import sha256_file
+from .baselines import PAIR_MEASURES, SSCD, Measure, cosine_measure, evaluation_table
+
+log = logging.getLogger(__name__)
+MEASURE_ORDER = ("clip_sim", "vr", "mean_cell_sim", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd")
+
+
+def read_labels(path: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """A user CSV ``image,label`` (image = path relative to the dataset root, as in `metrics --by image`).
+    Returns the labels and per-row problems (unknown label, empty image)."""
+    t = read_table(Path(path), ("image", "label"))
+    if not {"image", "label"} <= set(t.columns):
+        raise ValueError(f"{path}: needs the columns image,label")
+    labels, problems = {}, list(t.problems)
+    for line, row in t.rows:
+        image, label = row["image"].strip(), row["label"].strip().lower()
+        if not image or not label:
+            continue
+        if label not in LABELS:
+            problems.append((f"{Path(path).name}:{line}", f"label {row['label']!r} is not one of {', '.join(LABELS)} — row skipped"))
+            continue
+        labels[image] = label
+    return labels, problems
+
+
+@dataclass
+class Evaluation:
+    """The AUC table and what happened on the way."""
+
+    table: pd.DataFrame
+    run_id: str
+    n_labelled: int
+    n_scored: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)    # (image, why)
+    problems: list[tuple[str, str]] = field(default_factory=list)   # labels file rows
+
+
+def _load(path: Path | None, name: str, skipped: list) -> object | None:
+    if path is None:
+        skipped.append((name, "file not found (or outside its dataset folder) — restore it or drop its label"))
+        return None
+    try:
+        return read_and_load(path, DEFAULT_MAX_PIXELS)[1]
+    except ImageLoadError as e:
+        skipped.append((name, str(e)))
+        return None
+
+
+def _measures(sscd: Path | None, dino_model: str | None) -> dict[str, Measure]:
+    measures = dict(PAIR_MEASURES)
+    if sscd is not None:
+        measures["sscd"] = cosine_measure(SSCD(sscd).embed)
+    if dino_model is not None:       # global DINOv3 cosine: a 1x1 "grid" is the whole image
+        from ..embedders import load_cells
+
+        dino = load_cells(dino_model, "crop", 1, 1)
+        measures["dino_global"] = cosine_measure(lambda im: dino.embed_cells([im])[0, 0])
+    return measures
+
+
+def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | None = None,
+             precision: float = 0.9, n_resamples: int = 999, run_id: str | None = None,
+             progress: bool = True, dino_model: str | None = None) -> Evaluation:
+    """Score every labelled image with every baseline (max over the kept references of its slug),
+    store the scores under a new evaluate run, and return the AUC table."""
+    run_id = db.runs.resolve(con, run_id)
+    labels, problems = read_labels(labels_file) if labels_file else (None, [])
+    img = db.metrics.metrics_table(con, "image", t, Filters(), run_id)
+    if labels is not None:
+        img["label"] = img["image"].map(labels)
+    img = img[img["label"].notna()].reset_index(drop=True)
+    if img.empty:
+        raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
+    measures = _measures(sscd, dino_model)
+    config = {"thresholds": t.as_dict(), "precision": precision, "bootstrap_resamples": n_resamples,
+              "measures": sorted(measures), "dino_model": dino_model, "labels": "file" if labels_file else "database"}
+    inputs = {"labels_file": str(labels_file) if labels_file else None,
+              "labels_sha256": sha256_file(labels_file) if labels_file else None,
+              "sscd_sha256": sha256_file(sscd) if sscd else None, "n_labelled": len(img)}
+    with db.runs.recorded(con, "evaluate", config, inputs, parent_run=run_id) as rec:
+        skipped: list[tuple[str, str]] = []
+        ref_features: dict[str, dict[str, list]] = {}     # slug -> measure -> features of its kept references
+        rows = []
+        for r in tqdm(img.itertuples(), total=len(img), desc="baselines", disable=not progress):
+            if r.slug not in ref_features:
+                refs = db.views.reference_images(con, run_id, r.slug)
+                kept = refs[refs["kept"]]
+                ims = [im for f, rel in zip(kept["file_id"], kept["relpath"])
+                       if (im := _load(db.views.image_path(con, f), rel, skipped)) is not None]
+                ref_features[r.slug] = {name: [m.featurize(im) for im in ims] for name, m in measures.items()}
+            if not ref_features[r.slug][next(iter(measures))]:
+                skipped.append((r.image, f"no readable reference image for {r.slug!r}"))
+                continue
+            gen = _load(db.views.image_path(con, r.file_id), r.image, skipped)
+            if gen is None:
+                continue
+            for name, m in measures.items():
+                g = m.featurize(gen)
+                rows.append((r.file_id, name, max(m.compare(g, f) for f in ref_features[r.slug][name])))
+        for item, why in skipped:
+            log.warning("skipped %s: %s", item, why)
+        df = pd.DataFrame(rows, columns=["file_id", "measure", "value"])
+        db.baselines.write(con, rec.run_id, df)
+        scores = img.merge(db.baselines.read(con, rec.run_id), on="file_id")
+        scores = scores.merge(db.baselines.mean_cell_sims(con, run_id), on="file_id")
+        table = evaluation_table(scores, [m for m in MEASURE_ORDER if m in scores], precision, n_resamples)
+        n_scored = int(scores["file_id"].nunique())
+        rec.outputs.update({"n_scored": n_scored, "n_skipped": len(img) - n_scored,
+                            "skipped": [{"image": i, "why": w} for i, w in skipped[:1000]]})
+    return Evaluation(table, rec.run_id, len(img), n_scored, skipped, problems)
+
+
+def stored_baselines(con, t: Thresholds, run_id: str, f: Filters = Filters()) -> pd.DataFrame | None:
+    """Per-image labels, CLIP similarity, VR and the scores of the latest evaluate run over ``run_id``
+    (None if `evaluate` never ran on it)."""
+    ev = db.baselines.latest_evaluate_run(con, run_id)
+    if ev is None:
+        return None
+    b = db.baselines.read(con, ev)
+    if b.empty:
+        return None
+    return db.metrics.metrics_table(con, "image", t, f, run_id).merge(b, on="file_id")
+
+
+def baseline_measures(scores: pd.DataFrame) -> list[str]:
+    """The measure columns present in a :func:`stored_baselines` table, in the display order."""
+    return [m for m in MEASURE_ORDER if m in scores and m != "mean_cell_sim"]

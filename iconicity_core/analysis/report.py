@@ -1,0 +1,70 @@
+"""`iconicity analyze`: the correlation analysis as files for a paper (CSV, LaTeX, HTML figures)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .. import db
+from ..config import Filters, Thresholds
+from ..io.atomic import atomic_write
+from ..io.provenance import sha256_file
+from .correlation import correlation_table, multivariable
+
+EXCLUDE = ("n",)
+
+
+def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | None = None,
+                   correction: str = "holm", n_resamples: int = 999, run_id: str | None = None,
+                   variant: str | None = "title") -> list[Path]:
+    """Write the analysis files; one prompt ``variant`` at a time (one point per reference and model)."""
+    run_id = db.runs.resolve(con, run_id)
+    available = db.refs.numeric_covariates(con)
+    covs = covariates or [c for c in available if c not in EXCLUDE]
+    missing = [c for c in covs if c not in available]
+    if missing:
+        raise ValueError(f"unknown covariate(s) {missing}; numeric columns are: {', '.join(available) or 'none'}")
+    if not covs:
+        raise ValueError("the references have no numeric covariates — add some with `iconicity covariates ...`")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    refs = db.views.references_table(con, run_id, t, Filters(), None)
+    if variant is not None and variant in set(refs["variant"]):
+        refs = refs[refs["variant"] == variant]
+    elif refs["variant"].nunique() > 1:
+        raise ValueError(f"several prompt variants ({', '.join(sorted(refs['variant'].unique()))}): choose one with --variant")
+    tables = []
+    for kind in ("all", "static", "dynamic"):
+        sub = refs if kind == "all" else refs[refs["kind"] == kind]
+        if sub["slug"].nunique() >= 4:
+            tables.append(correlation_table(sub, covs, n_resamples=n_resamples, correction=correction).assign(kind=kind))
+    corr = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    models = []
+    for metric in ("cra", "vr", "crt"):
+        for model, g in refs.groupby("model"):
+            models.append(multivariable(g, covs, metric).assign(metric=metric, group=model))
+    mv = pd.concat(models, ignore_index=True) if models else pd.DataFrame()
+    config = {"variant": variant, "thresholds": t.as_dict(), "covariates": covs, "correction": correction,
+              "bootstrap_resamples": n_resamples, "out": str(out)}
+    with db.runs.recorded(con, "analyze", config, {"covariate_sources": db.refs.sources_dict(con)},
+                          parent_run=run_id) as rec:
+        files: dict[Path, str | bytes] = {}
+        for name, df in (("correlations", corr), ("multivariable", mv)):
+            files[out / f"{name}.csv"] = df.to_csv(index=False)
+            files[out / f"{name}.tex"] = df.to_latex(index=False, float_format="%.3f", na_rep="--")
+        if len(corr):
+            import plotly.express as px
+
+            d = corr[corr["kind"] == "all"].assign(err_hi=lambda x: x.ci_high - x.rho, err_lo=lambda x: x.rho - x.ci_low)
+            fig = px.scatter(d, x="rho", y="covariate", color="model", facet_col="metric", error_x="err_hi",
+                             error_x_minus="err_lo", range_x=[-1, 1], title="Spearman rho with bootstrap 95% CI")
+            fig.add_vline(x=0, line_dash="dot")
+            files[out / "correlations.html"] = fig.to_html(include_plotlyjs=True)
+        files[out / "analysis.meta.json"] = json.dumps({"run_id": run_id, "analyze_run": rec.run_id, **config,
+                                                        "covariate_sources": db.refs.sources_dict(con)},
+                                                       indent=2, default=str)
+        for path, data in files.items():
+            atomic_write(path, data)
+        rec.outputs["files"] = {str(p): sha256_file(p) for p in files}
+    return list(files)

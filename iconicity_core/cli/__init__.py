@@ -1,0 +1,34 @@
+"""The ``iconicity`` command line (typer): one module per command group. Writing happens only here
+(and in the library it calls), never in the dashboard.
+
+* ``scoring``  score, demo
+* ``results``  metrics, errors, export, embedders, runs (list / show / delete), db upgrade
+* ``covariates`` covariates uniqueness | distinctiveness | ambiguity | frequency | popularity | dates
+* ``analysis`` analyze, evaluate
+* ``study``    references build | fetch-images | curate, prompts perturb, generate
+"""
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from . import analysis, covariates, results, scoring, study
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Iconicity Explorer: score generated images against cultural references.")
+
+
+@app.callback()
+def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print debug messages.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True)
+    for noisy in ("urllib3", "httpx", "filelock", "PIL", "matplotlib", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+for module in (scoring, results, covariates, analysis, study):
+    module.register(app)
+
+
+def main() -> None:  # console-script entry point
+    app()

@@ -1,0 +1,88 @@
+"""`iconicity analyze` (correlation report for a paper) and `iconicity evaluate` (baselines vs labels)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .options import (CLIP_TAU, PATCH_TAU, POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Quiet,
+                      Run, fail, open_db, report_items, thresholds)
+
+
+def analyze(
+    db: Db,
+    out: Path = typer.Option(Path("analysis"), "--out", help="Folder for the CSV, LaTeX and HTML files."),
+    covariates: Optional[str] = typer.Option(None, help="Comma-separated covariate columns (default: all numeric)."),
+    clip_tau: ClipTau = CLIP_TAU, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = PATCH_TAU,
+    pooling: Pooling = POOLING,
+    correction: str = typer.Option("holm", help="holm or bh."),
+    n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
+    run: Run = None,
+    variant: str = typer.Option("title", help="Prompt variant to analyse."),
+) -> None:
+    """Spearman rho with bootstrap CIs, partial rho, corrected p-values and multivariable models
+    (CSV + LaTeX tables, HTML figures), per model, pooled, and per static/dynamic kind; recorded as a run."""
+    from ..analysis.report import write_analysis
+
+    if correction not in ("holm", "bh"):
+        fail("--correction must be holm or bh")
+    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
+    con = open_db(db)
+    try:
+        covs = [c.strip() for c in covariates.split(",")] if covariates else None
+        paths = write_analysis(con, out, t, covs, correction, n_resamples, run, variant)
+    except (ValueError, LookupError) as e:
+        fail(str(e))
+    for p in paths:
+        typer.echo(str(p))
+
+
+def evaluate(
+    db: Db,
+    out: Path = typer.Option(Path("evaluation.csv"), "--out", help="CSV of AUCs (a .meta.json goes beside it)."),
+    labels: Optional[Path] = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
+                                                    "default: the labels stored in the database (demo)."),
+    sscd: Optional[Path] = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
+    dino_model: Optional[str] = typer.Option(None, help="Also a global DINOv3 cosine (Hub id or local dir)."),
+    precision: float = typer.Option(0.9, help="Report the threshold reaching this precision."),
+    clip_tau: ClipTau = CLIP_TAU, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = PATCH_TAU,
+    n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
+    run: Run = None,
+    fmt: Format = "text",
+    quiet: Quiet = False,
+) -> None:
+    """Compare CLIP similarity and VR with plain similarity measures (pHash, SSIM, tiled L2, appearance
+    descriptor, SSCD) on labelled images: ROC-AUC with bootstrap CIs. Images that cannot be read are
+    skipped and listed; the run is recorded (`iconicity runs`)."""
+    from ..analysis.evaluate import evaluate as run_evaluate
+    from ..embedders import ModelLoadError
+    from ..io.atomic import atomic_write
+
+    if fmt not in ("text", "json"):
+        fail("--format must be text or json")
+    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau)
+    con = open_db(db)
+    try:
+        ev = run_evaluate(con, t, labels, sscd, precision, n_resamples, run, progress=not quiet, dino_model=dino_model)
+    except (ValueError, LookupError, FileNotFoundError, ModelLoadError) as e:
+        fail(str(e))
+    report_items(ev.problems, "problem")
+    report_items(ev.skipped, "skipped")
+    atomic_write(out, ev.table.to_csv(index=False))
+    summary = {"evaluate_run": ev.run_id, "n_labelled": ev.n_labelled, "n_scored": ev.n_scored,
+               "n_skipped": len(ev.skipped), "thresholds": t.as_dict(), "precision": precision,
+               "bootstrap_resamples": n_resamples}
+    atomic_write(out.with_suffix(".meta.json"), json.dumps(summary, indent=2))
+    if fmt == "json":
+        typer.echo(json.dumps({**summary, "rows": json.loads(ev.table.to_json(orient="records"))}, indent=2))
+        return
+    typer.echo(ev.table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"{ev.n_scored} of {ev.n_labelled} labelled image(s) scored, {ev.n_labelled - ev.n_scored} skipped "
+               f"(evaluate run {ev.run_id})", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(analyze)
+    app.command()(evaluate)

@@ -1,0 +1,72 @@
+"""Options shared by several commands (typer ``Annotated`` aliases), and the helpers every command uses
+to open a database, fail with a one-line message, and print tables."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+from .. import config
+
+Db = Annotated[Path, typer.Option("--db", help="Scores database (DuckDB file).")]
+ClipTau = Annotated[float, typer.Option(help="CLIP threshold (static references; dynamic too unless set).")]
+ClipTauDynamic = Annotated[Optional[float], typer.Option(help="CLIP threshold for dynamic references.")]
+PatchTau = Annotated[float, typer.Option(help="Cell reuse threshold.")]
+Pooling = Annotated[str, typer.Option(help="VI(c) over 'recognised' generations or 'all'.")]
+Run = Annotated[Optional[str], typer.Option(help="Score run id or a unique prefix (default: the latest; "
+                                                 "see `iconicity runs`).")]
+Format = Annotated[str, typer.Option("--format", help="csv or json.")]
+Quiet = Annotated[bool, typer.Option(help="No progress bars.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
+
+CLIP_TAU, PATCH_TAU, POOLING = config.CLIP_TAU, config.PATCH_TAU, config.POOLING
+
+
+def fail(msg: str, code: int = 2) -> NoReturn:
+    typer.secho(f"error: {msg}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def thresholds(clip_tau: float, clip_tau_dynamic: float | None, patch_tau: float,
+               pooling: str = config.POOLING) -> config.Thresholds:
+    try:
+        return config.Thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
+    except ValueError as e:
+        fail(str(e))
+
+
+def open_db(path: Path, read_only: bool = False):
+    """Open a scores database or fail with what to do."""
+    from .. import db
+
+    try:
+        return db.connect(path, read_only=read_only)
+    except (FileNotFoundError, db.DatabaseBusy, db.SchemaError) as e:
+        fail(str(e))
+
+
+def emit(df, fmt: str, output: Path | None = None, meta: dict | None = None) -> None:
+    """Print (or write) a table as CSV, or as JSON ``{...meta, "rows": [...]}``."""
+    from ..io.atomic import atomic_write
+
+    if fmt == "csv":
+        text = df.to_csv(index=False)
+    elif fmt == "json":
+        text = json.dumps({**(meta or {}), "rows": json.loads(df.to_json(orient="records", double_precision=15,
+                                                                         date_format="iso"))},
+                          indent=2, default=str) + "\n"
+    else:
+        fail(f"--format must be csv or json, got {fmt!r}")
+    if output:
+        atomic_write(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def report_items(items: list[tuple[str, str]], prefix: str) -> None:
+    """Per-item problems on stderr, one line each."""
+    for item, msg in items:
+        typer.secho(f"{prefix}: {item}: {msg}" if item not in msg else f"{prefix}: {msg}", fg="yellow", err=True)

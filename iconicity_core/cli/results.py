@@ -1,0 +1,165 @@
+"""Reading results: `metrics`, `errors`, `export`, `runs` (list / show / delete), `embedders`, `db upgrade`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .options import (CLIP_TAU, PATCH_TAU, POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Run,
+                      emit, fail, open_db, thresholds)
+
+
+def metrics(
+    db: Db,
+    by: str = typer.Option("model", "--by", help="image, reference or model."),
+    clip_tau: ClipTau = CLIP_TAU,
+    clip_tau_dynamic: ClipTauDynamic = None,
+    patch_tau: PatchTau = PATCH_TAU,
+    pooling: Pooling = POOLING,
+    fmt: Format = "csv",
+    run: Run = None,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+) -> None:
+    """CRA / VR / VI / CRT from stored similarities, at any thresholds (nothing is re-embedded)."""
+    from .. import db as database
+
+    if by not in database.metrics.BY:
+        fail(f"--by must be one of {', '.join(database.metrics.BY)}")
+    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
+    con = open_db(db, read_only=True)
+    try:
+        run_id = database.runs.resolve(con, run)
+        df = database.metrics.metrics_table(con, by, t, run_id=run_id)
+    except LookupError as e:
+        fail(str(e))
+    emit(df, fmt, output, {"by": by, "run_id": run_id, "thresholds": t.as_dict(), "vi_pooling": pooling})
+
+
+def errors(db: Db, fmt: Format = "csv") -> None:
+    """List per-file errors and dataset problems recorded during scoring."""
+    from .. import db as database
+
+    emit(database.scores.errors_table(open_db(db, read_only=True)), fmt)
+
+
+def export(
+    db: Db,
+    out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
+    fmt: str = typer.Option("authors", "--format", help="authors: the released scripts' CSV files."),
+    clip_tau: ClipTau = CLIP_TAU, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = PATCH_TAU,
+    run: Run = None,
+) -> None:
+    """Export results in the authors' CSV format (one row per image, with cra_pass); recorded as a run."""
+    from ..analysis.export import export_authors
+
+    if fmt != "authors":
+        fail("--format authors is the only export format so far")
+    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau)
+    con = open_db(db)
+    try:
+        paths = export_authors(con, out, t, run)
+    except LookupError as e:
+        fail(str(e))
+    for p in paths:
+        typer.echo(str(p))
+
+
+runs_app = typer.Typer(help="Recorded computations: list, show, delete.", invoke_without_command=True)
+
+
+@runs_app.callback()
+def runs_list(ctx: typer.Context, db: Optional[Path] = typer.Option(None, "--db", help="Scores database."),
+              fmt: Format = "csv") -> None:
+    """List every recorded run (score, evaluate, covariate, analyze, export), newest first."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = db
+        return
+    if db is None:
+        fail("give --db FILE")
+    from .. import db as database
+
+    emit(database.runs.table(open_db(db, read_only=True)), fmt)
+
+
+def _db(ctx: typer.Context, db: Path | None) -> Path:
+    db = db or ctx.obj
+    if db is None:
+        fail("give --db FILE")
+    return db
+
+
+@runs_app.command("show")
+def runs_show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+              db: Optional[Path] = typer.Option(None, "--db")) -> None:
+    """Everything recorded about one run: config, inputs, versions, outputs, and the rows it produced."""
+    from .. import db as database
+
+    con = open_db(_db(ctx, db), read_only=True)
+    rid = _find(con, run_id)
+    rec = database.runs.get(con, rid) | {"produced": database.runs.produced_counts(con, rid)}
+    typer.echo(json.dumps(rec, indent=2, default=str))
+
+
+def _find(con, prefix: str) -> str:
+    from .. import db as database
+
+    matches = database.runs.matching(con, prefix)
+    if len(matches) != 1:
+        fail(f"{'no' if not matches else 'more than one'} run matches {prefix!r} — see `iconicity runs --db ...`")
+    return matches[0]
+
+
+@runs_app.command("delete")
+def runs_delete(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+                db: Optional[Path] = typer.Option(None, "--db"),
+                yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+    """Delete a run, its child runs and everything they produced (similarities, baseline scores,
+    covariate columns, and files they wrote that are unchanged since)."""
+    from .. import db as database
+    from ..io.provenance import sha256_file
+
+    con = open_db(_db(ctx, db))
+    rid = _find(con, run_id)
+    counts = database.runs.produced_counts(con, rid)
+    if not yes and not typer.confirm(f"delete run {rid} and what it produced ({counts})?"):
+        raise typer.Exit(1)
+    for rec in database.runs.delete(con, rid):
+        for path, digest in ((rec.get("outputs") or {}).get("files") or {}).items():
+            p = Path(path)
+            if p.is_file() and sha256_file(p) == digest:
+                p.unlink()
+                typer.echo(f"removed {p}")
+            elif p.exists():
+                typer.echo(f"kept {p} (changed since the run wrote it)")
+        typer.echo(f"deleted run {rec['run_id']} ({rec['kind']})")
+
+
+def embedders() -> None:
+    """List the embedder families that `score` can use."""
+    from ..embedders import list_embedders
+
+    for e in list_embedders():
+        typer.echo(f"{e.role:<12} {e.name:<28} {e.description}")
+
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: Db) -> None:
+    """Migrate a database written by an older version to the current schema (in place)."""
+    from .. import db as database
+
+    con = open_db(db)
+    typer.echo(f"{db}: schema version {database.schema.version_of(con)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(metrics)
+    app.command()(errors)
+    app.command()(export)
+    app.command()(embedders)
+    app.add_typer(runs_app, name="runs")
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,109 @@
+"""`iconicity score` and `iconicity demo`: the commands that embed images and write similarities."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .. import config
+from ..embedders import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_DINO_MODEL
+from ..io.images import DEFAULT_MAX_PIXELS
+from .options import Device, Format, Quiet, fail, report_items
+
+
+def score(
+    dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (DESIGN layout). Omit with --authors-*."),
+    db: Path = typer.Option(..., "--db", help="DuckDB file to create or extend."),
+    clip_model: str = typer.Option(DEFAULT_CLIP_MODEL, help="open_clip architecture, or 'baseline' (see `iconicity embedders`)."),
+    clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED, help="open_clip weights tag or local checkpoint path."),
+    dino_model: str = typer.Option(DEFAULT_DINO_MODEL, help="DINOv3 Hub id or local directory, or 'baseline'."),
+    patch_mode: str = typer.Option("crop", help="crop (paper-faithful) or token (one pass, pooled tokens)."),
+    grid: str = typer.Option(config.GRID, help="ROWSxCOLS grid for the patch-level scores."),
+    token_size: int = typer.Option(224, help="Input side for --patch-mode token."),
+    device: Device = "auto",
+    batch_size: int = typer.Option(32, help="Images per batch."),
+    phash_max: int = typer.Option(config.PHASH_MAX, help="Dynamic references within this pHash Hamming distance are duplicates."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, help="Refuse larger images (decompression bombs)."),
+    authors_refs: Optional[Path] = typer.Option(None, help="Authors' layout: reference root (a folder per slug)."),
+    authors_gen: list[str] = typer.Option([], help="Authors' layout: MODEL=DIR, repeatable."),
+    authors_prompts: Optional[Path] = typer.Option(None, help="Authors' layout: prompt CSV (slug column label_clean)."),
+    authors_kind: str = typer.Option("static", help="Authors' layout: static or dynamic."),
+    fmt: Format = "text",
+    quiet: Quiet = False,
+) -> None:
+    """Embed every image once and store every raw similarity (resumable)."""
+    from .. import db as database
+    from ..core.grid import parse_grid
+    from ..embedders import ModelLoadError, load_cells, load_global, resolve_device
+    from ..io.dataset import CSVError, scan_authors_layout, scan_dataset
+    from ..pipeline import score_dataset
+
+    if fmt not in ("text", "json"):
+        fail("--format must be text or json")
+    try:
+        rows, cols = parse_grid(grid)
+        if authors_refs is not None:
+            if not authors_gen or authors_prompts is None:
+                fail("the authors' layout needs --authors-refs, --authors-gen MODEL=DIR and --authors-prompts")
+            bad = [g for g in authors_gen if "=" not in g]
+            if bad:
+                fail(f"--authors-gen takes MODEL=DIR, got {bad[0]!r}")
+            ds = scan_authors_layout(authors_refs, dict(g.split("=", 1) for g in authors_gen), authors_prompts,
+                                     authors_kind)
+        elif dataset is not None:
+            ds = scan_dataset(dataset)
+        else:
+            fail("give a DATASET folder (or the --authors-* options)")
+        dev = resolve_device(device)
+        typer.echo(f"loading models on {dev} ...", err=True)
+        clip = load_global(clip_model, clip_pretrained, device=dev, batch_size=batch_size)
+        cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
+                           token_size=token_size)
+        config_ = {"clip_model": clip_model, "clip_pretrained": clip_pretrained, "dino_model": dino_model,
+                   "patch_mode": patch_mode, "grid": grid, "token_size": token_size, "batch_size": batch_size,
+                   "phash_max": phash_max, "max_pixels": max_pixels,
+                   "dataset": str(dataset) if dataset else None, "layout": ds.layout}
+        summary = score_dataset(ds, db, clip, cells, phash_max=phash_max, batch_size=batch_size,
+                                max_pixels=max_pixels, device=dev, progress=not quiet, config=config_)
+    except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
+            database.SchemaError) as e:
+        fail(str(e))
+    report_items(summary.problems, "problem")
+    report_items(summary.errors, "error")
+    if fmt == "json":
+        typer.echo(json.dumps({**summary.as_dict(), "db": str(db)}, indent=2))
+    typer.echo(
+        f"run {summary.run_id}: {summary.n_generations_scored} generation(s) scored, "
+        f"{summary.n_embedded} new generated image(s) embedded, {summary.n_refs_embedded} reference(s) embedded "
+        f"(recognition embedder: {summary.n_global} image(s), cell embedder: {summary.n_cells}), "
+        f"{len(summary.errors)} file error(s), {len(summary.problems)} dataset problem(s) -> {db}", err=True)
+
+
+def demo(
+    db: Optional[Path] = typer.Option(None, "--db", help="Where to write the demo database "
+                                                           "(default: $ICONICITY_DATA/demo.duckdb)."),
+    embedders: str = typer.Option("auto", help="auto (pretrained if cached, else baseline), baseline or pretrained."),
+    per_cell: int = typer.Option(20, help="Generations per model, reference and prompt variant."),
+    quiet: Quiet = False,
+) -> None:
+    """Build the offline demo dataset (real CC0/public-domain references, simulated models) and score it."""
+    from .. import db as database
+    from ..demo.build import build_demo
+    from ..embedders import ModelLoadError
+
+    target = db or config.demo_db_path()
+    t = time.perf_counter()
+    try:
+        s = build_demo(target, embedders=embedders, per_cell=per_cell, quiet=quiet)
+    except (ModelLoadError, database.DatabaseBusy) as e:
+        fail(str(e))
+    n = s.n_generations_scored if s else "(built by another process)"
+    typer.echo(f"demo: {n} generations scored in {time.perf_counter() - t:.1f}s -> {target}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(score)
+    app.command()(demo)

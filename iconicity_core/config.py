@@ -1,0 +1,85 @@
+"""One source of truth for defaults and the domain types every layer shares.
+
+Thresholds and filters are plain frozen dataclasses (hashable, so they can key caches); the CLI,
+the dashboard, the benches and the SQL all take them from here.
+
+>>> Thresholds().clip_tau, Thresholds().patch_tau, Thresholds().pooling
+(0.7, 0.6, 'recognised')
+>>> Thresholds(0.7, None).dynamic_tau, Thresholds(0.7, 0.75).dynamic_tau
+(0.7, 0.75)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: Recognition threshold on the best CLIP similarity (DESIGN §2).
+CLIP_TAU = 0.70
+#: Realization threshold on a cell's best DINOv3 similarity.
+PATCH_TAU = 0.60
+#: VI(c) is pooled over the recognised generations (default) or over all of them.
+POOLINGS: tuple[str, ...] = ("recognised", "all")
+POOLING = "recognised"
+#: Dynamic references within this pHash Hamming distance are near-duplicates (the authors' rule).
+PHASH_MAX = 18
+#: Grid of cells for the patch-level scores.
+GRID = "4x4"
+#: Prompt variant of images found under generations/<model>/<slug>/.
+DEFAULT_VARIANT = "title"
+#: Reference kinds.
+KINDS: tuple[str, ...] = ("static", "dynamic")
+#: Ground-truth labels a person (or the demo simulator) gives a generated image.
+LABELS: tuple[str, ...] = ("replica", "partial", "reinterpretation", "miss")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Everything that turns raw similarities into metrics."""
+
+    clip_tau: float = CLIP_TAU
+    clip_tau_dynamic: float | None = None      # None: same as clip_tau
+    patch_tau: float = PATCH_TAU
+    pooling: str = POOLING
+
+    def __post_init__(self):
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        for name in ("clip_tau", "clip_tau_dynamic", "patch_tau"):
+            v = getattr(self, name)
+            if v is not None and not -1.0 <= v <= 1.0:
+                raise ValueError(f"{name} must lie in [-1, 1], got {v}")
+
+    @property
+    def dynamic_tau(self) -> float:
+        return self.clip_tau if self.clip_tau_dynamic is None else self.clip_tau_dynamic
+
+    def as_dict(self) -> dict:
+        """Plain values for JSON outputs (the dynamic threshold spelled out)."""
+        return asdict(self) | {"clip_tau_dynamic": self.dynamic_tau}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions (empty tuple = everything)."""
+
+    models: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    slugs: tuple[str, ...] = ()
+
+
+def data_dir() -> Path:
+    """Where the demo and other user data live: ``$ICONICITY_DATA``, else the platform's user data
+    folder (``~/.local/share/iconicity-explorer`` on Linux). Never relative to the installed package."""
+    env = os.environ.get("ICONICITY_DATA")
+    if env:
+        return Path(env).expanduser().resolve()
+    from platformdirs import user_data_path
+
+    return user_data_path("iconicity-explorer", appauthor=False)
+
+
+def demo_db_path() -> Path:
+    """The embedded demo database (built on first use)."""
+    return data_dir() / "demo.duckdb"

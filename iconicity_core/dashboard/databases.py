@@ -1,0 +1,43 @@
+"""Which databases the dashboard may open, and the first-start build of the demo."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .. import config
+
+
+def cli_db(argv: Sequence[str]) -> Path | None:
+    """``--db FILE`` from ``streamlit run app.py -- --db FILE``."""
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--db")
+    args, _ = ap.parse_known_args(list(argv))
+    return Path(args.db).expanduser().resolve() if args.db else None
+
+
+def options(argv: Sequence[str], environ: dict | None = None) -> dict[str, Path]:
+    """The databases a user may pick, by display name: ``--db``, ``$ICONICITY_DB``, every ``*.duckdb``
+    in the data folder, and the demo (built on first use). The first is the default."""
+    env = os.environ if environ is None else environ
+    opts: dict[str, Path] = {}
+    for p in (cli_db(argv), Path(env["ICONICITY_DB"]).expanduser().resolve() if env.get("ICONICITY_DB") else None):
+        if p is not None:
+            opts.setdefault(p.name, p)
+    data = config.data_dir()
+    for p in sorted(data.glob("*.duckdb")) if data.is_dir() else []:
+        opts.setdefault(p.name, p.resolve())
+    demo = config.demo_db_path()
+    opts.setdefault(demo.name, demo)
+    return opts
+
+
+def ensure_demo(path: Path, progress: Callable[[float, str], None]) -> None:
+    """Build the demo database if ``path`` is the demo and it does not exist yet (two sessions starting
+    at once do not race: the build holds a file lock and the second one waits)."""
+    if path.exists() or path.resolve() != config.demo_db_path().resolve():
+        return
+    from ..demo.build import build_demo
+
+    build_demo(path, progress=progress, quiet=True)

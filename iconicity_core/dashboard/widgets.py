@@ -1,0 +1,193 @@
+"""Streamlit widgets shared by ``app.py`` and every page: the sidebar (database, run, thresholds,
+pooling, filters), the URL mirror, notices, reference / image pickers and the provenance line.
+
+Shared state lives in ``st.session_state`` under the keys of :class:`state.ViewState` and is mirrored
+in ``st.query_params`` as plain values, so a copied URL reproduces the view. The database is opened
+read-only only when what it holds may have changed (its file's modification time is part of every
+cache key), so a CLI writer is never locked out between interactions.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import streamlit as st
+
+from .. import db as database
+from ..config import POOLINGS
+from . import databases, state
+
+NOTICES = "_notices"
+ENTRY_FLAG = "_entry_ran"
+INIT_FLAG = "_initialised"
+
+
+def file_version(path: Path) -> tuple:
+    """Identity of a database file's contents for cache keys: size and modification time of the file
+    and of its write-ahead log (a writer that has not checkpointed yet changes the log)."""
+    out = []
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            s = p.stat()
+            out += [s.st_size, s.st_mtime_ns]
+        except OSError:
+            out += [None, None]
+    return tuple(out)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _db_meta(path: str, version: tuple) -> tuple[dict, dict]:
+    """Allow-lists and score-run records of a database (cached per file version)."""
+    con = database.connect(path, read_only=True)
+    try:
+        choices = database.views.choices(con)
+        infos = {r: database.views.run_info(con, r) for r in choices["runs"]}
+    finally:
+        con.close()
+    return choices, infos
+
+
+def _notice(msg: str) -> None:
+    st.session_state.setdefault(NOTICES, []).append(msg)
+
+
+def show_notices() -> None:
+    """Show (once) the notices about ignored URL values — user text is shown literally."""
+    for msg in st.session_state.pop(NOTICES, []):
+        st.warning(state.literal(msg))
+
+
+def _db_options() -> dict[str, Path]:
+    return databases.options(sys.argv[1:])
+
+
+def _init_from_url(opts: dict[str, Path]) -> None:
+    """Copy validated URL parameters into session state (once per session)."""
+    ss = st.session_state
+    if ss.get(INIT_FLAG):
+        return
+    qp = st.query_params
+    view, notes = state.parse({k: qp.get_all(k) for k in qp}, list(opts))
+    for n in notes:
+        _notice(n)
+    for k, v in asdict(view).items():
+        if k != "given":
+            ss[k] = list(v) if isinstance(v, tuple) else v
+    ss["_url_checked"] = False
+    ss[INIT_FLAG] = True
+
+
+def current_view():
+    """Open the chosen database's metadata (building the demo on first start); returns
+    ``(path, choices, run_info)`` or None after showing why it cannot be opened."""
+    opts = _db_options()
+    _init_from_url(opts)
+    ss = st.session_state
+    path = opts.get(ss["db"], next(iter(opts.values())))
+    if not path.exists():
+        bar = st.progress(0.0, "First start: building the demo database (about a minute, offline)…")
+        databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
+        bar.empty()
+    try:
+        choices, infos = _db_meta(str(path), file_version(path))
+    except (database.DatabaseBusy, FileNotFoundError, database.SchemaError) as e:
+        st.error(str(e))
+        return None
+    current = state.ViewState(db=ss["db"], run=ss.get("run"), ref=ss.get("ref"),
+                              models=tuple(ss.get("models", ())), kinds=tuple(ss.get("kinds", ())),
+                              variants=tuple(ss.get("variants", ())))
+    checked, notes = state.restrict(current, choices)
+    if not ss.get("_url_checked"):
+        for n in notes:
+            _notice(n)
+        ss["_url_checked"] = True
+    for k in ("run", "ref", *state.LIST_KEYS):
+        v = getattr(checked, k)
+        ss[k] = list(v) if isinstance(v, tuple) else v
+    return path, choices, infos.get(ss["run"]) if ss["run"] else None
+
+
+def sidebar() -> None:
+    """The shared sidebar (drawn by ``app.py`` on every run, or by a page run on its own)."""
+    opts = _db_options()
+    _init_from_url(opts)
+    ss = st.session_state
+    names = list(opts)
+    ss["db"] = st.selectbox("Database", names, index=names.index(ss["db"]) if ss["db"] in names else 0,
+                            key="w_db", help="$ICONICITY_DATA/*.duckdb, or `streamlit run app.py -- --db FILE`")
+    view = current_view()
+    if view is None:
+        return
+    _, choices, info = view
+    if choices["runs"]:
+        ss["run"] = st.selectbox("Scoring run", choices["runs"], index=choices["runs"].index(ss["run"]), key="w_run")
+        info = _db_meta(str(view[0]), file_version(view[0]))[1][ss["run"]]
+        st.caption(f"recognition: `{info['clip_info']['model']}` ({info['clip_info']['family']})  \n"
+                   f"realization: `{info['dino_info']['model']}` ({info['dino_info']['family']}, "
+                   f"{info['patch_mode']}, {info['grid']})")
+    ss["clip_tau"] = st.slider("CLIP τ (static)", 0.0, 1.0, ss["clip_tau"], 0.01, key="w_clip_tau",
+                               help="A generation is recognised when its best CLIP similarity is > τ.")
+    ss["clip_tau_dynamic"] = st.slider("CLIP τ (dynamic)", 0.0, 1.0, ss["clip_tau_dynamic"], 0.01,
+                                       key="w_clip_tau_dynamic")
+    ss["patch_tau"] = st.slider("Patch τ", 0.0, 1.0, ss["patch_tau"], 0.01, key="w_patch_tau",
+                                help="A cell is reused when its best match is > τ.")
+    ss["pooling"] = st.radio("VI pooled over", POOLINGS, POOLINGS.index(ss["pooling"]), key="w_pooling",
+                             horizontal=True,
+                             help="CRT = CRA × VI, with VI the mean over recognised generations or over all.")
+    ss["models"] = st.multiselect("Models", choices["models"], ss["models"], key="w_models", placeholder="all models")
+    ss["kinds"] = st.multiselect("Kinds", choices["kinds"], ss["kinds"], key="w_kinds",
+                                 placeholder="static and dynamic")
+    ss["variants"] = st.multiselect("Prompt variants", choices["variants"], ss["variants"], key="w_variants",
+                                    placeholder="all variants")
+    sync_url()
+
+
+def sync_url() -> None:
+    """Mirror the shared state into the URL (plain values only; rewritten only when it changed)."""
+    ss = st.session_state
+    view = state.ViewState(db=ss["db"], run=ss.get("run"), ref=ss.get("ref"), clip_tau=ss["clip_tau"],
+                           clip_tau_dynamic=ss["clip_tau_dynamic"], patch_tau=ss["patch_tau"], pooling=ss["pooling"],
+                           models=tuple(ss["models"]), kinds=tuple(ss["kinds"]), variants=tuple(ss["variants"]))
+    params = state.to_params(view)
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    if current != {k: (v if isinstance(v, list) else [v]) for k, v in params.items()}:
+        st.query_params.from_dict(params)
+
+
+def pick_reference(ctx, key: str, slugs: list[str] | None = None) -> str:
+    """A reference selector that starts at, and updates, the shared current reference."""
+    slugs = slugs or ctx.options["slugs"]
+    cur = st.session_state.get("ref")
+    slug = st.selectbox("Reference", slugs, index=slugs.index(cur) if cur in slugs else 0, key=key)
+    st.session_state["ref"] = slug
+    return slug
+
+
+def pick_generation(ctx, key: str):
+    """Reference + generated-image selectors (images sorted by VR), sharing the current reference and
+    image; returns ``(slug, file_id, gallery)`` or stops the page when nothing is scored."""
+    slug = pick_reference(ctx, f"{key}_ref")
+    gal = database.views.gallery(ctx.con, ctx.run_id, ctx.thresholds, slug, ctx.filters, "vr", True)
+    if gal.empty:
+        st.info("No scored generations for this reference with the current filters.")
+        st.stop()
+    ids = gal["file_id"].tolist()
+    labels = [f"{r.model} · {r.image} · VR {r.vr:.2f}" for r in gal.itertuples()]
+    cur = st.session_state.get("image")
+    choice = st.selectbox("Generated image (sorted by VR)", labels, index=ids.index(cur) if cur in ids else 0,
+                          key=f"{key}_image")
+    st.session_state["image"] = ids[labels.index(choice)]
+    return slug, st.session_state["image"], gal
+
+
+def provenance(ctx) -> None:
+    """Which embedders produced these scores (always visible)."""
+    i = ctx.info
+    st.caption(f"Scores from run `{i['run_id']}` — recognition: `{i['clip_key'][:60]}` · realization: "
+               f"`{i['dino_key'][:60]}` · grid {i['grid']} · {i['patch_mode']} mode · VI pooled over "
+               f"**{ctx.thresholds.pooling}** generations")
+    if not i["semantic"]:
+        st.warning("These scores come from a weight-free **appearance baseline** (colour layout + gradient "
+                   "orientations): it measures low-level visual similarity, **not semantic recognition** like "
+                   "CLIP/DINOv3. Score with pretrained models for real findings.", icon="⚠️")

@@ -1,0 +1,17 @@
+"""The storage layer: the only place with SQL.
+
+``connect`` opens (and creates or migrates) a scores database; every write goes through
+``transaction``; the modules below hold the reads and writes each part of the tool needs:
+
+* ``schema`` tables and migrations · ``runs`` recorded computations · ``embeddings`` float16 vectors
+* ``ingest`` / ``scores`` the scorer's writes · ``refs`` references and covariate columns
+* ``metrics`` CRA / VR / VI / CRT as SQL (the reference implementation) · ``views`` reads behind the
+  dashboard · ``baselines`` evaluate's scores · ``captions`` caption counting · ``exports`` the
+  authors' CSV rows
+"""
+from . import baselines, captions, embeddings, exports, ingest, metrics, refs, runs, schema, scores, views
+from .connection import DatabaseBusy, connect, transaction
+from .schema import SchemaError
+
+__all__ = ["DatabaseBusy", "SchemaError", "baselines", "captions", "connect", "embeddings", "exports", "ingest",
+           "metrics", "refs", "runs", "schema", "scores", "transaction", "views"]

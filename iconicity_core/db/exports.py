@@ -1,0 +1,33 @@
+"""Rows for the authors' CSV export (one per generated image, with the reference bookkeeping)."""
+from __future__ import annotations
+
+import pandas as pd
+
+
+def reference_info(con, run_id: str) -> pd.DataFrame:
+    """Per slug: first kept reference path, kept paths, counts before/after de-duplication."""
+    return con.execute(
+        """SELECT d.slug,
+                  first(r.path || '/' || f.relpath ORDER BY f.relpath) FILTER (WHERE d.kept) AS ref_image_path,
+                  string_agg(r.path || '/' || f.relpath, ';' ORDER BY f.relpath) FILTER (WHERE d.kept) AS ref_images_kept,
+                  count(*) AS n_ref_before, count(*) FILTER (WHERE d.kept) AS n_ref_kept,
+                  count(*) FILTER (WHERE NOT d.kept) AS n_ref_dups_removed
+           FROM ref_dedup d JOIN files f USING (file_id) JOIN roots r USING (root_id)
+           WHERE d.run_id = ? GROUP BY d.slug""", [run_id]).df()
+
+
+def generated_rows(con, run_id: str) -> pd.DataFrame:
+    """Every scored generated image with its kind, model, slug, variant, path and CLIP similarity."""
+    return con.execute(
+        """SELECT rf.kind AS mode, f.model, f.slug, f.variant, r.path || '/' || f.relpath AS gen_image_path,
+                  c.sim AS cra_sim, c.file_id
+           FROM clip_sims c JOIN files f USING (file_id) JOIN roots r USING (root_id) JOIN refs rf ON rf.slug = f.slug
+           WHERE c.run_id = ? ORDER BY f.model, f.slug, f.relpath""", [run_id]).df()
+
+
+def cell_summaries(con, run_id: str, patch_tau: float) -> pd.DataFrame:
+    """Per generated file: max / mean / p90 of the per-cell best similarities, cell count, and VR."""
+    return con.execute(
+        """SELECT file_id, max(sim) AS vr_max, avg(sim) AS vr_mean, quantile_cont(sim, 0.9) AS vr_p90,
+                  count(*) AS n_gen_patches, avg(CASE WHEN sim > ? THEN 1.0 ELSE 0.0 END) AS vr
+           FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [patch_tau, run_id]).df()

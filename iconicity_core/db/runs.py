@@ -1,0 +1,179 @@
+"""Every computation is a recorded run (FiftyOne-style): what ran, with which config, on which
+inputs, with which library versions, when, and how it ended.
+
+Kinds: ``score`` (embedders + similarities; its id keys every similarity row), ``evaluate``
+(baseline scores, keyed by the evaluate run), ``covariate`` (columns of ``refs``), ``analyze`` and
+``export`` (files, recorded with their hashes).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import pandas as pd
+
+from ..io.provenance import library_versions
+from .connection import transaction
+
+KINDS = ("score", "evaluate", "covariate", "analyze", "export")
+_JSON = ("clip_info", "dino_info", "versions", "config", "inputs", "outputs")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_id(kind: str) -> str:
+    """A fresh id for a non-score run, e.g. ``evaluate-3f9c2a1b7d``."""
+    return f"{kind}-{uuid.uuid4().hex[:10]}"
+
+
+def start(con, run_id: str, kind: str, config: dict | None = None, inputs: dict | None = None,
+          parent_run: str | None = None, device: str | None = None, **score: Any) -> str:
+    """Insert a run (status ``running``), or mark an existing one (a resumed score run) running again.
+    ``score`` holds the score-run columns (clip_key, dino_key, clip_info, dino_info, grid, patch_mode,
+    phash_max, semantic)."""
+    if kind not in KINDS:
+        raise ValueError(f"run kind must be one of {KINDS}")
+    t = now()
+    versions = json.dumps(library_versions())
+    with transaction(con):
+        if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
+            con.execute("""UPDATE runs SET status = 'running', updated_at = ?, device = ?, versions = ?, message = NULL
+                           WHERE run_id = ?""", [t, device, versions, run_id])
+        else:
+            cols = {"run_id": run_id, "kind": kind, "status": "running", "parent_run": parent_run,
+                    "config": json.dumps(config or {}, default=str), "inputs": json.dumps(inputs or {}, default=str),
+                    "versions": versions, "device": device, "created_at": t, "updated_at": t,
+                    **{k: (json.dumps(v, default=str) if k in _JSON else v) for k, v in score.items()}}
+            names = ", ".join(cols)
+            con.execute(f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(cols))})", list(cols.values()))
+    return run_id
+
+
+def finish(con, run_id: str, outputs: dict | None = None, status: str = "done", message: str | None = None) -> None:
+    t = now()
+    with transaction(con):
+        con.execute("UPDATE runs SET status = ?, outputs = ?, message = ?, updated_at = ?, finished_at = ? WHERE run_id = ?",
+                    [status, json.dumps(outputs or {}, default=str), message, t, t, run_id])
+
+
+@dataclass
+class Recorder:
+    """Handle given to the body of :func:`recorded`: put what the run produced in ``outputs``."""
+
+    run_id: str
+    outputs: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def recorded(con, kind: str, config: dict | None = None, inputs: dict | None = None,
+             parent_run: str | None = None, run_id: str | None = None, **score: Any) -> Iterator[Recorder]:
+    """``with recorded(con, "evaluate", config, inputs, parent) as rec: ...`` — the run is recorded as
+    ``running``, then ``done`` with ``rec.outputs``, or ``failed`` with the error message."""
+    rec = Recorder(start(con, run_id or new_id(kind), kind, config, inputs, parent_run, **score))
+    try:
+        yield rec
+    except BaseException as e:
+        with contextlib.suppress(Exception):
+            finish(con, rec.run_id, rec.outputs, "failed" if isinstance(e, Exception) else "interrupted",
+                   f"{type(e).__name__}: {e}")
+        raise
+    finish(con, rec.run_id, rec.outputs)
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+def latest_score_run(con) -> str | None:
+    row = con.execute("SELECT run_id FROM runs WHERE kind = 'score' ORDER BY updated_at DESC, run_id LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def score_run_ids(con) -> list[str]:
+    return [r[0] for r in con.execute("SELECT run_id FROM runs WHERE kind = 'score' ORDER BY updated_at DESC, run_id").fetchall()]
+
+
+def get(con, run_id: str) -> dict | None:
+    """One run as a dict (JSON columns decoded)."""
+    cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    row = cur.fetchone()
+    if row is None:
+        return None
+    rec = dict(zip([d[0] for d in cur.description], row))
+    for k in _JSON:
+        if isinstance(rec.get(k), str):
+            rec[k] = json.loads(rec[k])
+    return rec
+
+
+def resolve(con, run_id: str | None, kind: str = "score") -> str:
+    """``run_id`` if it exists (a unique prefix is enough), else the latest run of ``kind``; raises
+    LookupError with what to do."""
+    if run_id is None:
+        rid = latest_score_run(con) if kind == "score" else None
+        if rid is None:
+            raise LookupError("the database has no scoring run yet — run `iconicity score` first")
+        return rid
+    rows = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) AND kind = ?",
+                                      [run_id, kind]).fetchall()]
+    if len(rows) != 1:
+        raise LookupError(f"{'no' if not rows else 'more than one'} {kind} run matches {run_id!r} — "
+                          "see `iconicity runs --db ...`")
+    return rows[0]
+
+
+def matching(con, prefix: str) -> list[str]:
+    """Ids of the runs (any kind) that start with ``prefix``."""
+    return [r[0] for r in con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id",
+                                      [prefix]).fetchall()]
+
+
+def table(con) -> pd.DataFrame:
+    """Every run, newest first, with how many generations each score run has scored."""
+    return con.execute(
+        """SELECT r.run_id, r.kind, r.status, r.parent_run, r.clip_key, r.dino_key, r.grid, r.patch_mode,
+                  r.device, r.created_at, r.finished_at,
+                  CASE WHEN r.kind = 'score' THEN (SELECT count(*) FROM clip_sims c WHERE c.run_id = r.run_id) END AS n_scored,
+                  r.message
+           FROM runs r ORDER BY r.created_at DESC, r.run_id""").df()
+
+
+def produced_counts(con, run_id: str) -> dict[str, int]:
+    """Rows each table holds for a run (what `runs delete` would remove)."""
+    q = lambda sql: con.execute(sql, [run_id]).fetchone()[0]  # noqa: E731
+    return {"clip_sims": q("SELECT count(*) FROM clip_sims WHERE run_id = ?"),
+            "cell_sims": q("SELECT count(*) FROM cell_sims WHERE run_id = ?"),
+            "ref_dedup": q("SELECT count(*) FROM ref_dedup WHERE run_id = ?"),
+            "baseline_scores": q("SELECT count(*) FROM baseline_scores WHERE eval_run = ?"),
+            "covariate_columns": q("SELECT count(*) FROM covariate_sources WHERE run_id = ?"),
+            "child_runs": q("SELECT count(*) FROM runs WHERE parent_run = ?")}
+
+
+def delete(con, run_id: str) -> list[dict]:
+    """Delete a run, its child runs, and every row they produced (similarities, de-duplication,
+    baseline scores, covariate columns); embeddings no remaining score run uses go too. Returns the
+    deleted run records (their ``outputs`` name any files they wrote)."""
+    from .embeddings import prune_unused
+    from .refs import drop_columns
+
+    rec = get(con, run_id)
+    if rec is None:
+        raise LookupError(f"no run {run_id!r} — see `iconicity runs --db ...`")
+    ids = [run_id] + [r[0] for r in con.execute("SELECT run_id FROM runs WHERE parent_run = ?", [run_id]).fetchall()]
+    records = [get(con, i) for i in ids]
+    with transaction(con):
+        for i in ids:
+            for tbl in ("clip_sims", "cell_sims", "ref_dedup", "slug_refsets"):
+                con.execute(f"DELETE FROM {tbl} WHERE run_id = ?", [i])
+            con.execute("DELETE FROM baseline_scores WHERE eval_run = ?", [i])
+        cols = [r[0] for r in con.execute("SELECT name FROM covariate_sources WHERE run_id IN (SELECT unnest(?))",
+                                          [ids]).fetchall()]
+        con.execute("DELETE FROM runs WHERE run_id IN (SELECT unnest(?))", [ids])
+        prune_unused(con)
+    if cols:
+        drop_columns(con, cols)
+    return records

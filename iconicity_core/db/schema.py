@@ -1,0 +1,154 @@
+"""The schema of a scores database, with versioned migrations.
+
+A new database is created at :data:`VERSION`; an older one is migrated step by step when a writer
+opens it (each step in one transaction); a database written by a newer version of the tool is
+refused rather than silently misread.
+
+Tables (one row per ...):
+
+* ``roots`` dataset folder · ``refs`` reference (+ covariate columns) · ``covariate_sources``
+  covariate column and the run that made it · ``files`` image file of a dataset (content-hashed) ·
+  ``images`` distinct image content · ``problems`` dataset-level problem of the last ingest
+* ``runs`` computation (kind ``score`` / ``evaluate`` / ``covariate`` / ``analyze`` / ``export``):
+  config, inputs' hashes, library versions, status, outputs
+* ``embeddings`` (embedder, image) as float16 · ``ref_dedup`` reference file per score run ·
+  ``slug_refsets`` kept reference set per slug and score run · ``clip_sims`` generated file per score
+  run · ``cell_sims`` cell of a generated file per score run · ``baseline_scores`` (evaluate run,
+  file, measure)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+VERSION = 2
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS roots(root_id INTEGER PRIMARY KEY, path VARCHAR UNIQUE, layout VARCHAR);
+CREATE TABLE IF NOT EXISTS refs(slug VARCHAR PRIMARY KEY, title VARCHAR, kind VARCHAR);
+CREATE TABLE IF NOT EXISTS covariate_sources(name VARCHAR PRIMARY KEY, source VARCHAR, details JSON, run_id VARCHAR);
+CREATE TABLE IF NOT EXISTS files(
+    file_id VARCHAR PRIMARY KEY, root_id INTEGER, relpath VARCHAR, role VARCHAR, slug VARCHAR,
+    model VARCHAR, variant VARCHAR, prompt VARCHAR, seed BIGINT, label VARCHAR,
+    image_id VARCHAR, size BIGINT, mtime DOUBLE, error VARCHAR);
+CREATE TABLE IF NOT EXISTS images(
+    image_id VARCHAR PRIMARY KEY, width INTEGER, height INTEGER, phash VARCHAR, error VARCHAR);
+CREATE TABLE IF NOT EXISTS problems(item VARCHAR, message VARCHAR);
+CREATE TABLE IF NOT EXISTS runs(
+    run_id VARCHAR PRIMARY KEY, clip_key VARCHAR, dino_key VARCHAR, clip_info JSON, dino_info JSON,
+    grid VARCHAR, patch_mode VARCHAR, phash_max INTEGER, semantic BOOLEAN, versions JSON,
+    device VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP,
+    kind VARCHAR DEFAULT 'score', status VARCHAR DEFAULT 'done', parent_run VARCHAR, config JSON,
+    inputs JSON, outputs JSON, message VARCHAR, finished_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS embeddings(
+    embedder VARCHAR, image_id VARCHAR, shape VARCHAR, vec BLOB, PRIMARY KEY(embedder, image_id));
+CREATE TABLE IF NOT EXISTS ref_dedup(
+    run_id VARCHAR, file_id VARCHAR, slug VARCHAR, kept BOOLEAN, dup_of VARCHAR, hamming INTEGER,
+    PRIMARY KEY(run_id, file_id));
+CREATE TABLE IF NOT EXISTS slug_refsets(run_id VARCHAR, slug VARCHAR, refset VARCHAR, PRIMARY KEY(run_id, slug));
+CREATE TABLE IF NOT EXISTS clip_sims(
+    run_id VARCHAR, file_id VARCHAR, slug VARCHAR, sim DOUBLE, ref_file VARCHAR, n_refs INTEGER,
+    PRIMARY KEY(run_id, file_id));
+CREATE TABLE IF NOT EXISTS cell_sims(
+    run_id VARCHAR, file_id VARCHAR, cell SMALLINT, sim REAL, ref_file VARCHAR, ref_cell SMALLINT,
+    same_pos_sim REAL);
+CREATE TABLE IF NOT EXISTS baseline_scores(eval_run VARCHAR, file_id VARCHAR, measure VARCHAR, value DOUBLE);
+"""
+
+#: Core columns of ``refs`` (covariates are added beside them).
+REF_CORE = ("slug", "title", "kind")
+
+
+class SchemaError(RuntimeError):
+    """The database's schema cannot be used by this version of the tool."""
+
+
+def version_of(con) -> int | None:
+    """Schema version stored in the database (None for an empty file)."""
+    has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
+    if not has_meta:
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def _is_empty(con) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 0
+
+
+def _too_new(path: Path, v: int) -> SchemaError:
+    return SchemaError(f"{path} has schema version {v}, newer than this version of Iconicity Explorer "
+                       f"understands ({VERSION}) — upgrade the tool (pip install -U ...) to open it")
+
+
+def check_readable(con, path: Path) -> None:
+    """Refuse a database this version cannot read (read-only connections cannot migrate)."""
+    v = version_of(con)
+    if v is None and _is_empty(con):
+        raise SchemaError(f"{path} is not an Iconicity Explorer database (it is empty)")
+    if v is not None and v > VERSION:
+        raise _too_new(path, v)
+    if v is None or v < VERSION:
+        raise SchemaError(f"{path} has schema version {v or 1}, older than this version ({VERSION}): upgrade it "
+                          f"once with `iconicity db upgrade --db {path}` (any command that writes also upgrades it)")
+
+
+def ensure(con, path: Path) -> None:
+    """Create the schema in an empty database, or migrate an older one to :data:`VERSION`."""
+    v = version_of(con)
+    if v is not None and v > VERSION:
+        raise _too_new(path, v)
+    if v is None and _is_empty(con):
+        con.execute(TABLES)
+        _set_version(con, VERSION)
+        return
+    v = v or 1
+    for target, step in MIGRATIONS:
+        if v < target:
+            con.begin()
+            try:
+                step(con)
+                _set_version(con, target)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            v = target
+
+
+def _set_version(con, v: int) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(v)])
+
+
+def _columns(con, table: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                      [table]).fetchall()}
+
+
+def _to_v2(con) -> None:
+    """Every computation is a run: kind/status/config/inputs/outputs on ``runs``; baseline scores keyed
+    by their evaluate run; covariate provenance points at the run that wrote the column."""
+    have = _columns(con, "runs")
+    for col, typ in (("kind", "VARCHAR DEFAULT 'score'"), ("status", "VARCHAR DEFAULT 'done'"),
+                     ("parent_run", "VARCHAR"), ("config", "JSON"), ("inputs", "JSON"), ("outputs", "JSON"),
+                     ("message", "VARCHAR"), ("finished_at", "TIMESTAMP")):
+        if col not in have:
+            con.execute(f"ALTER TABLE runs ADD COLUMN {col} {typ}")
+    con.execute("UPDATE runs SET finished_at = updated_at WHERE finished_at IS NULL AND kind = 'score'")
+    if "run_id" not in _columns(con, "covariate_sources"):
+        con.execute("ALTER TABLE covariate_sources ADD COLUMN run_id VARCHAR")
+    bs = _columns(con, "baseline_scores")
+    if "run_id" in bs:          # v1: keyed by the score run; give each score run one evaluate run
+        for (score_run,) in con.execute("SELECT DISTINCT run_id FROM baseline_scores").fetchall():
+            con.execute("""INSERT INTO runs (run_id, kind, status, parent_run, config, created_at, updated_at, finished_at)
+                           VALUES (?, 'evaluate', 'done', ?, '{"note": "migrated from schema 1"}', now(), now(), now())""",
+                        [f"eval-{score_run}", score_run])
+        con.execute("UPDATE baseline_scores SET run_id = 'eval-' || run_id")
+        con.execute("ALTER TABLE baseline_scores RENAME COLUMN run_id TO eval_run")
+    elif not bs:
+        con.execute("CREATE TABLE baseline_scores(eval_run VARCHAR, file_id VARCHAR, measure VARCHAR, value DOUBLE)")
+
+
+#: (version reached, step) in order.
+MIGRATIONS: list[tuple[int, Callable]] = [(2, _to_v2)]

@@ -1,0 +1,56 @@
+"""A near-free embedder: the image (or each grid cell) as an 8x8 RGB thumbnail, L2-normalised.
+
+For tests and pipeline benchmarks only — it costs almost nothing, so a benchmark measures the
+pipeline around the model, and it keeps the invariants exact (a copy scores 1, a tile-shuffled copy
+has VR 1). It is not a similarity measure to draw conclusions from.
+
+>>> import numpy as np
+>>> from PIL import Image
+>>> im = Image.fromarray((np.arange(32 * 32 * 3) % 251).astype(np.uint8).reshape(32, 32, 3))
+>>> v = PixelCellEmbedder(2, 2).embed_cells([im])
+>>> v.shape, round(float((v[0] ** 2).sum(axis=1)[0]), 5)
+((1, 4, 192), 1.0)
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..core.grid import cell_boxes
+from .base import EmbedderInfo
+
+SIDE = 8
+
+
+def _vec(im: Image.Image) -> np.ndarray:
+    a = np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.float32).ravel() / 255.0
+    a = a - a.mean() + 1e-3
+    return a / max(float(np.linalg.norm(a)), 1e-12)
+
+
+def _info(kind: str, suffix: str = "") -> EmbedderInfo:
+    return EmbedderInfo(key=f"pixels:{kind}:v1{suffix}", family="pixels", model=f"thumbnail-{kind}",
+                        weights="none (weight-free)", preprocessing=f"resize to {SIDE}x{SIDE} (box), centred",
+                        semantic=False)
+
+
+class PixelGlobalEmbedder:
+    def __init__(self) -> None:
+        self.info = _info("global")
+
+    def embed(self, images: list[Image.Image]) -> np.ndarray:
+        return np.stack([_vec(im) for im in images]) if images else np.zeros((0, 0), np.float32)
+
+
+class PixelCellEmbedder:
+    def __init__(self, rows: int = 4, cols: int = 4) -> None:
+        self.rows, self.cols, self.mode = rows, cols, "crop"
+        self.info = _info("cells", f":crop:{rows}x{cols}")
+        self.info.extra["grid"] = f"{rows}x{cols}"
+
+    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+        k = self.rows * self.cols
+        if not images:
+            return np.zeros((0, k, 0), np.float32)
+        return np.stack([np.stack([_vec(im.crop(b)) for b in cell_boxes(im.width, im.height, self.rows, self.cols)])
+                         for im in images])

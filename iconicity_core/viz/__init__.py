@@ -1,0 +1,1 @@
+"""Figures: patch-match overlays (PIL), Plotly charts, and the shareable finding card."""

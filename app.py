@@ -15,7 +15,10 @@ PAGES = [
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
 
+# Resolve the page first: widgets drawn after st.navigation get the page's identity, so the first slider
+# move after landing on "/" is not lost (drawn before it, they belong to app.py on the first run only).
+current = st.navigation(PAGES)
 st.session_state[widgets.ENTRY_FLAG] = True      # tells the page that the shared sidebar is already drawn
 with st.sidebar:
     widgets.sidebar()
-st.navigation(PAGES).run()
+current.run()

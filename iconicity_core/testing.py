@@ -80,3 +80,115 @@ def save_tiny_stable_diffusion(out_dir: str | Path, seed: int = 0) -> Path:
                                    requires_safety_checker=False)
     pipe.save_pretrained(out)
     return out
+
+
+# -- a synthetic scores database of the paper's shape (benches, dashboard tests) ---------------------
+
+PAPER_REFS, PAPER_STATIC, PAPER_GENERATIONS = 767, 374, 50
+SYNTHETIC_MODELS = {"sd15": -0.6, "sd21": -0.3, "sdxl": 0.2, "sd3-medium": 0.5, "flux-schnell": 0.9}
+SYNTHETIC_VARIANTS = {"title": 30, "synonym": 10, "description": 10}     # generations per (ref, model)
+
+
+def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid: tuple[int, int] = (4, 4),
+                       chunk_refs: int = 200, progress: bool = False) -> dict:
+    """Write a scores database of the paper's shape x ``scale`` through the project's own storage code:
+    767·scale references (49 % static, 51 % dynamic with 3 reference images each), 5 models, 50
+    generations per reference and model over three prompt variants (30 title, 10 synonym, 10
+    description), every similarity of a 4x4 grid, covariates (sitelinks, year, caption count), labels
+    on 10 % of the images, and valid run and embedder records (open_clip ViT-B-32 + DINOv3 ViT-S/16).
+    The numbers come from a seeded generative model in which popular references are recognised and
+    reused more; no image files exist (the dashboard shows placeholders). Returns counts."""
+    import numpy as np
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from . import db
+    from .config import LABELS
+    from .db.ingest import FILE_COLUMNS
+    from .pipeline.ingest import file_id
+
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    n_refs = max(8, round(PAPER_REFS * scale))
+    k = grid[0] * grid[1]
+    slugs = [f"work_{i:05d}" for i in range(n_refs)]
+    dynamic = rng.random(n_refs) >= PAPER_STATIC / PAPER_REFS
+    sitelinks = np.round(21 + np.exp(rng.normal(3.5, 1.0, n_refs))).astype(int)
+    year = rng.integers(1480, 2025, n_refs)
+    captions = np.round(np.exp(rng.normal(6, 2, n_refs))).astype(int)
+    z = (np.log(sitelinks) - np.log(sitelinks).mean()) / np.log(sitelinks).std() + 0.5 * rng.normal(size=n_refs)
+    words = ["night", "garden", "portrait", "river", "blue", "king", "dream", "city", "girl", "war", "star", "storm"]
+    titles = [" ".join(rng.choice(words, size=int(rng.integers(1, 4)))).title() for _ in range(n_refs)]
+    root = str(path.parent.resolve() / (path.stem + "_images"))
+    con = db.connect(path)
+    try:
+        rid = db.ingest.root_ids(con, [root], "design")[root]
+        refs = [{"slug": s, "title": t, "kind": "dynamic" if d else "static", "sitelinks": float(sl), "year": float(y),
+                 "caption_count": float(c)} for s, t, d, sl, y, c in zip(slugs, titles, dynamic, sitelinks, year, captions)]
+        numeric = {"sitelinks": True, "year": True, "caption_count": True}
+        ref_files = {s: [f"references/{s}/{j}.jpg" for j in range(3 if d else 1)] for s, d in zip(slugs, dynamic)}
+        files, file_parts = [], []
+        for s, rels in ref_files.items():
+            for rel in rels:
+                files.append((file_id(root, rel), rid, rel, "reference", s, None, None, None, None, None,
+                              f"img-{rel}", None, None, None))
+        ref_ids = {s: [file_id(root, rel) for rel in rels] for s, rels in ref_files.items()}
+        clip_info = {"key": "open_clip:ViT-B-32:openai", "family": "open_clip", "model": "ViT-B-32", "weights": "openai",
+                     "preprocessing": "synthetic", "semantic": True, "extra": {}}
+        dino_info = {"key": "dinov3:facebook/dinov3-vits16-pretrain-lvd1689m:hub:crop:4x4", "family": "dinov3",
+                     "model": "facebook/dinov3-vits16-pretrain-lvd1689m", "weights": "hub", "preprocessing": "synthetic",
+                     "semantic": True, "extra": {"grid": f"{grid[0]}x{grid[1]}"}}
+        run_id = f"synthetic-{seed}-{scale:g}"
+        db.runs.start(con, run_id, "score", config={"synthetic": True, "scale": scale, "seed": seed}, device="none",
+                      clip_key=clip_info["key"], dino_key=dino_info["key"], clip_info=clip_info, dino_info=dino_info,
+                      grid=f"{grid[0]}x{grid[1]}", patch_mode="crop", phash_max=18, semantic=True)
+        kept = [(run_id, f, s, True, None, None) for s, ids in ref_ids.items() for f in ids]
+        db.scores.write_dedup(con, run_id, kept, sorted(ref_ids), {s: f"synthetic-{s}" for s in ref_ids})
+        n_gen = 0
+        for lo in tqdm(range(0, n_refs, chunk_refs), desc="synthetic references", disable=not progress):
+            gens = []
+            for i in range(lo, min(n_refs, lo + chunk_refs)):
+                for m, (model, bias) in enumerate(SYNTHETIC_MODELS.items()):
+                    for v, (variant, count) in enumerate(SYNTHETIC_VARIANTS.items()):
+                        gens += [(i, model, bias, variant, v, j) for j in range(count)]
+            n = len(gens)
+            ref_i = np.array([g[0] for g in gens])
+            bias = np.array([g[2] for g in gens])
+            var = np.array([g[4] for g in gens])
+            p_rec = 1 / (1 + np.exp(-(bias + 1.4 * z[ref_i] - 0.5 * var)))
+            rec = rng.random(n) < p_rec
+            clip = np.clip(np.where(rec, rng.normal(0.78, 0.05, n), rng.normal(0.56, 0.08, n)), -1, 1)
+            reuse = np.clip(0.15 + 0.25 * bias + 0.2 * z[ref_i] + 0.35 * rec - 0.15 * var + rng.normal(0, 0.15, n), 0, 1)
+            reused = rng.random((n, k)) < reuse[:, None]
+            cells = np.clip(np.where(reused, rng.normal(0.72, 0.06, (n, k)), rng.normal(0.45, 0.1, (n, k))), -1, 1)
+            same = cells - np.abs(rng.normal(0.08, 0.05, (n, k)))
+            vr = reused.mean(axis=1)
+            label = np.where(rec & (vr > 0.6), 0, np.where(rec & (vr > 0.3), 1, np.where(rec, 2, 3)))
+            labelled = rng.random(n) < 0.1
+            rows = []
+            for (i, model, _b, variant, _v, j), lab, has in zip(gens, label, labelled):
+                rel = f"generations/{model}/{slugs[i]}/{variant}/{j:03d}.png"
+                fid = file_id(root, rel, model, variant)
+                rows.append((fid, rid, rel, "generation", slugs[i], model, variant, titles[i], j,
+                             LABELS[lab] if has else None, f"img-{fid}", None, None, None))
+            file_parts.append(pd.DataFrame(rows, columns=FILE_COLUMNS))
+            fids = file_parts[-1]["file_id"].tolist()
+            nrefs = np.array([len(ref_ids[slugs[i]]) for i in ref_i])
+            ref_pick = (rng.random((n, k)) * nrefs[:, None]).astype(int)
+            db.scores.write_generation_batch(
+                con, [], {},
+                pd.DataFrame({"run_id": run_id, "file_id": fids, "slug": [slugs[i] for i in ref_i], "sim": clip,
+                              "ref_file": [ref_ids[slugs[i]][0] for i in ref_i], "n_refs": nrefs}),
+                pd.DataFrame({"run_id": run_id, "file_id": np.repeat(fids, k), "cell": np.tile(np.arange(k), n),
+                              "sim": cells.ravel().astype(np.float32),
+                              "ref_file": [ref_ids[slugs[i]][r] for i, row in zip(ref_i, ref_pick) for r in row],
+                              "ref_cell": rng.integers(0, k, n * k), "same_pos_sim": same.ravel().astype(np.float32)}))
+            n_gen += n
+        files_df = pd.concat([pd.DataFrame(files, columns=FILE_COLUMNS), *file_parts], ignore_index=True)
+        files_df["seed"] = files_df["seed"].astype("Int64")
+        db.ingest.replace(con, [rid], files_df, refs, numeric, {c: {"column": c, "synthetic": True} for c in numeric}, [])
+        db.runs.finish(con, run_id, {"n_generations_scored": n_gen})
+        db.connection.checkpoint(con)
+    finally:
+        con.close()
+    return {"references": n_refs, "generations": n_gen, "cell_rows": n_gen * k, "run_id": run_id}

@@ -1,22 +1,21 @@
 import streamlit as st
 
-from iconicity_core import db
 from iconicity_core.core.grid import parse_grid
 from iconicity_core.core.similarity import reuse_map
-from iconicity_core.dashboard import page, widgets
+from iconicity_core.dashboard import cache, page, widgets
 from iconicity_core.viz import figures
 
 with page("Patch matches") as ctx:
     slug, fid, gal = widgets.pick_generation(ctx, "pm")
     same = st.toggle("Same-position similarity (instead of best match anywhere)", key="pm_same")
     rows, cols = parse_grid(ctx.info["grid"])
-    m = db.views.patch_matches(ctx.con, ctx.run_id, fid)
-    row = db.views.image_row(ctx.con, ctx.run_id, fid)
-    refs = db.views.reference_images(ctx.con, ctx.run_id, slug)
+    m, row = cache.patch_matches(*ctx.key, ctx.run_id, fid)
+    refs = cache.reference_images(*ctx.key, ctx.run_id, slug)
+    paths = cache.image_paths(*ctx.key, (fid, *refs["file_id"]))
     ref_index = {f: k for k, f in enumerate(refs["file_id"])}
     sims = (m["same_pos_sim"] if same else m["sim"]).to_numpy()
     labels = None if same else [f"R{ref_index.get(f, '?')}c{c}" for f, c in zip(m["ref_file"], m["ref_cell"])]
-    gen = figures.display_image(db.views.image_path(ctx.con, fid))
+    gen = figures.display_image(paths[fid])
     overlay = figures.patch_overlay(gen, sims, ctx.thresholds.patch_tau, rows, cols, labels)
     vr = float(gal.set_index("file_id").loc[fid, "vr"])
     c1, c2, c3 = st.columns(3)
@@ -33,7 +32,7 @@ with page("Patch matches") as ctx:
         for k, r in enumerate(refs.itertuples()):
             if not r.kept:
                 continue
-            ref_img = figures.display_image(db.views.image_path(ctx.con, r.file_id))
+            ref_img = figures.display_image(paths[r.file_id])
             st.image(figures.reference_overlay(ref_img, reused.get(r.file_id, {}), rows, cols),
                      caption=f"R{k}: {r.relpath} — outlined: cells reused by the generated cells listed")
     st.dataframe(m.drop(columns=["ref_file"]), hide_index=True, width="stretch")

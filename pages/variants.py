@@ -1,8 +1,7 @@
 import plotly.express as px
 import streamlit as st
 
-from iconicity_core import db
-from iconicity_core.dashboard import page
+from iconicity_core.dashboard import data, page
 
 with page("Prompt variants") as ctx:
     variants = ctx.options["variants"]
@@ -11,10 +10,11 @@ with page("Prompt variants") as ctx:
         st.stop()
     base = st.selectbox("Compare against", variants, index=variants.index("title") if "title" in variants else 0,
                         key="va_base")
-    table = db.views.variants_table(ctx.con, ctx.run_id, ctx.thresholds, ctx.filters, base)
+    table = data.variants(ctx, base)
     st.dataframe(table, hide_index=True, width="stretch")
     deltas = [c for c in table.columns if c.startswith("d")]
     if deltas:
         long = table.melt(id_vars=["model", "slug"], value_vars=deltas, var_name="change", value_name="value")
-        st.plotly_chart(px.box(long, x="change", y="value", color="model", points="all",
+        st.plotly_chart(px.box(long, x="change", y="value", color="model",
+                               points="all" if len(long) <= 5000 else "outliers",
                                title=f"Change from the '{base}' prompt, per reference"), key="va_box")

@@ -11,6 +11,7 @@ from ..config import Filters, Thresholds
 from ..io.atomic import atomic_write
 from ..io.provenance import sha256_file
 from .correlation import correlation_table, multivariable
+from .tables import with_covariates
 
 EXCLUDE = ("n",)
 
@@ -29,7 +30,7 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
         raise ValueError("the references have no numeric covariates — add some with `iconicity covariates ...`")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    refs = db.views.references_table(con, run_id, t, Filters(), None)
+    refs = with_covariates(db.metrics.metrics_table(con, "reference", t, Filters(), run_id), db.refs.table(con))
     if variant is not None and variant in set(refs["variant"]):
         refs = refs[refs["variant"] == variant]
     elif refs["variant"].nunique() > 1:

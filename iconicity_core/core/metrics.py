@@ -98,3 +98,15 @@ def reference_scores(
 def _check_pooling(pooling: str) -> None:
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+
+
+def float32_cut(tau: float) -> np.float32:
+    """The float32 threshold ``c`` with ``v > c  <=>  float64(v) > tau`` for every float32 ``v`` — so
+    float32 similarities are compared without converting them, with exactly the float64 (SQL) answer.
+
+    >>> v = np.array([0.6], np.float32)            # float32(0.6) is a little above 0.6
+    >>> bool(v.astype(np.float64)[0] > 0.6), bool(v[0] > float32_cut(0.6)), bool(v[0] > np.float32(0.6))
+    (True, True, False)
+    """
+    t = np.float32(tau)
+    return np.nextafter(t, np.float32(-np.inf)) if np.float64(t) > tau else t

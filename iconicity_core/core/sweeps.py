@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from .metrics import float32_cut
+
 
 def _tau_vec(kind: pd.Series, clip_tau: float, clip_tau_dynamic: float | None) -> np.ndarray:
     dyn = clip_tau if clip_tau_dynamic is None else clip_tau_dynamic
@@ -38,11 +40,17 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray) ->
     >>> exceed_fraction(np.array([0, 0, 1]), np.array([0.2, 0.8, 0.5]), np.array([0.1, 0.5, 0.9])).tolist()
     [[1.0, 0.5, 0.0], [1.0, 0.0, 0.0]]
     """
-    v = np.asarray(values, float).reshape(len(groups), -1)
-    idx = np.searchsorted(taus, v, side="left")           # value > taus[j]  <=>  j < idx
+    v = np.asarray(values).reshape(len(groups), -1)
+    taus = np.asarray(taus, np.float64)
+    if v.dtype == np.float32:          # compare in float32 with thresholds that give the float64 answer
+        t32 = np.array([float32_cut(t) for t in taus], np.float32)
+        idx = np.searchsorted(t32, v, side="left").astype(np.int32)     # v > taus[j]  <=>  j < idx
+    else:
+        idx = np.searchsorted(taus, v.astype(np.float64), side="left").astype(np.int32)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
-    hist = np.zeros((n_groups, len(taus) + 1))
-    np.add.at(hist, (np.repeat(groups, v.shape[1]), idx.ravel()), 1.0)
+    t1 = len(taus) + 1
+    code = np.asarray(groups, np.int32)[:, None] * np.int32(t1) + idx
+    hist = np.bincount(code.ravel(), minlength=n_groups * t1).reshape(n_groups, t1).astype(np.float64)
     above = hist[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
     return above / np.maximum(hist.sum(axis=1, keepdims=True), 1)
 

@@ -1,35 +1,105 @@
-"""Cached data behind the heavier pages (keyed by the database file's version, so a re-scored
-database is read again)."""
+"""What the dashboard reads from a database, cached per database file *version* (size and modification
+time of the file and its write-ahead log): a rerun whose data did not change opens nothing, and a
+re-scored database is read again. The database is opened read-only only on a cache miss and closed
+at once, so `iconicity score` is never locked out for long.
+"""
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
 from .. import db as database
-from ..config import Filters
-from ..core import sweeps
-from .widgets import file_version
+from .engine import Arrays, Engine
 
 
-@st.cache_data(max_entries=4, show_spinner="Loading raw similarities…")
-def _sweep_data(path: str, version: tuple, run_id: str, filters: tuple, pooling: str) -> dict:
+def file_version(path: Path) -> tuple:
+    """Identity of a database file's contents for cache keys: size and modification time of the file
+    and of its write-ahead log (a writer that has not checkpointed yet changes the log)."""
+    out = []
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            s = p.stat()
+            out += [s.st_size, s.st_mtime_ns]
+        except OSError:
+            out += [None, None]
+    return tuple(out)
+
+
+def _read(path: str, fn):
     con = database.connect(path, read_only=True)
     try:
-        images, cells = database.views.raw_images(con, run_id, Filters(*filters))
+        return fn(con)
     finally:
         con.close()
-    taus = np.round(np.linspace(0, 1, 101), 2)
-    grid_taus = np.round(np.linspace(0.3, 0.9, 7), 2)
-    empty = images.empty
-    return {"images": images, "cells": cells,
-            "cra": None if empty else sweeps.cra_curve(images, taus),
-            "vr": None if empty else sweeps.vr_curve(images, cells, taus),
-            "grid": None if empty else sweeps.crt_grid(images, cells, grid_taus, grid_taus, pooling)}
 
 
-def sweep_data(ctx) -> dict:
-    """Raw per-image numbers and the threshold sweeps for the Thresholds page, cached per database
-    file version, run, filters and pooling (the sweeps do not depend on the current thresholds)."""
-    f = ctx.filters
-    return _sweep_data(str(ctx.db), file_version(ctx.db), ctx.run_id, (f.models, f.kinds, f.variants, f.slugs),
-                       ctx.thresholds.pooling)
+@st.cache_data(max_entries=16, show_spinner=False)
+def meta(path: str, version: tuple) -> tuple[dict, dict]:
+    """Allow-lists (models, kinds, variants, slugs, runs) and the score-run records."""
+    def read(con):
+        choices = database.views.choices(con)
+        return choices, {r: database.views.run_info(con, r) for r in choices["runs"]}
+    return _read(path, read)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the scores into memory (once per database version)…")
+def engine(path: str, version: tuple, run_id: str) -> Engine:
+    """The in-memory metrics engine of one score run (shared by every session)."""
+    return Engine(Arrays.from_columns(_read(path, lambda con: database.views.engine_arrays(con, run_id))))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def references(path: str, version: tuple) -> pd.DataFrame:
+    """The references with their covariates."""
+    return _read(path, database.refs.table)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def covariates(path: str, version: tuple) -> tuple[list[str], pd.DataFrame]:
+    """Numeric covariate columns and the provenance of every covariate."""
+    return _read(path, lambda con: (database.refs.numeric_covariates(con), database.refs.sources(con)))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def file_rows(path: str, version: tuple, file_ids: tuple[str, ...]) -> pd.DataFrame:
+    """``file_id, image, seed`` of some files (a gallery, a selection, the per-image export)."""
+    return _read(path, lambda con: database.views.file_rows(con, list(file_ids)))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def image_paths(path: str, version: tuple, file_ids: tuple[str, ...]) -> dict[str, Path | None]:
+    """The files behind some file ids (one read for a whole gallery) — each only if it resolves inside
+    its registered dataset root and exists."""
+    return _read(path, lambda con: database.views.image_paths(con, list(file_ids)))
+
+
+def image_path(path: str, version: tuple, file_id: str) -> Path | None:
+    return image_paths(path, version, (file_id,))[file_id]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def reference_images(path: str, version: tuple, run_id: str, slug: str) -> pd.DataFrame:
+    return _read(path, lambda con: database.views.reference_images(con, run_id, slug))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def patch_matches(path: str, version: tuple, run_id: str, file_id: str) -> tuple[pd.DataFrame, dict | None]:
+    """Per-cell matches of one generated image and its record (model, prompt, seed, ...)."""
+    return _read(path, lambda con: (database.views.patch_matches(con, run_id, file_id),
+                                    database.views.image_row(con, run_id, file_id)))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def baselines(path: str, version: tuple, run_id: str) -> pd.DataFrame | None:
+    """Scores of the latest `iconicity evaluate` over the run (None if it never ran)."""
+    def read(con):
+        ev = database.baselines.latest_evaluate_run(con, run_id)
+        return None if ev is None else database.baselines.read(con, ev)
+    return _read(path, read)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def reference_counts(path: str, version: tuple, run_id: str) -> pd.DataFrame:
+    return _read(path, lambda con: database.views.reference_counts(con, run_id))

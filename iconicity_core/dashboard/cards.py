@@ -2,21 +2,22 @@
 heatmap, the references, scores, thresholds and embedder provenance)."""
 from __future__ import annotations
 
-from .. import db as database
 from ..core.grid import parse_grid
 from ..viz import figures
+from . import cache
 
 
 def finding_card(ctx, slug: str, file_id: str, gallery) -> tuple[str, object]:
     """``(html, heatmap image)`` for ``file_id`` at the page's thresholds (``gallery``: its scores)."""
     t = ctx.thresholds
-    row = database.views.image_row(ctx.con, ctx.run_id, file_id)
-    m = database.views.patch_matches(ctx.con, ctx.run_id, file_id)
+    m, row = cache.patch_matches(*ctx.key, ctx.run_id, file_id)
     rows, cols = parse_grid(ctx.info["grid"])
-    gen = figures.display_image(database.views.image_path(ctx.con, file_id))
+    refs = cache.reference_images(*ctx.key, ctx.run_id, slug)
+    kept = list(refs[refs["kept"]]["file_id"])
+    paths = cache.image_paths(*ctx.key, (file_id, *kept))
+    gen = figures.display_image(paths[file_id])
     overlay = figures.patch_overlay(gen, m["sim"].to_numpy(), t.patch_tau, rows, cols)
-    refs = database.views.reference_images(ctx.con, ctx.run_id, slug)
-    ref_imgs = [figures.display_image(database.views.image_path(ctx.con, f)) for f in refs[refs["kept"]]["file_id"]]
+    ref_imgs = [figures.display_image(paths[f]) for f in kept]
     g = gallery.set_index("file_id").loc[file_id]
     scores = {"clip_sim": round(float(g.clip_sim), 4), "recognised": bool(g.recognised),
               "vr": round(float(g.vr), 4), "vi": round(float(g.vi), 4)}

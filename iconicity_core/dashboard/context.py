@@ -1,5 +1,5 @@
-"""What a page gets from :func:`page`: the chosen database (opened read-only on demand), the score
-run and its record, the thresholds and filters, and the allow-lists of the database."""
+"""What a page gets from :func:`page`: the chosen database and its version, the score run and its
+record, the thresholds and filters, the allow-lists, and the in-memory metrics engine."""
 from __future__ import annotations
 
 import contextlib
@@ -9,39 +9,37 @@ from typing import Iterator
 
 import streamlit as st
 
-from .. import db as database
 from ..config import Filters, Thresholds
-from . import widgets
+from . import cache, widgets
+from .engine import Engine
 
 
 @dataclass
 class Context:
     db: Path
+    version: tuple
     run_id: str
     info: dict
     thresholds: Thresholds
     filters: Filters
     options: dict = field(default_factory=dict)
-    _con: object = None
 
     @property
-    def con(self):
-        """A read-only connection, opened on first use and closed when the page is done."""
-        if self._con is None:
-            self._con = database.connect(self.db, read_only=True)
-        return self._con
+    def engine(self) -> Engine:
+        """The run's metrics engine (loaded once per database version, shared by every session)."""
+        return cache.engine(str(self.db), self.version, self.run_id)
 
-    def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+    @property
+    def key(self) -> tuple:
+        """``(database path, version)``: the first arguments of every :mod:`.cache` read."""
+        return str(self.db), self.version
 
 
 @contextlib.contextmanager
 def page(title: str) -> Iterator[Context]:
     """Set up one page run: the shared sidebar (drawn here when the page runs without ``app.py`` —
     a deep link to a fresh server, or ``AppTest.switch_page``), notices, the title and the provenance
-    line; yields a :class:`Context` and closes the database at the end."""
+    line; yields a :class:`Context`."""
     if not st.session_state.pop(widgets.ENTRY_FLAG, False):
         st.set_page_config(page_title="Iconicity Explorer", layout="wide")
         with st.sidebar:
@@ -55,12 +53,9 @@ def page(title: str) -> Iterator[Context]:
     if ss.get("run") is None:
         st.info("This database has no scores yet — run `iconicity score DATASET --db ...` first.")
         st.stop()
-    ctx = Context(path, ss["run"], info,
+    ctx = Context(path, cache.file_version(path), ss["run"], info,
                   Thresholds(ss["clip_tau"], ss["clip_tau_dynamic"], ss["patch_tau"], ss["pooling"]),
                   Filters(tuple(ss["models"]), tuple(ss["kinds"]), tuple(ss["variants"])), choices)
-    try:
-        st.title(title)
-        widgets.provenance(ctx)
-        yield ctx
-    finally:
-        ctx.close()
+    st.title(title)
+    widgets.provenance(ctx)
+    yield ctx

@@ -3,8 +3,8 @@ pooling, filters), the URL mirror, notices, reference / image pickers and the pr
 
 Shared state lives in ``st.session_state`` under the keys of :class:`state.ViewState` and is mirrored
 in ``st.query_params`` as plain values, so a copied URL reproduces the view. The database is opened
-read-only only when what it holds may have changed (its file's modification time is part of every
-cache key), so a CLI writer is never locked out between interactions.
+read-only only when what it holds may have changed (see :mod:`.cache`), so a CLI writer is never locked
+out between interactions.
 """
 from __future__ import annotations
 
@@ -16,36 +16,11 @@ import streamlit as st
 
 from .. import db as database
 from ..config import POOLINGS
-from . import databases, state
+from . import cache, databases, state
 
 NOTICES = "_notices"
 ENTRY_FLAG = "_entry_ran"
 INIT_FLAG = "_initialised"
-
-
-def file_version(path: Path) -> tuple:
-    """Identity of a database file's contents for cache keys: size and modification time of the file
-    and of its write-ahead log (a writer that has not checkpointed yet changes the log)."""
-    out = []
-    for p in (path, path.with_name(path.name + ".wal")):
-        try:
-            s = p.stat()
-            out += [s.st_size, s.st_mtime_ns]
-        except OSError:
-            out += [None, None]
-    return tuple(out)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _db_meta(path: str, version: tuple) -> tuple[dict, dict]:
-    """Allow-lists and score-run records of a database (cached per file version)."""
-    con = database.connect(path, read_only=True)
-    try:
-        choices = database.views.choices(con)
-        infos = {r: database.views.run_info(con, r) for r in choices["runs"]}
-    finally:
-        con.close()
-    return choices, infos
 
 
 def _notice(msg: str) -> None:
@@ -90,7 +65,7 @@ def current_view():
         databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
         bar.empty()
     try:
-        choices, infos = _db_meta(str(path), file_version(path))
+        choices, infos = cache.meta(str(path), cache.file_version(path))
     except (database.DatabaseBusy, FileNotFoundError, database.SchemaError) as e:
         st.error(str(e))
         return None
@@ -122,7 +97,7 @@ def sidebar() -> None:
     _, choices, info = view
     if choices["runs"]:
         ss["run"] = st.selectbox("Scoring run", choices["runs"], index=choices["runs"].index(ss["run"]), key="w_run")
-        info = _db_meta(str(view[0]), file_version(view[0]))[1][ss["run"]]
+        info = cache.meta(str(view[0]), cache.file_version(view[0]))[1][ss["run"]]
         st.caption(f"recognition: `{info['clip_info']['model']}` ({info['clip_info']['family']})  \n"
                    f"realization: `{info['dino_info']['model']}` ({info['dino_info']['family']}, "
                    f"{info['patch_mode']}, {info['grid']})")
@@ -167,8 +142,10 @@ def pick_reference(ctx, key: str, slugs: list[str] | None = None) -> str:
 def pick_generation(ctx, key: str):
     """Reference + generated-image selectors (images sorted by VR), sharing the current reference and
     image; returns ``(slug, file_id, gallery)`` or stops the page when nothing is scored."""
+    from . import data
+
     slug = pick_reference(ctx, f"{key}_ref")
-    gal = database.views.gallery(ctx.con, ctx.run_id, ctx.thresholds, slug, ctx.filters, "vr", True)
+    gal = data.gallery(ctx, slug, "vr", True)
     if gal.empty:
         st.info("No scored generations for this reference with the current filters.")
         st.stop()

@@ -86,19 +86,21 @@ def generations_to_score(con, run_id: str) -> list[tuple[str, str, str, str]]:
            ORDER BY f.slug, f.model, f.relpath""", [run_id, run_id]).fetchall()
 
 
-def write_generation_batch(con, meta: list[tuple], new: dict[str, dict], clip_rows: list[tuple],
-                           cell_rows: list[tuple]) -> None:
-    """One batch of generated images: metadata, new embeddings, similarities — all or nothing."""
+def write_generation_batch(con, meta: list[tuple], new: dict[str, dict], clip_rows, cell_rows) -> None:
+    """One batch of generated images: metadata, new embeddings, similarities — all or nothing.
+    ``clip_rows`` / ``cell_rows``: tuples in :data:`CLIP_COLUMNS` / :data:`CELL_COLUMNS` order, or
+    DataFrames with those columns."""
     with transaction(con):
         _images(con, meta, replace=False)
         for key, vecs in new.items():
             embeddings.put(con, key, list(vecs), list(vecs.values()))
-        if clip_rows:
-            insert_frame(con, "clip_sims", pd.DataFrame(clip_rows, columns=CLIP_COLUMNS))
-        if cell_rows:
-            df = pd.DataFrame(cell_rows, columns=CELL_COLUMNS).astype(
-                {"cell": "int16", "sim": "float32", "ref_cell": "int16", "same_pos_sim": "float32"})
-            insert_frame(con, "cell_sims", df)
+        if len(clip_rows):
+            df = clip_rows if isinstance(clip_rows, pd.DataFrame) else pd.DataFrame(clip_rows, columns=CLIP_COLUMNS)
+            insert_frame(con, "clip_sims", df[CLIP_COLUMNS])
+        if len(cell_rows):
+            df = cell_rows if isinstance(cell_rows, pd.DataFrame) else pd.DataFrame(cell_rows, columns=CELL_COLUMNS)
+            insert_frame(con, "cell_sims", df[CELL_COLUMNS].astype(
+                {"cell": "int16", "sim": "float32", "ref_cell": "int16", "same_pos_sim": "float32"}))
 
 
 def problems(con) -> list[tuple[str, str]]:

@@ -6,9 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import Filters, Thresholds
 from . import runs
-from .metrics import metrics_table, where_filters
 
 
 def run_info(con, run_id: str) -> dict:
@@ -29,28 +27,19 @@ def choices(con) -> dict[str, list[str]]:
             "runs": runs.score_run_ids(con)}
 
 
-def raw_images(con, run_id: str, f: Filters = Filters()) -> tuple[pd.DataFrame, np.ndarray]:
-    """Per-image raw numbers and the ``(n_images, n_cells)`` matrix of per-cell best similarities."""
-    params: dict = {"run": run_id}
-    sel = f"""SELECT f.model, f.slug, rf.kind, f.variant, f.file_id, f.label, c.sim AS clip_sim
-        FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
-        WHERE c.run_id = $run {where_filters(f, params)}"""
-    df = con.execute(sel + " ORDER BY f.file_id", params).df()
-    sims = con.execute(f"""SELECT s.sim FROM cell_sims s SEMI JOIN ({sel}) x ON x.file_id = s.file_id
-        WHERE s.run_id = $run ORDER BY s.file_id, s.cell""", params).fetchnumpy()["sim"]
-    k = len(sims) // max(1, len(df))
-    if len(df) == 0 or len(sims) != k * len(df):
-        return df.iloc[:0], np.zeros((0, 16))
-    return df, np.asarray(sims, np.float64).reshape(len(df), k)
-
-
-def references_table(con, run_id: str, t: Thresholds, f: Filters = Filters(),
-                     ref_metrics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per (reference, model, variant): title, covariates and scores (``ref_metrics``: an
-    already computed ``metrics_table(..., "reference")``)."""
-    m = metrics_table(con, "reference", t, f, run_id) if ref_metrics is None else ref_metrics
-    refs = con.execute("SELECT * FROM refs").df()
-    return refs.merge(m.drop(columns=["kind"]), on="slug", how="right")
+def engine_arrays(con, run_id: str) -> dict:
+    """Everything the dashboard's in-memory metrics engine needs for one score run, as compact arrays:
+    per generated image (ordered by file id) its file id, model, slug, prompt variant, label, seed and
+    best CLIP similarity, and the ``(n_images, n_cells)`` matrix of per-cell best similarities; per
+    reference its kind. Only images with every cell scored take part (as in :mod:`.metrics`)."""
+    params = {"run": run_id}
+    sel = """SELECT c.file_id, f.model, f.slug, f.variant, f.label, f.seed, c.sim FROM clip_sims c
+             JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug WHERE c.run_id = $run"""
+    img = con.execute(sel + " ORDER BY c.file_id", params).fetchnumpy()
+    cells = con.execute(f"""SELECT s.sim FROM cell_sims s SEMI JOIN ({sel}) x ON x.file_id = s.file_id
+                            WHERE s.run_id = $run ORDER BY s.file_id, s.cell""", params).fetchnumpy()["sim"]
+    kinds = dict(con.execute("SELECT slug, kind FROM refs").fetchall())
+    return {**{k: np.asarray(v) for k, v in img.items()}, "cells": np.asarray(cells), "kinds": kinds}
 
 
 def reference_images(con, run_id: str, slug: str) -> pd.DataFrame:
@@ -60,16 +49,6 @@ def reference_images(con, run_id: str, slug: str) -> pd.DataFrame:
            FROM files f LEFT JOIN ref_dedup d ON d.file_id = f.file_id AND d.run_id = ?
                 LEFT JOIN images i USING (image_id)
            WHERE f.role = 'reference' AND f.slug = ? ORDER BY f.relpath""", [run_id, slug]).df()
-
-
-def gallery(con, run_id: str, t: Thresholds, slug: str, f: Filters = Filters(), sort: str = "clip_sim",
-            descending: bool = True) -> pd.DataFrame:
-    """Generated images of one reference with their scores, sorted."""
-    if sort not in ("clip_sim", "vr", "image"):
-        raise ValueError("sort must be clip_sim, vr or image")
-    fl = Filters(f.models, f.kinds, f.variants, (slug,))
-    df = metrics_table(con, "image", t, fl, run_id)
-    return df.sort_values([sort, "image"], ascending=[not descending, True], kind="stable").reset_index(drop=True)
 
 
 def patch_matches(con, run_id: str, file_id: str) -> pd.DataFrame:
@@ -94,24 +73,30 @@ def image_row(con, run_id: str, file_id: str) -> dict | None:
 
 def image_path(con, file_id: str) -> Path | None:
     """The file behind ``file_id`` — only if it resolves inside its registered dataset root."""
-    row = con.execute("SELECT r.path, f.relpath FROM files f JOIN roots r USING (root_id) WHERE f.file_id = ?",
-                      [file_id]).fetchone()
-    if row is None:
-        return None
-    root = Path(row[0]).resolve()
-    p = (root / row[1]).resolve()
-    if root != p and root not in p.parents:
-        return None
-    return p if p.is_file() else None
+    return image_paths(con, [file_id]).get(file_id)
 
 
-def variants_table(con, run_id: str, t: Thresholds, f: Filters = Filters(), base: str = "title") -> pd.DataFrame:
-    """Per (model, reference): CRA and VR under each prompt variant and the change from ``base``."""
-    m = metrics_table(con, "reference", t, Filters(f.models, f.kinds, (), f.slugs), run_id)
-    wide = m.pivot_table(index=["model", "slug"], columns="variant", values=["cra", "vr"])
-    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
-    for metric in ("cra", "vr"):
-        for v in sorted(m["variant"].unique()):
-            if v != base and f"{metric}_{base}" in wide and f"{metric}_{v}" in wide:
-                wide[f"d{metric}_{v}"] = wide[f"{metric}_{v}"] - wide[f"{metric}_{base}"]
-    return wide.reset_index()
+def image_paths(con, file_ids: list[str]) -> dict[str, Path | None]:
+    """The files behind ``file_ids`` — each only if it resolves inside its registered dataset root and
+    exists (else None)."""
+    rows = con.execute("""SELECT f.file_id, r.path, f.relpath FROM files f JOIN roots r USING (root_id)
+                          WHERE f.file_id IN (SELECT unnest(?))""", [list(file_ids)]).fetchall()
+    out: dict[str, Path | None] = dict.fromkeys(file_ids)
+    for fid, root, rel in rows:
+        root = Path(root).resolve()
+        p = (root / rel).resolve()
+        out[fid] = p if (p == root or root in p.parents) and p.is_file() else None
+    return out
+
+
+def file_rows(con, file_ids: list[str]) -> pd.DataFrame:
+    """``file_id, image, seed`` of some files (image = path relative to its dataset root)."""
+    return con.execute("SELECT file_id, relpath AS image, seed FROM files WHERE file_id IN (SELECT unnest(?))",
+                       [list(file_ids)]).df()
+
+
+def reference_counts(con, run_id: str) -> pd.DataFrame:
+    """Per reference: reference images kept and dropped (pHash near-duplicates) by the run."""
+    return con.execute(
+        """SELECT slug, count(*) FILTER (WHERE kept) AS n_ref_images, count(*) FILTER (WHERE NOT kept) AS n_ref_dropped
+           FROM ref_dedup WHERE run_id = ? GROUP BY slug ORDER BY slug""", [run_id]).df()

@@ -12,9 +12,6 @@ from PIL import Image, ImageDraw
 
 from ..core.grid import cell_boxes
 
-QUADRANTS = ("replicated", "reinterpreted", "reused unrecognised", "missed")
-
-
 def _colour(v: float) -> tuple[int, int, int]:
     from matplotlib import colormaps
 
@@ -74,37 +71,106 @@ def png_data_uri(img: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def quadrant(cra: float, vr: float, cra_cut: float = 0.5, vr_cut: float = 0.5) -> str:
-    """Quadrant of a reference in the recognition x realization plane."""
-    rec = cra > cra_cut
-    reuse = (vr if vr == vr else 0.0) > vr_cut
-    return QUADRANTS[0 if rec and reuse else 1 if rec else 2 if reuse else 3]
+PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880", "#ff97ff",
+           "#fecb52")
+
+
+def _colours(names) -> dict:
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(sorted(set(names)))}
 
 
 def overview_bars(model_df: pd.DataFrame):
-    import plotly.express as px
+    """Per-model macro means, one group of bars per model and metric, one panel per prompt variant."""
+    import plotly.graph_objects as go
 
-    long = model_df.melt(id_vars=["model", "kind", "variant"], value_vars=["cra", "vr", "vi", "crt"],
-                         var_name="metric", value_name="value")
-    return px.bar(long, x="model", y="value", color="metric", barmode="group", facet_col="variant",
-                  range_y=[0, 1], title="Per-model macro means")
+    variants = sorted(model_df["variant"].unique()) or [""]
+    n, gap = len(variants), 0.04
+    width = (1 - gap * (n - 1)) / n
+    colours = _colours(["cra", "vr", "vi", "crt"])
+    traces, layout = [], dict(barmode="group", title=dict(text="Per-model macro means"), annotations=[])
+    for i, v in enumerate(variants):
+        ax = "" if i == 0 else str(i + 1)
+        d = model_df[model_df["variant"] == v]
+        for metric in ("cra", "vr", "vi", "crt"):
+            traces.append(dict(type="bar", x=d["model"].astype(str).to_numpy(object), y=d[metric].to_numpy(float),
+                               name=metric, marker=dict(color=colours[metric]), legendgroup=metric,
+                               showlegend=i == 0, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+        x0 = i * (width + gap)
+        layout[f"xaxis{ax}"] = dict(domain=[x0, x0 + width], anchor=f"y{ax}")
+        layout[f"yaxis{ax}"] = dict(range=[0, 1], anchor=f"x{ax}", **({} if i == 0 else {"matches": "y",
+                                                                                          "showticklabels": False}))
+        layout["annotations"].append(dict(text=f"variant={v}", x=x0 + width / 2, y=1.04, xref="paper", yref="paper",
+                                          showarrow=False, xanchor="center"))
+    return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
+
+
+#: Above this many points the scatter's hover shows the slug instead of the title (a lighter payload).
+HOVER_TITLES_MAX = 20_000
 
 
 def overview_scatter(ref_df: pd.DataFrame, cra_cut: float = 0.5, vr_cut: float = 0.5):
+    """Recognition x realization, one point per reference and model (WebGL: stays fluid with tens of
+    thousands of points); a point's ``customdata`` is its slug. One trace per model and kind (dynamic
+    references drawn as diamonds)."""
+    import plotly.graph_objects as go
+
+    traces = []
+    colours = _colours(ref_df["model"])
+    named = "title" in ref_df and len(ref_df) <= HOVER_TITLES_MAX
+    labels = ref_df["title"] if named else ref_df["slug"]
+    for (model, kind), d in ref_df.assign(_label=labels).groupby(["model", "kind"], sort=True):
+        traces.append(dict(
+            type="scattergl", mode="markers", name=f"{model} ({kind})", legendgroup=model,
+            x=d["cra"].to_numpy(np.float32), y=d["vr"].fillna(0.0).to_numpy(np.float32),
+            marker=dict(color=colours[model], size=7, opacity=0.75,
+                        symbol="diamond" if kind == "dynamic" else "circle"),
+            customdata=d["slug"].to_numpy(object), **({"text": d["_label"].astype(str).to_numpy(object)} if named else {}),
+            hovertemplate=f"%{{{'text' if named else 'customdata'}}}<br>CRA %{{x:.2f}} · VR %{{y:.2f}}"
+                          f"<extra>{model}</extra>"))
+    shapes = [dict(type="line", xref="x", yref="paper", x0=cra_cut, x1=cra_cut, y0=0, y1=1, line=dict(dash="dot")),
+              dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=vr_cut, y1=vr_cut, line=dict(dash="dot"))]
+    notes = [dict(x=x, y=y, text=text, showarrow=False, xanchor="right" if x > 0.5 else "left", font=dict(color="grey"))
+             for x, y, text in ((0.98, 0.98, "replicated"), (0.98, 0.02, "reinterpreted"),
+                                (0.02, 0.98, "reused unrecognised"), (0.02, 0.02, "missed"))]
+    layout = dict(title=dict(text="Recognition × realization (one point per reference and model; ◆ dynamic)"),
+                  xaxis=dict(title=dict(text="recognition (CRA)"), range=[-0.03, 1.03]),
+                  yaxis=dict(title=dict(text="realization: reuse (VR)"), range=[-0.03, 1.03]),
+                  shapes=shapes, annotations=notes)
+    return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
+
+
+def lines(df: pd.DataFrame, x: str, y: str, title: str, vline: float | None = None, color: str = "model"):
+    """One line per ``color`` group (threshold sweeps, ROC curves)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, d in df.groupby(color, sort=True):
+        fig.add_scatter(x=d[x], y=d[y], mode="lines", name=str(name))
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y)
+    if vline is not None:
+        fig.add_vline(x=vline, line_dash="dot")
+    return fig
+
+
+def count_histogram(hist: pd.DataFrame, title: str, vline: float | None = None):
+    """Overlaid per-model histograms from precomputed counts (``model, value, count``)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for model, d in hist.groupby("model", sort=True):
+        fig.add_bar(x=d["value"], y=d["count"], name=model, opacity=0.6)
+    fig.update_layout(title=title, barmode="overlay", bargap=0)
+    if vline is not None:
+        fig.add_vline(x=vline, line_dash="dot")
+    return fig
+
+
+def heatmap(pivot: pd.DataFrame, title: str, colour: str, scale: str = "viridis", zmin=None, zmax=None):
+    """A labelled heat map of a pivot table (rows: CLIP tau, columns: patch tau)."""
     import plotly.express as px
 
-    df = ref_df.assign(vr_plot=ref_df["vr"].fillna(0.0))
-    fig = px.scatter(df, x="cra", y="vr_plot", color="model", symbol="kind", hover_name="title",
-                     custom_data=["slug", "model"], range_x=[-0.03, 1.03], range_y=[-0.03, 1.03],
-                     labels={"cra": "recognition (CRA)", "vr_plot": "realization: reuse (VR)"},
-                     title="Recognition × realization (one point per reference and model)")
-    fig.add_vline(x=cra_cut, line_dash="dot")
-    fig.add_hline(y=vr_cut, line_dash="dot")
-    for x, y, text in ((0.98, 0.98, "replicated"), (0.98, 0.02, "reinterpreted"),
-                       (0.02, 0.98, "reused unrecognised"), (0.02, 0.02, "missed")):
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, xanchor="right" if x > 0.5 else "left",
-                           font=dict(color="grey"))
-    return fig
+    return px.imshow(pivot, text_auto=".2f", origin="lower", aspect="auto", color_continuous_scale=scale,
+                     zmin=zmin, zmax=zmax, labels=dict(x="patch τ", y="CLIP τ", color=colour), title=title)
 
 
 def finding_card(gen: Image.Image, overlay: Image.Image, refs: list[Image.Image], row: dict, scores: dict,
@@ -146,24 +212,30 @@ def display_image(path: Path | None) -> Image.Image:
 
 
 def correlation_scatter(refs: pd.DataFrame, cov: str, metric: str):
-    """One point per reference and model, a least-squares trend per model (on log10 of the covariate
-    when it is count-like, drawn on a log axis)."""
+    """One point per reference and model (WebGL), a least-squares trend per model (on log10 of the
+    covariate when it is count-like, drawn on a log axis)."""
     import plotly.graph_objects as go
 
     from ..analysis.correlation import is_count_like
 
     log_x = is_count_like(refs[cov].to_numpy(float))
-    fig = go.Figure()
-    for model, g in refs.groupby("model"):
+    named = "title" in refs and len(refs) <= HOVER_TITLES_MAX
+    traces = []
+    colours = _colours(refs["model"])
+    for model, g in refs.groupby("model", sort=True):
         g = g.dropna(subset=[cov, metric])
-        fig.add_scatter(x=g[cov], y=g[metric], mode="markers", name=model, text=g["title"])
-        if len(g) > 2 and np.ptp(g[cov].to_numpy(float)) > 0:
-            x = np.log10(g[cov].to_numpy(float)) if log_x else g[cov].to_numpy(float)
-            a, b = np.polyfit(x, g[metric].to_numpy(float), 1)
-            xs = np.linspace(x.min(), x.max(), 20)
-            fig.add_scatter(x=10 ** xs if log_x else xs, y=a * xs + b, mode="lines", name=f"{model} trend",
-                            line=dict(dash="dot"))
-    fig.update_layout(title=f"{metric.upper()} vs {cov}", xaxis_title=cov, yaxis_title=metric)
-    if log_x:
-        fig.update_xaxes(type="log")
-    return fig
+        x, y = g[cov].to_numpy(float), g[metric].to_numpy(float)
+        traces.append(dict(type="scattergl", mode="markers", name=model, x=x, y=y, marker=dict(color=colours[model]),
+                           customdata=g["slug"].to_numpy(object),
+                           **({"text": g["title"].astype(str).to_numpy(object)} if named else {}),
+                           hovertemplate=f"%{{{'text' if named else 'customdata'}}}<br>{cov} %{{x}} · {metric} %{{y:.2f}}"
+                                         f"<extra>{model}</extra>"))
+        if len(g) > 2 and np.ptp(x) > 0 and (not log_x or (x > 0).all()):
+            xt = np.log10(x) if log_x else x
+            a, b = np.polyfit(xt, y, 1)
+            xs = np.linspace(xt.min(), xt.max(), 20)
+            traces.append(dict(type="scatter", mode="lines", name=f"{model} trend", x=10 ** xs if log_x else xs,
+                               y=a * xs + b, line=dict(dash="dot", color=colours[model])))
+    layout = dict(title=dict(text=f"{metric.upper()} vs {cov}"), xaxis=dict(title=dict(text=cov),
+                  **({"type": "log"} if log_x else {})), yaxis=dict(title=dict(text=metric)))
+    return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)

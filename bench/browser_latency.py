@@ -1,0 +1,203 @@
+"""What a person waits for in the dashboard, measured in a real browser (Debian's Chromium driven by
+Playwright) against `streamlit run app.py -- --db FILE`:
+
+* slider: releasing the sidebar "CLIP τ (static)" slider (dragged with the mouse) -> the Overview's
+  first metric shows the new number (timed inside the page: pointerup to the DOM change);
+* pages: clicking a page in the sidebar -> its heading is shown and the page is quiet (no running
+  indicator, no spinner, no DOM change in the main area for a second), timed to the last change;
+* the floor: the same slider measurement on a one-slider, one-metric Streamlit app, in the same run.
+
+Databases are synthetic, of the paper's shape (767 references x 5 models x 50 generations x 16 cells)
+x SCALE, built with the project's own storage code (bench/synthetic_db.py).
+
+    python bench/browser_latency.py                       # scales 1 and 10
+    python bench/browser_latency.py --scales 1 --moves 5  # quick look
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGES = ["References", "Patch matches", "Thresholds", "Correlations", "Prompt variants", "Export", "Overview"]
+FLOOR_APP = '''import streamlit as st
+v = st.sidebar.slider("CLIP τ (static)", 0.0, 1.0, 0.70, 0.01)
+st.title("Overview")
+st.metric("value", f"{v:.2f}")
+'''
+
+OBSERVE = """(sel) => {
+  window.__lat = {up: null, done: null};
+  const first = () => document.querySelector(sel);
+  const old = first() ? first().innerText : null;
+  document.addEventListener('pointerup', () => { if (window.__lat.up === null) window.__lat.up = performance.now(); },
+                            {capture: true, once: true});
+  const obs = new MutationObserver(() => {
+    const e = first();
+    if (window.__lat.up !== null && window.__lat.done === null && e && e.innerText !== old) {
+      window.__lat.done = performance.now(); obs.disconnect(); }
+  });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+QUIET = """() => {
+  window.__q = {last: performance.now(), running: 0};
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  new MutationObserver(() => { window.__q.last = performance.now(); })
+    .observe(main, {subtree: true, childList: true, characterData: true});
+  setInterval(() => {
+    if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"]'))
+      window.__q.running = window.__q.last = performance.now();
+  }, 10);
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(app: Path, args: list[str], env: dict) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false", "--", *args],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return url, proc
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+def wait_quiet(page, quiet_ms: int = 1000, timeout_s: float = 120) -> float:
+    """Wait until the main area has not changed for ``quiet_ms`` and nothing runs; returns the time
+    (page clock) of its last change."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        q = page.evaluate("() => [window.__q.last, performance.now()]")
+        if q[1] - q[0] > quiet_ms:
+            return q[0]
+        time.sleep(0.05)
+    raise TimeoutError("the page did not settle")
+
+
+def thumb(page, label: str):
+    return page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').filter(has_text=label).locator(
+        'input[type="range"]').locator("xpath=../..")
+
+
+def slider_moves(page, label: str, n: int, metric_sel: str = '[data-testid="stMetricValue"]') -> list[float]:
+    """Drag the slider's thumb ``n`` times (alternately right and left); ms from release to the first
+    metric showing a new value."""
+    out = []
+    for i in range(n):
+        th = thumb(page, label)
+        th.scroll_into_view_if_needed()
+        page.evaluate(OBSERVE, metric_sel)
+        box = th.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + (-30 if i % 2 else 30), y, steps=4)
+        page.mouse.up()
+        page.wait_for_function("() => window.__lat.done !== null", timeout=120_000)
+        out.append(page.evaluate("() => window.__lat.done - window.__lat.up"))
+        wait_quiet(page, 600)
+    return out
+
+
+def page_renders(page) -> dict[str, float]:
+    out = {}
+    for name in PAGES:
+        link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).first
+        page.evaluate(QUIET)
+        t0 = page.evaluate("() => performance.now()")
+        link.click()
+        page.locator("h1").filter(has_text=name).first.wait_for(timeout=180_000)
+        out[name] = wait_quiet(page) - t0
+    return out
+
+
+def launch(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+
+
+def measure_app(pw, app: Path, args: list[str], env: dict, moves: int, pages: bool) -> dict:
+    url, proc = start(app, args, env)
+    try:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.goto(url + "/", wait_until="domcontentloaded")
+        page.evaluate("() => 0")
+        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=300_000)
+        page.evaluate(QUIET)
+        first = wait_quiet(page)
+        out = {"first_load_ms": round(first)}
+        moves_ms = slider_moves(page, "CLIP τ (static)", moves)
+        out |= {"slider_median_ms": round(statistics.median(moves_ms)), "slider_max_ms": round(max(moves_ms))}
+        if pages:
+            out["pages_ms"] = {k: round(v) for k, v in page_renders(page).items()}
+        browser.close()
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from iconicity_core.testing import build_synthetic_db
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scales", default="1,10", help="comma-separated scales of the paper's shape")
+    ap.add_argument("--moves", type=int, default=10, help="slider moves per app")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep the synthetic databases here")
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="iconicity-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ICONICITY_DATA": str(work / "data"), "PYTHONUNBUFFERED": "1"}
+    floor = work / "floor_app.py"
+    floor.write_text(FLOOR_APP)
+    rows = []
+    with sync_playwright() as pw:
+        rows.append({"app": "floor (one slider, one metric)", **measure_app(pw, floor, [], env, args.moves, False)})
+        print(json.dumps(rows[-1]), flush=True)
+        for scale in [float(s) for s in args.scales.split(",")]:
+            db = work / f"paper_x{scale:g}.duckdb"
+            if not db.exists():
+                t = time.perf_counter()
+                info = build_synthetic_db(db, scale)
+                print(json.dumps({"built": str(db), **info, "build_s": round(time.perf_counter() - t, 1)}), flush=True)
+            rows.append({"app": f"paper x{scale:g}", **measure_app(pw, ROOT / "app.py", ["--db", str(db)], env,
+                                                                   args.moves, True)})
+            print(json.dumps(rows[-1]), flush=True)
+    print()
+    print(f"{'app':<32}{'first load':>12}{'slider med':>12}{'slider max':>12}  " + "  ".join(f"{p[:12]:>12}" for p in PAGES))
+    for r in rows:
+        pages = r.get("pages_ms", {})
+        print(f"{r['app']:<32}{r['first_load_ms']:>10}ms{r['slider_median_ms']:>10}ms{r['slider_max_ms']:>10}ms  "
+              + "  ".join(f"{pages.get(p, ''):>10}{'ms' if p in pages else '  '}" for p in PAGES))
+
+
+if __name__ == "__main__":
+    main()

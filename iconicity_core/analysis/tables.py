@@ -1,0 +1,51 @@
+"""Tables assembled from metric tables (pure pandas): covariates beside scores, prompt variants side by
+side, quadrants. Used by the SQL views (CLI, reports) and the dashboard's engine alike."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+QUADRANTS = ("replicated", "reinterpreted", "reused unrecognised", "missed")
+
+
+def with_covariates(ref_metrics: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (reference, model, variant): the reference's title, kind and covariates, then its
+    scores (``ref_metrics``: a ``metrics --by reference`` table; ``refs``: the references table)."""
+    return refs.merge(ref_metrics.drop(columns=["kind"]), on="slug", how="right")
+
+
+def variants_wide(ref_metrics: pd.DataFrame, base: str = "title") -> pd.DataFrame:
+    """Per (model, reference): CRA and VR under each prompt variant and the change from ``base``."""
+    wide = ref_metrics.pivot_table(index=["model", "slug"], columns="variant", values=["cra", "vr"])
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    for metric in ("cra", "vr"):
+        for v in sorted(ref_metrics["variant"].unique()):
+            if v != base and f"{metric}_{base}" in wide and f"{metric}_{v}" in wide:
+                wide[f"d{metric}_{v}"] = wide[f"{metric}_{v}"] - wide[f"{metric}_{base}"]
+    return wide.reset_index()
+
+
+def quadrants(cra, vr, cra_cut: float = 0.5, vr_cut: float = 0.5) -> np.ndarray:
+    """Quadrant of each reference in the recognition x realization plane (VR NaN counts as no reuse).
+
+    >>> quadrants([0.9, 0.9, 0.1, 0.1], [0.9, 0.1, 0.9, float("nan")]).tolist()
+    ['replicated', 'reinterpreted', 'reused unrecognised', 'missed']
+    """
+    rec = np.asarray(cra, float) > cra_cut
+    reuse = np.nan_to_num(np.asarray(vr, float), nan=0.0) > vr_cut
+    return np.array(QUADRANTS, object)[np.where(rec, np.where(reuse, 0, 1), np.where(reuse, 2, 3))]
+
+
+def per_reference(ref_metrics: pd.DataFrame, refs: pd.DataFrame, counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per reference: the key columns first (slug, title, kind), then the mean CRA / VR / VI /
+    CRT over the models and prompt variants in ``ref_metrics`` (macro: each (model, variant) counts
+    once), the number of generations and of reference images, then the covariates."""
+    g = ref_metrics.groupby("slug", sort=True)
+    agg = g[["cra", "vr", "vi", "crt"]].mean().join(g["n"].sum().rename("n_images")).reset_index()
+    out = refs.merge(agg, on="slug", how="inner")
+    if counts is not None and len(counts):
+        out = out.merge(counts, on="slug", how="left")
+    covs = [c for c in refs.columns if c not in ("slug", "title", "kind")]
+    first = ["slug", "title", "kind", "cra", "vr", "vi", "crt", "n_images", *[c for c in ("n_ref_images",
+                                                                                        "n_ref_dropped") if c in out]]
+    return out[first + covs]

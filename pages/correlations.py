@@ -1,6 +1,7 @@
 import streamlit as st
 
 from iconicity_core.dashboard import data, page
+from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 with page("Correlations") as ctx:
@@ -31,7 +32,7 @@ with page("Correlations") as ctx:
     mv_metric = st.selectbox("Outcome", ["cra", "vr", "crt"], key="co_mv_metric",
                              help="CRA: binomial GLM on recognised counts; VR / CRT: OLS.")
     for model, mv in data.multivariable(ctx, refs, covs, mv_metric, variant).items():
-        st.markdown(f"**{model}** — {mv['model'].iloc[0] if len(mv) else 'too few references'}")
+        st.markdown(f"**{literal(model)}** — {mv['model'].iloc[0] if len(mv) else 'too few references'}")
         if len(mv):
             st.dataframe(mv.drop(columns=["model"]), hide_index=True, width="stretch")
     with st.expander("Where the covariates come from"):

@@ -1,6 +1,7 @@
 import streamlit as st
 
 from iconicity_core.dashboard import data, page
+from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 with page("Overview") as ctx:
@@ -21,7 +22,7 @@ with page("Overview") as ctx:
         event = st.plotly_chart(figures.overview_scatter(refs), key="ov_scatter", on_select="rerun",
                                 selection_mode="points")
     with right:
-        st.subheader(f"Quadrants ({variant})")
+        st.subheader(f"Quadrants ({literal(variant)})")
         st.caption("CRA > 0.5 = recognised; VR > 0.5 = high reuse (VR pooled as chosen in the sidebar).")
         st.dataframe(data.quadrant_counts(refs), width="stretch")
     points = event.selection.points if event else []

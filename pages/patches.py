@@ -3,6 +3,7 @@ import streamlit as st
 from iconicity_core.core.grid import parse_grid
 from iconicity_core.core.similarity import reuse_map
 from iconicity_core.dashboard import cache, page, widgets
+from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 with page("Patch matches") as ctx:
@@ -26,7 +27,7 @@ with page("Patch matches") as ctx:
                                        ctx.thresholds.patch_tau)
     left, right = st.columns(2)
     with left:
-        st.image(overlay, caption=f"{row['relpath']} — red outline: reused (> patch τ {ctx.thresholds.patch_tau:.2f}); "
+        st.image(overlay, caption=f"{literal(row['relpath'])} — red outline: reused (> patch τ {ctx.thresholds.patch_tau:.2f}); "
                                   "text: cell, similarity, > matched reference (R#) cell (c#)")
     with right:
         for k, r in enumerate(refs.itertuples()):
@@ -34,5 +35,5 @@ with page("Patch matches") as ctx:
                 continue
             ref_img = figures.display_image(paths[r.file_id])
             st.image(figures.reference_overlay(ref_img, reused.get(r.file_id, {}), rows, cols),
-                     caption=f"R{k}: {r.relpath} — outlined: cells reused by the generated cells listed")
+                     caption=f"R{k}: {literal(r.relpath)} — outlined: cells reused by the generated cells listed")
     st.dataframe(m.drop(columns=["ref_file"]), hide_index=True, width="stretch")

@@ -1,6 +1,7 @@
 import streamlit as st
 
 from iconicity_core.dashboard import cache, data, page, widgets
+from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 PAGE = 12
@@ -29,7 +30,7 @@ with page("References") as ctx:
     cols = st.columns(min(4, max(1, len(ref_imgs))))
     for k, r in enumerate(ref_imgs.itertuples()):
         badge = "kept" if r.kept else (f"error: {r.error}" if r.error else f"dropped (pHash dup, Hamming {r.hamming})")
-        cols[k % len(cols)].image(figures.display_image(paths[r.file_id]), caption=f"{r.relpath} · {badge}")
+        cols[k % len(cols)].image(figures.display_image(paths[r.file_id]), caption=f"{literal(r.relpath)} · {literal(badge)}")
 
     st.subheader("Generations")
     c1, c2 = st.columns(2)
@@ -41,12 +42,12 @@ with page("References") as ctx:
                                               g["file_id"].iloc[pages[m] * PAGE:(pages[m] + 1) * PAGE]))
     for model, g in gal.groupby("model", sort=True):
         n_pages = max(1, -(-len(g) // PAGE))
-        st.markdown(f"**{model}** — {len(g)} images, CRA {g['recognised'].mean():.2f}")
+        st.markdown(f"**{literal(model)}** — {len(g)} images, CRA {g['recognised'].mean():.2f}")
         p = st.number_input(f"page ({n_pages})", 1, n_pages, 1, key=f"gal_page_{model}") - 1
         cols = st.columns(6)
         for k, r in enumerate(g.iloc[p * PAGE:(p + 1) * PAGE].itertuples()):
             badges = ("✅ recognised" if r.recognised else "✖ not recognised") + (" · ♻ reused" if r.vr > 0.5 else "")
-            label = f" · label: {r.label}" if isinstance(r.label, str) else ""
+            label = f" · label: {literal(r.label)}" if isinstance(r.label, str) else ""
             with cols[k % 6]:
                 st.image(figures.display_image(paths[r.file_id] if r.file_id in paths else
                                                cache.image_path(*ctx.key, r.file_id)),

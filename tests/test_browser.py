@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -66,6 +67,17 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         assert "CLIP τ (static)" in body                       # the shared sidebar is there too
         assert page.locator("img").count() >= 2
         page.screenshot(path=str(tmp_path / "patches.png"), full_page=True)
+
+        # Markdown in a URL value is shown literally: no link to click, no remote image fetched
+        evil = "[Session expired - log in](http://evil.invalid/) ![x](http://evil.invalid/p.png)"
+        fetched = []
+        page.on("request", lambda r: fetched.append(r.url) if urllib.parse.urlsplit(r.url).hostname == "evil.invalid"
+                else None)
+        page.goto(server + "/?ref=" + urllib.parse.quote(evil), wait_until="domcontentloaded")
+        page.get_by_text("ignored unknown reference").first.wait_for(timeout=90_000)
+        assert page.locator('a[href*="evil.invalid"]').count() == 0
+        assert page.locator('img[src*="evil.invalid"]').count() == 0 and not fetched
+        assert "[Session expired - log in](http://evil.invalid/)" in page.locator("body").text_content()
 
         page.goto(server + "/?clip_tau=0.60", wait_until="domcontentloaded")
         page.get_by_text("Recognition × realization").first.wait_for(timeout=90_000)

@@ -44,7 +44,7 @@ def test_round_trip(clip, patch, pooling, models, run):
 def test_literal_leaves_no_markdown_link_image_or_html():
     evil = "[Session expired - log in](http://evil/) ![x](http://evil/p.png) <img src=x> **b** `c` www.evil.com"
     out = state.literal(evil)
-    assert out.replace("\\", "") == evil                      # the same characters, shown literally
+    assert out.replace("\\", "").replace("\u2060", "") == evil     # the same characters (+ invisible joiners)
     import re
 
     assert not re.search(r"(?<!\\)[\[\]()!<>*`:]", out)      # every control character is escaped

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
@@ -19,9 +20,22 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Iconicity Explorer: score generated images against cultural references.")
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message is logged (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 @app.callback()
 def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print debug messages.")) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True,
+                        handlers=[_Stderr()])
     for noisy in ("urllib3", "httpx", "filelock", "PIL", "matplotlib", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -68,11 +68,21 @@ def file_rows(path: str, version: tuple, file_ids: tuple[str, ...]) -> pd.DataFr
     return _read(path, lambda con: database.views.file_rows(con, list(file_ids)))
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
 def image_paths(path: str, version: tuple, file_ids: tuple[str, ...]) -> dict[str, Path | None]:
     """The files behind some file ids (one read for a whole gallery) — each only if it resolves inside
-    its registered dataset root and exists."""
-    return _read(path, lambda con: database.views.image_paths(con, list(file_ids)))
+    its registered dataset root (and inside ``--allow-root`` / ``$ICONICITY_IMAGE_ROOTS`` when given)
+    and exists."""
+    import sys
+
+    from .databases import allowed_roots
+
+    return _image_paths(path, version, file_ids, allowed_roots(sys.argv[1:]))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _image_paths(path: str, version: tuple, file_ids: tuple[str, ...], allowed) -> dict[str, Path | None]:
+    return _read(path, lambda con: database.views.image_paths(con, list(file_ids),
+                                                               None if allowed is None else [Path(a) for a in allowed]))
 
 
 def image_path(path: str, version: tuple, file_id: str) -> Path | None:

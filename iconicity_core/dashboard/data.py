@@ -75,8 +75,9 @@ def variants(ctx, base: str) -> pd.DataFrame:
 
 
 def covariates(ctx) -> tuple[list[str], pd.DataFrame]:
-    """Numeric covariate columns and their provenance."""
-    return cache.covariates(*ctx.key)
+    """Numeric covariate columns (as they appear beside the scores) and their provenance."""
+    covs, sources = cache.covariates(*ctx.key)
+    return [tables.covariate_label(c) for c in covs], sources
 
 
 def correlations(ctx, variant: str, n_resamples: int, correction: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -43,13 +43,16 @@ class ViewState:
 
 
 def literal(text: str) -> str:
-    """User text made safe to show through Streamlit's Markdown: every Markdown/HTML control
-    character is backslash-escaped, so it renders as the literal characters.
+    """Text from a dataset made safe to show through Streamlit's Markdown (labels, captions): every
+    Markdown/HTML control character is backslash-escaped, and a word joiner (U+2060, invisible) is put
+    into ``://``, ``www.`` and ``@`` so nothing is turned into a link either. (Values from a URL are
+    shown with ``st.text`` instead: no Markdown at all.)
 
-    >>> print(literal("[log in](http://evil/) ![x](http://e/p.png) <b>"))
-    \\[log in\\]\\(http\\://evil/\\) \\!\\[x\\]\\(http\\://e/p\\.png\\) \\<b\\>
+    >>> print(literal("[log in](http://evil/) ![x](http://e/p.png) <b>").replace("\u2060", "|"))
+    \\[log in\\]\\(http\\:|//evil/\\) \\!\\[x\\]\\(http\\:|//e/p\\.png\\) \\<b\\>
     """
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&\"'])", r"\\\1", str(text))
+    out = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&\"'])", r"\\\1", str(text))
+    return out.replace("\\://", "\\:\u2060//").replace("www\\.", "www\u2060\\.").replace("@", "@\u2060")
 
 
 def _first(params: Mapping[str, Sequence[str]], key: str) -> str | None:

@@ -28,9 +28,13 @@ def _notice(msg: str) -> None:
 
 
 def show_notices() -> None:
-    """Show (once) the notices about ignored URL values — user text is shown literally."""
-    for msg in st.session_state.pop(NOTICES, []):
-        st.warning(state.literal(msg))
+    """Show (once) the notices about ignored URL values. They repeat text from the URL, so they are
+    shown as plain text (``st.text``: no Markdown, no links, no images), under one warning."""
+    notes = st.session_state.pop(NOTICES, [])
+    if notes:
+        st.warning("Some values in the link were ignored (shown as plain text below).", icon="⚠️")
+        for msg in notes:
+            st.text(msg)
 
 
 def _db_options() -> dict[str, Path]:
@@ -98,9 +102,10 @@ def sidebar() -> None:
     if choices["runs"]:
         ss["run"] = st.selectbox("Scoring run", choices["runs"], index=choices["runs"].index(ss["run"]), key="w_run")
         info = cache.meta(str(view[0]), cache.file_version(view[0]))[1][ss["run"]]
-        st.caption(f"recognition: `{info['clip_info']['model']}` ({info['clip_info']['family']})  \n"
-                   f"realization: `{info['dino_info']['model']}` ({info['dino_info']['family']}, "
-                   f"{info['patch_mode']}, {info['grid']})")
+        lit = state.literal
+        st.caption(f"recognition: {lit(info['clip_info']['model'])} ({lit(info['clip_info']['family'])})  \n"
+                   f"realization: {lit(info['dino_info']['model'])} ({lit(info['dino_info']['family'])}, "
+                   f"{lit(info['patch_mode'])}, {lit(info['grid'])})")
     ss["clip_tau"] = st.slider("CLIP τ (static)", 0.0, 1.0, ss["clip_tau"], 0.01, key="w_clip_tau",
                                help="A generation is recognised when its best CLIP similarity is > τ.")
     ss["clip_tau_dynamic"] = st.slider("CLIP τ (dynamic)", 0.0, 1.0, ss["clip_tau_dynamic"], 0.01,
@@ -161,8 +166,9 @@ def pick_generation(ctx, key: str):
 def provenance(ctx) -> None:
     """Which embedders produced these scores (always visible)."""
     i = ctx.info
-    st.caption(f"Scores from run `{i['run_id']}` — recognition: `{i['clip_key'][:60]}` · realization: "
-               f"`{i['dino_key'][:60]}` · grid {i['grid']} · {i['patch_mode']} mode · VI pooled over "
+    lit = state.literal
+    st.caption(f"Scores from run {lit(i['run_id'])} — recognition: {lit(i['clip_key'][:60])} · realization: "
+               f"{lit(i['dino_key'][:60])} · grid {lit(i['grid'])} · {lit(i['patch_mode'])} mode · VI pooled over "
                f"**{ctx.thresholds.pooling}** generations")
     if not i["semantic"]:
         st.warning("These scores come from a weight-free **appearance baseline** (colour layout + gradient "

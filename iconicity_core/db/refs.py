@@ -60,9 +60,12 @@ def write_covariate(con, name: str, values: dict[str, object], numeric: bool, so
                     run_id: str | None) -> str:
     """Write one covariate column (``values``: slug -> value; others become NULL) and its provenance,
     in one transaction. Returns the column name."""
+    from ..io.csvfiles import RESERVED
+
     col = safe_column(name)
-    if col in REF_CORE:
-        raise ValueError(f"{name!r} is a core column of the references; choose another covariate name")
+    if col in REF_CORE or col in RESERVED:
+        raise ValueError(f"{name!r} is a name the tool uses for its own columns; choose another covariate name "
+                         f"(e.g. cov_{col})")
     with transaction(con):
         col = ensure_column(con, col, numeric)
         con.execute(f'UPDATE refs SET "{col}" = NULL')

@@ -76,14 +76,18 @@ def image_path(con, file_id: str) -> Path | None:
     return image_paths(con, [file_id]).get(file_id)
 
 
-def image_paths(con, file_ids: list[str]) -> dict[str, Path | None]:
+def image_paths(con, file_ids: list[str], allowed: list[Path] | None = None) -> dict[str, Path | None]:
     """The files behind ``file_ids`` — each only if it resolves inside its registered dataset root and
-    exists (else None)."""
+    exists (else None). With ``allowed``, the dataset root must also lie inside one of these folders
+    (a database is otherwise trusted to name its roots)."""
     rows = con.execute("""SELECT f.file_id, r.path, f.relpath FROM files f JOIN roots r USING (root_id)
                           WHERE f.file_id IN (SELECT unnest(?))""", [list(file_ids)]).fetchall()
     out: dict[str, Path | None] = dict.fromkeys(file_ids)
+    fences = [Path(a).resolve() for a in allowed] if allowed is not None else None
     for fid, root, rel in rows:
         root = Path(root).resolve()
+        if fences is not None and not any(root == f or f in root.parents for f in fences):
+            continue
         p = (root / rel).resolve()
         out[fid] = p if (p == root or root in p.parents) and p.is_file() else None
     return out

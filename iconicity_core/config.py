@@ -29,6 +29,16 @@ GRID = "4x4"
 DEFAULT_VARIANT = "title"
 #: Reference kinds.
 KINDS: tuple[str, ...] = ("static", "dynamic")
+#: How a similarity is compared with its threshold: ``gt`` (``s > tau``, the paper) or ``ge`` (``s >= tau``,
+#: the authors' released scripts).
+RULES: tuple[str, ...] = ("gt", "ge")
+#: Score presets: ``paper`` = DESIGN §2; ``authors`` = the released scripts (README, "Reproducing ...").
+PRESETS: dict[str, dict] = {
+    "paper": {"clip_model": "ViT-B-32", "clip_pretrained": "openai", "cell_preprocess": "squash", "cell_size": None,
+              "threshold_rule": "gt", "clip_tau_dynamic": None, "k_gen": None},
+    "authors": {"clip_model": "ViT-B-16", "clip_pretrained": "openai", "cell_preprocess": "center-crop",
+                "cell_size": 256, "threshold_rule": "ge", "clip_tau_dynamic": 0.75, "k_gen": 50},
+}
 #: Ground-truth labels a person (or the demo simulator) gives a generated image.
 LABELS: tuple[str, ...] = ("replica", "partial", "reinterpretation", "miss")
 
@@ -41,10 +51,13 @@ class Thresholds:
     clip_tau_dynamic: float | None = None      # None: same as clip_tau
     patch_tau: float = PATCH_TAU
     pooling: str = POOLING
+    rule: str = "gt"                           # gt: s > tau (the paper); ge: s >= tau (the released scripts)
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if self.rule not in RULES:
+            raise ValueError(f"threshold rule must be one of {', '.join(RULES)}, got {self.rule!r}")
         for name in ("clip_tau", "clip_tau_dynamic", "patch_tau"):
             v = getattr(self, name)
             if v is not None and not -1.0 <= v <= 1.0:
@@ -67,6 +80,28 @@ class Filters:
     kinds: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
     slugs: tuple[str, ...] = ()
+
+
+def run_thresholds(run_config: dict | None, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
+                   patch_tau: float | None = None, pooling: str = POOLING) -> Thresholds:
+    """Thresholds for reading a score run: the values given, else the run's operating point (its
+    embedders' defaults, recorded with the run), else the paper's; always the run's threshold rule.
+
+    >>> run_thresholds({"threshold_rule": "ge", "operating_point": {"clip_tau": 0.7, "clip_tau_dynamic": 0.75,
+    ...                 "patch_tau": 0.6}}, clip_tau=0.5)
+    Thresholds(clip_tau=0.5, clip_tau_dynamic=0.75, patch_tau=0.6, pooling='recognised', rule='ge')
+    >>> run_thresholds({}).clip_tau, run_thresholds({}).dynamic_tau
+    (0.7, 0.7)
+    """
+    cfg = run_config or {}
+    op = cfg.get("operating_point") or {}
+    rule = cfg.get("threshold_rule") or op.get("rule") or "gt"
+    op_tau = op.get("clip_tau", CLIP_TAU)
+    op_dyn = op.get("clip_tau_dynamic")
+    if clip_tau_dynamic is None and op_dyn is not None and op_dyn != op_tau:
+        clip_tau_dynamic = op_dyn              # a distinct dynamic default (the scripts' 0.75) stays
+    return Thresholds(op_tau if clip_tau is None else clip_tau, clip_tau_dynamic,
+                      op.get("patch_tau", PATCH_TAU) if patch_tau is None else patch_tau, pooling, rule)
 
 
 def data_dir() -> Path:

@@ -36,6 +36,15 @@ with page("Thresholds") as ctx:
     seps = calibration(labelled)
     if seps:
         st.subheader("Calibration against ground-truth labels")
+        st.caption("Which thresholds do the labels support? CLIP τ: recognisable vs miss; patch τ: replica vs "
+                   "reinterpretation (an image counts as a replica when more than half of its cells are reused). "
+                   "Youden's point maximises TPR − FPR; the last columns give the lowest τ reaching 90 % precision.")
+        cal = data.calibration(ctx)
+        st.dataframe(cal, hide_index=True, width="stretch")
+        best = cal.set_index("threshold")["youden_tau"]
+        if best.notna().all():
+            st.button(f"Apply the suggested thresholds (CLIP τ {best['clip_tau']:.2f}, patch τ {best['patch_tau']:.2f})",
+                      key="th_apply", on_click=data.apply_thresholds, args=(best["clip_tau"], best["patch_tau"]))
         st.dataframe(calibration_table(labelled), hide_index=True)
         st.plotly_chart(figures.lines(roc_frame(seps), "fpr", "tpr", "ROC curves", color="analysis"), key="th_roc")
 

@@ -89,11 +89,17 @@ def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders
 
     from iconicity_core import db as database
 
+    import duckdb
+
     db = tmp_path / "d.duckdb"
     shutil.copy(small_demo_db, db)
+    root = tmp_path / "dataset"                    # a private copy of the images: this test deletes some
+    shutil.copytree(small_demo_db.with_name("demo_dataset"), root)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE roots SET path = ?", [str(root.resolve())])
+    con.close()
     con = database.connect(db, read_only=True)
     img = database.metrics.metrics_table(con, "image")
-    root = database.views.image_path(con, img.file_id.iloc[0]).parents[len(img.image.iloc[0].split("/")) - 1]
     con.close()
     replicas = img[img.label == "replica"].image.tolist()
     gone, broken = replicas[: len(replicas) // 2], replicas[len(replicas) // 2]

@@ -80,7 +80,8 @@ def test_bad_query_params_fall_back_with_a_notice(app_db):
     notices = " ".join(t.value for t in at.text)                        # shown as plain text
     for word in ("clip_tau", "patch_tau", "pooling", "no such model", "passwd", "nope"):
         assert word in notices, word
-    assert at.sidebar.slider(key="w_clip_tau").value == 0.70
+    assert at.sidebar.slider(key="w_clip_tau").value == 0.47          # the baseline run's operating point
+    assert at.sidebar.slider(key="w_patch_tau").value == 0.61
     assert at.sidebar.radio(key="w_pooling").value == "recognised"
     con = duckdb.connect(str(app_db), read_only=True)
     assert con.execute("SELECT count(*) FROM refs").fetchone()[0] == 10

@@ -68,20 +68,23 @@ def test_authors_layout(tmp_path):
 
 def test_export_authors_format(tmp_path, small_dataset):
     db = tmp_path / "e.duckdb"
-    cli("score", small_dataset, "--db", db, *BASE)
+    cli("score", small_dataset, "--db", db, *BASE, "--clip-tau-dynamic", "0.999")
     out = tmp_path / "out"
-    cli("export", "--db", db, "--out", out, "--format", "authors")
+    cli("export", "--db", db, "--out", out, "--format", "authors", "--clip-tau", "0.999")
     static = pd.read_csv(out / "results_cra_static.csv")
     dynamic = pd.read_csv(out / "results_cra_dynamic.csv")
-    vr = pd.read_csv(out / "results_vr.csv")
-    assert list(static.columns[:7]) == ["mode", "model", "slug", "ref_image_path", "gen_image_path", "cra_sim", "cra_pass"]
-    assert len(static) == 6 and len(dynamic) == 4 and len(vr) == 10        # a row for every image
-    assert static.cra_pass.sum() == 2 and dynamic.cra_pass.sum() == 2
+    ours = pd.read_csv(out / "iconicity_images.csv")
+    vr_static, vr_dynamic = pd.read_csv(out / "results_vr_static.csv"), pd.read_csv(out / "results_vr_dynamic.csv")
+    assert list(static.columns[:6]) == ["mode", "model", "slug", "ref_image_path", "gen_image_path", "cra_sim"]
+    assert len(static) == 2 and len(dynamic) == 2                # as the script: only the copies pass
+    assert len(ours) == 10 and ours.cra_pass.sum() == 4          # ours: a row for every image
+    assert len(vr_static) == 6 and len(vr_dynamic) == 4 and "vr" not in vr_static   # the script writes no thresholded VR
     d = dynamic.iloc[0]
     assert d.n_ref_before == 3 and d.n_ref_kept == 2 and d.n_ref_dups_removed == 1
     assert d.ref_images_kept.count(";") == 1
-    assert {"grid_rows", "grid_cols", "n_ref_patches", "n_gen_patches", "vr_max", "vr_mean", "vr_p90"} <= set(vr.columns)
-    copy = vr[vr.gen_image_path.str.endswith("mona/copy.png")].iloc[0]
+    assert {"grid_rows", "grid_cols", "n_ref_patches", "n_gen_patches", "vr_max", "vr_mean", "vr_p90"} <= set(vr_static.columns)
+    copy = vr_static[vr_static.gen_image_path.str.endswith("mona/copy.png")].iloc[0]
     assert copy.vr_max > 0.9999 and copy.vr_mean > 0.9999 and copy.n_ref_patches == 16
-    meta = json.loads((out / "results_vr.meta.json").read_text())
+    meta = json.loads((out / "results_vr_static.meta.json").read_text())
     assert meta["threshold_rule"] == "strict >" and meta["clip"]["family"] == "baseline"
+    assert meta["thresholds"]["clip_tau_dynamic"] == 0.999        # the run's recorded dynamic τ

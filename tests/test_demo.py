@@ -37,6 +37,25 @@ def test_demo_is_offline_deterministic_and_complete(small_demo_db, build_demo_su
 
 
 @pytest.mark.slow
+def test_demo_first_screen_separates_the_simulated_models(demo_db):
+    """At the run's defaults (the baseline's calibrated operating point) the Overview's per-model numbers
+    tell the simulated behaviours apart: replicator-xl reuses, painter-2 is recognised without reuse,
+    noisy-mini is mostly not recognised."""
+    from iconicity_core import db
+    from iconicity_core.config import run_thresholds
+
+    con = db.connect(demo_db, read_only=True)
+    t = run_thresholds(db.runs.get(con, db.runs.latest_score_run(con))["config"])
+    m = db.metrics.metrics_table(con, "model", t)
+    con.close()
+    m = m[(m.kind == "all") & (m.variant == "title")].set_index("model")
+    assert (t.clip_tau, t.patch_tau) == (0.47, 0.61)
+    assert m.loc["replicator-xl", "vr"] > m.loc["painter-2", "vr"] + 0.25
+    assert m.loc["painter-2", "cra"] > m.loc["noisy-mini", "cra"] + 0.25
+    assert m.loc["noisy-mini", "cra"] == m["cra"].min() and m.loc["replicator-xl", "vr"] == m["vr"].max()
+
+
+@pytest.mark.slow
 def test_demo_calibration(demo_db):
     tables, _ = _tables(demo_db)
     cal = calibration_table(tables["image"]).set_index("separation")

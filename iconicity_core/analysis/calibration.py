@@ -6,6 +6,7 @@ Reported as ROC-AUC (scikit-learn), with the curves for plotting.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,3 +93,100 @@ def roc_frame(separations: list[Separation]) -> pd.DataFrame:
         return pd.DataFrame(columns=["fpr", "tpr", "analysis"])
     return pd.concat([pd.DataFrame({"fpr": s.fpr, "tpr": s.tpr, "analysis": f"{s.name} (AUC {s.auc:.3f})"})
                       for s in separations], ignore_index=True)
+
+
+#: Candidate thresholds (the sliders' resolution).
+TAU_GRID = np.round(np.linspace(0, 1, 101), 2)
+
+
+def _sweep(y: np.ndarray, decide) -> pd.DataFrame:
+    """TPR, FPR, precision and Youden's J of a decision rule at every tau of :data:`TAU_GRID`."""
+    rows = []
+    for tau in TAU_GRID:
+        pred = decide(tau)
+        tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+        tpr, fpr = tp / max(1, int(y.sum())), fp / max(1, int((~y).sum()))
+        rows.append((tau, tpr, fpr, tp / (tp + fp) if tp + fp else np.nan, tpr - fpr))
+    return pd.DataFrame(rows, columns=["tau", "tpr", "fpr", "precision", "j"])
+
+
+def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt", target_precision: float = 0.9,
+              n_resamples: int = 999) -> pd.DataFrame:
+    """Which thresholds do human (or simulated) labels support?
+
+    * **CLIP τ** — recognisable (replica / partial / reinterpretation) vs ``miss``: an image is called
+      recognisable when ``s_i > τ``;
+    * **patch τ** — ``replica`` vs ``reinterpretation``: an image is called a replica when more than half
+      of its cells are reused at ``τ`` (the Overview's quadrant cut).
+
+    For each: ROC-AUC of the score with a bootstrap 95% CI (for patch τ, of VR at the suggested τ),
+    Youden's point (the τ maximising TPR − FPR) and the smallest τ whose precision reaches
+    ``target_precision`` (with the recall there), over τ = 0.00, 0.01, ..., 1.00.
+
+    >>> lab = np.array(["replica", "reinterpretation", "miss", "replica"])
+    >>> cells = np.array([[0.9, 0.9], [0.2, 0.9], [0.1, 0.1], [0.8, 0.95]])
+    >>> t = calibrate(lab, np.array([0.9, 0.8, 0.2, 0.95]), cells, n_resamples=20).set_index("threshold")
+    >>> float(t.loc["clip_tau", "youden_tau"]), float(t.loc["patch_tau", "youden_tau"])
+    (0.2, 0.2)
+    """
+    from .baselines import auc_ci
+
+    labels = pd.Series(np.asarray(labels, object))
+    clip = np.asarray(clip_sim, float)
+    cells = np.asarray(cells)
+    gt = (lambda v, t: v >= t) if rule == "ge" else (lambda v, t: v > t)
+    out = []
+    seps = {"clip_tau": ("recognisable vs miss", labels.notna().to_numpy(), labels.isin(RECOGNISABLE).to_numpy(),
+                         lambda m, tau: gt(clip[m], tau)),
+            "patch_tau": ("replica vs reinterpretation", labels.isin(["replica", "reinterpretation"]).to_numpy(),
+                          (labels == "replica").to_numpy(),
+                          lambda m, tau: gt(cells[m], tau).mean(axis=1) > 0.5)}
+    for name, (sep, keep, positive, decide) in seps.items():
+        y = positive[keep]
+        row = {"threshold": name, "separation": sep, "n_pos": int(y.sum()), "n_neg": int((~y).sum())}
+        if y.all() or not y.any():
+            out.append(row)
+            continue
+        sw = _sweep(y, lambda tau: decide(keep, tau))
+        best = sw.loc[sw["j"].idxmax()]
+        ok = sw[sw["precision"] >= target_precision]
+        score = clip[keep] if name == "clip_tau" else gt(cells[keep], best["tau"]).mean(axis=1)
+        auc, lo, hi = auc_ci(y, score, n_resamples)
+        row |= {"roc_auc": auc, "ci_low": lo, "ci_high": hi, "youden_tau": float(best["tau"]),
+                "youden_j": float(best["j"]),
+                f"tau_at_precision_{target_precision:g}": float(ok["tau"].iloc[0]) if len(ok) else np.nan,
+                "recall_there": float(ok["tpr"].iloc[0]) if len(ok) else np.nan}
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 0.9,
+                  n_resamples: int = 999) -> tuple[pd.DataFrame, str]:
+    """:func:`calibrate` on a score run's stored similarities, with the labels stored in the database
+    (the demo's) or from a CSV ``image,label``; recorded as a ``calibrate`` run. Returns the table and
+    the run id."""
+    from .. import db
+    from ..config import run_thresholds
+    from ..io.provenance import sha256_file
+    from .evaluate import read_labels
+
+    arrays = db.views.engine_arrays(con, run_id)
+    n = len(arrays["file_id"])
+    cells = np.asarray(arrays["cells"], np.float32).reshape(n, -1) if n else np.zeros((0, 16), np.float32)
+    labels = pd.Series(arrays["label"], dtype=object)
+    problems = []
+    if labels_file is not None:
+        given, problems = read_labels(labels_file)
+        paths = db.views.file_rows(con, list(arrays["file_id"])).set_index("file_id")["image"]
+        labels = pd.Series([given.get(paths.get(f)) for f in arrays["file_id"]], dtype=object)
+    if labels.notna().sum() == 0:
+        raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
+    rule = run_thresholds(db.runs.get(con, run_id).get("config")).rule
+    config = {"target_precision": target_precision, "bootstrap_resamples": n_resamples, "rule": rule}
+    inputs = {"labels_file": str(labels_file) if labels_file else "database",
+              "labels_sha256": sha256_file(labels_file) if labels_file else None, "n_labelled": int(labels.notna().sum())}
+    with db.runs.recorded(con, "calibrate", config, inputs, parent_run=run_id) as rec:
+        table = calibrate(labels.to_numpy(), arrays["sim"], cells, rule, target_precision, n_resamples)
+        rec.outputs["table"] = json.loads(table.to_json(orient="records"))
+        rec.outputs["label_problems"] = [{"item": i, "message": m} for i, m in problems]
+    return table, rec.run_id

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .options import (CLIP_TAU, PATCH_TAU, POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Quiet,
+from .options import (POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Quiet,
                       Run, fail, open_db, report_items, thresholds)
 
 
@@ -15,7 +15,7 @@ def analyze(
     db: Db,
     out: Path = typer.Option(Path("analysis"), "--out", help="Folder for the CSV, LaTeX and HTML files."),
     covariates: Optional[str] = typer.Option(None, help="Comma-separated covariate columns (default: all numeric)."),
-    clip_tau: ClipTau = CLIP_TAU, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = PATCH_TAU,
+    clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     pooling: Pooling = POOLING,
     correction: str = typer.Option("holm", help="holm or bh."),
     n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
@@ -28,11 +28,11 @@ def analyze(
 
     if correction not in ("holm", "bh"):
         fail("--correction must be holm or bh")
-    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
     con = open_db(db)
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling)
     try:
         covs = [c.strip() for c in covariates.split(",")] if covariates else None
-        paths = write_analysis(con, out, t, covs, correction, n_resamples, run, variant)
+        paths = write_analysis(con, out, t, covs, correction, n_resamples, run_id, variant)
     except (ValueError, LookupError) as e:
         fail(str(e))
     for p in paths:
@@ -47,7 +47,7 @@ def evaluate(
     sscd: Optional[Path] = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
     dino_model: Optional[str] = typer.Option(None, help="Also a global DINOv3 cosine (Hub id or local dir)."),
     precision: float = typer.Option(0.9, help="Report the threshold reaching this precision."),
-    clip_tau: ClipTau = CLIP_TAU, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = PATCH_TAU,
+    clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
     run: Run = None,
     fmt: Format = "text",
@@ -62,10 +62,10 @@ def evaluate(
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
-    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau)
     con = open_db(db)
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau)
     try:
-        ev = run_evaluate(con, t, labels, sscd, precision, n_resamples, run, progress=not quiet, dino_model=dino_model)
+        ev = run_evaluate(con, t, labels, sscd, precision, n_resamples, run_id, progress=not quiet, dino_model=dino_model)
     except (ValueError, LookupError, FileNotFoundError, ModelLoadError) as e:
         fail(str(e))
     report_items(ev.problems, "problem")
@@ -83,6 +83,37 @@ def evaluate(
                f"(evaluate run {ev.run_id})", err=True)
 
 
+def calibrate(
+    db: Db,
+    labels: Optional[Path] = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
+                                                    "default: the labels stored in the database (demo)."),
+    target_precision: float = typer.Option(0.9, help="Report the lowest τ whose precision reaches this."),
+    n_resamples: int = typer.Option(999, help="Bootstrap resamples for the ROC-AUC confidence intervals."),
+    run: Run = None,
+    fmt: Format = "text",
+) -> None:
+    """Which CLIP τ and patch τ do labelled images support? ROC-AUC with CI, Youden's point and the τ at a
+    target precision, for recognisable-vs-miss (CLIP τ) and replica-vs-reinterpretation (patch τ)."""
+    from .. import db as database
+    from ..analysis.calibration import calibrate_run
+
+    if fmt not in ("text", "json"):
+        fail("--format must be text or json")
+    con = open_db(db)
+    try:
+        table, rid = calibrate_run(con, database.runs.resolve(con, run), labels, target_precision, n_resamples)
+    except (ValueError, LookupError, FileNotFoundError) as e:
+        fail(str(e))
+    if fmt == "json":
+        typer.echo(json.dumps({"calibrate_run": rid, "rows": json.loads(table.to_json(orient="records"))}, indent=2))
+        return
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"suggested: --clip-tau {table.set_index('threshold').loc['clip_tau', 'youden_tau']:.2f} "
+               f"--patch-tau {table.set_index('threshold').loc['patch_tau', 'youden_tau']:.2f} (Youden's point; "
+               f"calibrate run {rid})", err=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(analyze)
     app.command()(evaluate)
+    app.command()(calibrate)

@@ -12,9 +12,10 @@ import typer
 from .. import config
 
 Db = Annotated[Path, typer.Option("--db", help="Scores database (DuckDB file).")]
-ClipTau = Annotated[float, typer.Option(help="CLIP threshold (static references; dynamic too unless set).")]
+ClipTau = Annotated[Optional[float], typer.Option(help="CLIP threshold (static references; dynamic too unless set) "
+                                                      "[default: the run's operating point, see `runs show`].")]
 ClipTauDynamic = Annotated[Optional[float], typer.Option(help="CLIP threshold for dynamic references.")]
-PatchTau = Annotated[float, typer.Option(help="Cell reuse threshold.")]
+PatchTau = Annotated[Optional[float], typer.Option(help="Cell reuse threshold [default: the run's operating point].")]
 Pooling = Annotated[str, typer.Option(help="VI(c) over 'recognised' generations or 'all'.")]
 Run = Annotated[Optional[str], typer.Option(help="Score run id or a unique prefix (default: the latest; "
                                                  "see `iconicity runs`).")]
@@ -22,7 +23,7 @@ Format = Annotated[str, typer.Option("--format", help="csv or json.")]
 Quiet = Annotated[bool, typer.Option(help="No progress bars.")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 
-CLIP_TAU, PATCH_TAU, POOLING = config.CLIP_TAU, config.PATCH_TAU, config.POOLING
+POOLING = config.POOLING
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:
@@ -30,11 +31,17 @@ def fail(msg: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def thresholds(clip_tau: float, clip_tau_dynamic: float | None, patch_tau: float,
-               pooling: str = config.POOLING) -> config.Thresholds:
+def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: float | None,
+               patch_tau: float | None, pooling: str = config.POOLING) -> tuple[str, config.Thresholds]:
+    """The score run (id or prefix; default the latest) and the thresholds to read it at: the values
+    given, else the run's operating point; always the run's threshold rule."""
+    from .. import db as database
+
     try:
-        return config.Thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
-    except ValueError as e:
+        run_id = database.runs.resolve(con, run)
+        return run_id, config.run_thresholds(database.runs.get(con, run_id).get("config"), clip_tau, clip_tau_dynamic,
+                                             patch_tau, pooling)
+    except (ValueError, LookupError) as e:
         fail(str(e))
 
 

@@ -7,16 +7,16 @@ from typing import Optional
 
 import typer
 
-from .options import (CLIP_TAU, PATCH_TAU, POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Run,
+from .options import (POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Run,
                       emit, fail, open_db, thresholds)
 
 
 def metrics(
     db: Db,
     by: str = typer.Option("model", "--by", help="image, reference or model."),
-    clip_tau: ClipTau = CLIP_TAU,
+    clip_tau: ClipTau = None,
     clip_tau_dynamic: ClipTauDynamic = None,
-    patch_tau: PatchTau = PATCH_TAU,
+    patch_tau: PatchTau = None,
     pooling: Pooling = POOLING,
     fmt: Format = "csv",
     run: Run = None,
@@ -27,13 +27,9 @@ def metrics(
 
     if by not in database.metrics.BY:
         fail(f"--by must be one of {', '.join(database.metrics.BY)}")
-    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling)
     con = open_db(db, read_only=True)
-    try:
-        run_id = database.runs.resolve(con, run)
-        df = database.metrics.metrics_table(con, by, t, run_id=run_id)
-    except LookupError as e:
-        fail(str(e))
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling)
+    df = database.metrics.metrics_table(con, by, t, run_id=run_id)
     emit(df, fmt, output, {"by": by, "run_id": run_id, "thresholds": t.as_dict(), "vi_pooling": pooling})
 
 
@@ -48,20 +44,18 @@ def export(
     db: Db,
     out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
     fmt: str = typer.Option("authors", "--format", help="authors: the released scripts' CSV files."),
-    clip_tau: ClipTau = CLIP_TAU, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = PATCH_TAU,
+    clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     run: Run = None,
 ) -> None:
-    """Export results in the authors' CSV format (one row per image, with cra_pass); recorded as a run."""
+    """Export results in the authors' CSV format (their file names and rows, plus every image with
+    cra_pass and VR); recorded as a run."""
     from ..analysis.export import export_authors
 
     if fmt != "authors":
         fail("--format authors is the only export format so far")
-    t = thresholds(clip_tau, clip_tau_dynamic, patch_tau)
     con = open_db(db)
-    try:
-        paths = export_authors(con, out, t, run)
-    except LookupError as e:
-        fail(str(e))
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau)
+    paths = export_authors(con, out, t, run_id)
     for p in paths:
         typer.echo(str(p))
 

@@ -17,9 +17,23 @@ from .options import Device, Format, Quiet, fail, report_items
 def score(
     dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (DESIGN layout). Omit with --authors-*."),
     db: Path = typer.Option(..., "--db", help="DuckDB file to create or extend."),
-    clip_model: str = typer.Option(DEFAULT_CLIP_MODEL, help="open_clip architecture, or 'baseline' (see `iconicity embedders`)."),
-    clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED, help="open_clip weights tag or local checkpoint path."),
+    preset: str = typer.Option("paper", help="paper (DESIGN §2) or authors (the released scripts: CLIP ViT-B-16, "
+                                               "center-crop cells at 256, >= rule, dynamic τ 0.75, --k-gen 50). "
+                                               "Options given explicitly override the preset's values."),
+    clip_model: Optional[str] = typer.Option(None, help="open_clip architecture, or 'baseline' (see `iconicity embedders`) "
+                                                         f"[paper: {DEFAULT_CLIP_MODEL}]."),
+    clip_pretrained: Optional[str] = typer.Option(None, help="open_clip weights tag or local checkpoint path "
+                                                              f"[paper: {DEFAULT_CLIP_PRETRAINED}]."),
     dino_model: str = typer.Option(DEFAULT_DINO_MODEL, help="DINOv3 Hub id or local directory, or 'baseline'."),
+    cell_preprocess: Optional[str] = typer.Option(None, help="squash (each cell resized to the input size) or "
+                                                              "center-crop (timm's transform, as the scripts) [paper: squash]."),
+    cell_size: Optional[int] = typer.Option(None, help="Cell input side (default: the model's input size)."),
+    threshold_rule: Optional[str] = typer.Option(None, help="gt (s > τ, the paper) or ge (s >= τ, the scripts); "
+                                                             "recorded with the run, honoured by metrics and the dashboard."),
+    clip_tau_dynamic: Optional[float] = typer.Option(None, help="Default CLIP τ for dynamic references recorded "
+                                                                 "with the run [authors: 0.75]."),
+    k_gen: Optional[int] = typer.Option(None, help="Score only the first K generations per model, reference and "
+                                                   "prompt variant, by file name [authors: 50]."),
     patch_mode: str = typer.Option("crop", help="crop (paper-faithful) or token (one pass, pooled tokens)."),
     grid: str = typer.Option(config.GRID, help="ROWSxCOLS grid for the patch-level scores."),
     token_size: int = typer.Option(224, help="Input side for --patch-mode token."),
@@ -40,6 +54,7 @@ def score(
     from ..embedders import ModelLoadError, load_cells, load_global, resolve_device
     from ..io.dataset import CSVError, scan_authors_layout, scan_dataset
     from ..pipeline import score_dataset
+    from ..pipeline.scorer import operating_point
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
@@ -57,17 +72,28 @@ def score(
             ds = scan_dataset(dataset)
         else:
             fail("give a DATASET folder (or the --authors-* options)")
+        if preset not in config.PRESETS:
+            fail(f"--preset must be one of {', '.join(config.PRESETS)}")
+        p = {**config.PRESETS[preset], **{k: v for k, v in {
+            "clip_model": clip_model, "clip_pretrained": clip_pretrained, "cell_preprocess": cell_preprocess,
+            "cell_size": cell_size, "threshold_rule": threshold_rule, "clip_tau_dynamic": clip_tau_dynamic,
+            "k_gen": k_gen}.items() if v is not None}}
+        if p["threshold_rule"] not in config.RULES:
+            fail(f"--threshold-rule must be one of {', '.join(config.RULES)}")
+        if p["k_gen"] is not None and p["k_gen"] < 1:
+            fail("--k-gen must be at least 1")
         dev = resolve_device(device)
         typer.echo(f"loading models on {dev} ...", err=True)
-        clip = load_global(clip_model, clip_pretrained, device=dev, batch_size=batch_size)
+        clip = load_global(p["clip_model"], p["clip_pretrained"], device=dev, batch_size=batch_size)
         cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
-                           token_size=token_size)
-        config_ = {"clip_model": clip_model, "clip_pretrained": clip_pretrained, "dino_model": dino_model,
-                   "patch_mode": patch_mode, "grid": grid, "token_size": token_size, "batch_size": batch_size,
-                   "phash_max": phash_max, "max_pixels": max_pixels,
-                   "dataset": str(dataset) if dataset else None, "layout": ds.layout}
+                           token_size=token_size, cell_preprocess=p["cell_preprocess"], cell_size=p["cell_size"])
+        config_ = {"preset": preset, **p, "dino_model": dino_model, "patch_mode": patch_mode, "grid": grid,
+                   "token_size": token_size, "batch_size": batch_size, "phash_max": phash_max,
+                   "max_pixels": max_pixels, "dataset": str(dataset) if dataset else None, "layout": ds.layout,
+                   "operating_point": operating_point(clip, cells, p["threshold_rule"], p["clip_tau_dynamic"])}
         summary = score_dataset(ds, db, clip, cells, phash_max=phash_max, batch_size=batch_size,
-                                max_pixels=max_pixels, device=dev, progress=not quiet, config=config_)
+                                max_pixels=max_pixels, device=dev, progress=not quiet, config=config_,
+                                k_gen=p["k_gen"], threshold_rule=p["threshold_rule"])
     except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
             database.SchemaError) as e:
         fail(str(e))

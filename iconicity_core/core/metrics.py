@@ -27,9 +27,10 @@ from ..config import POOLINGS
 Pooling = Literal["recognised", "all"]
 
 
-def recognised(clip_sim: np.ndarray, tau: float) -> np.ndarray:
-    """Per-generation recognition flags ``s_i > tau``."""
-    return np.asarray(clip_sim, dtype=float) > tau
+def recognised(clip_sim: np.ndarray, tau: float, rule: str = "gt") -> np.ndarray:
+    """Per-generation recognition flags ``s_i > tau`` (``s_i >= tau`` with rule ``ge``)."""
+    s = np.asarray(clip_sim, dtype=float)
+    return s >= tau if rule == "ge" else s > tau
 
 
 def cra(clip_sim: np.ndarray, tau: float) -> float:
@@ -100,13 +101,18 @@ def _check_pooling(pooling: str) -> None:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
 
 
-def float32_cut(tau: float) -> np.float32:
-    """The float32 threshold ``c`` with ``v > c  <=>  float64(v) > tau`` for every float32 ``v`` — so
-    float32 similarities are compared without converting them, with exactly the float64 (SQL) answer.
+def float32_cut(tau: float, rule: str = "gt") -> np.float32:
+    """The float32 threshold ``c`` with ``v > c  <=>  float64(v) > tau`` (rule ``gt``) or
+    ``float64(v) >= tau`` (rule ``ge``) for every float32 ``v`` — so float32 similarities are compared
+    without converting them, with exactly the float64 (SQL) answer.
 
     >>> v = np.array([0.6], np.float32)            # float32(0.6) is a little above 0.6
     >>> bool(v.astype(np.float64)[0] > 0.6), bool(v[0] > float32_cut(0.6)), bool(v[0] > np.float32(0.6))
     (True, True, False)
+    >>> bool(np.float32(0.5) > float32_cut(0.5, "ge")), bool(np.float32(0.5) > float32_cut(0.5))
+    (True, False)
     """
     t = np.float32(tau)
+    if rule == "ge":          # the largest float32 strictly below tau
+        return np.nextafter(t, np.float32(-np.inf)) if np.float64(t) >= tau else t
     return np.nextafter(t, np.float32(-np.inf)) if np.float64(t) > tau else t

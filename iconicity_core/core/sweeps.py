@@ -31,8 +31,9 @@ def model_metrics(images: pd.DataFrame, cells: np.ndarray, clip_tau: float, patc
     return ref.groupby(["model", "variant"])[["cra", "vr", "vi", "crt"]].mean().reset_index()
 
 
-def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray) -> np.ndarray:
-    """For each group, the fraction of its values strictly above each threshold.
+def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt") -> np.ndarray:
+    """For each group, the fraction of its values above each threshold (strictly, or ``>=`` with rule
+    ``ge``).
 
     ``groups``: ``(n,)`` integer codes; ``values``: ``(n,)`` or ``(n, k)``; ``taus`` ascending.
     One pass (histogram of how many thresholds each value exceeds, then a reverse cumulative sum).
@@ -43,10 +44,10 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray) ->
     v = np.asarray(values).reshape(len(groups), -1)
     taus = np.asarray(taus, np.float64)
     if v.dtype == np.float32:          # compare in float32 with thresholds that give the float64 answer
-        t32 = np.array([float32_cut(t) for t in taus], np.float32)
+        t32 = np.array([float32_cut(t, rule) for t in taus], np.float32)
         idx = np.searchsorted(t32, v, side="left").astype(np.int32)     # v > taus[j]  <=>  j < idx
     else:
-        idx = np.searchsorted(taus, v.astype(np.float64), side="left").astype(np.int32)
+        idx = np.searchsorted(taus, v.astype(np.float64), side="right" if rule == "ge" else "left").astype(np.int32)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     t1 = len(taus) + 1
     code = np.asarray(groups, np.int32)[:, None] * np.int32(t1) + idx

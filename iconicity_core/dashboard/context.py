@@ -54,7 +54,7 @@ def page(title: str) -> Iterator[Context]:
         st.info("This database has no scores yet — run `iconicity score DATASET --db ...` first.")
         st.stop()
     ctx = Context(path, cache.file_version(path), ss["run"], info,
-                  Thresholds(ss["clip_tau"], ss["clip_tau_dynamic"], ss["patch_tau"], ss["pooling"]),
+                  Thresholds(ss["clip_tau"], ss["clip_tau_dynamic"], ss["patch_tau"], ss["pooling"], ss.get("rule", "gt")),
                   Filters(tuple(ss["models"]), tuple(ss["kinds"]), tuple(ss["variants"])), choices)
     st.title(title)
     widgets.provenance(ctx)

@@ -101,7 +101,7 @@ def multivariable(ctx, refs: pd.DataFrame, covs: list[str], metric: str, variant
 
 
 def sweeps(ctx) -> dict[str, pd.DataFrame]:
-    return ctx.engine.sweeps(ctx.filters, ctx.thresholds.pooling, TAUS, GRID_TAUS)
+    return ctx.engine.sweeps(ctx.filters, ctx.thresholds.pooling, TAUS, GRID_TAUS, ctx.thresholds.rule)
 
 
 def labelled_images(ctx) -> pd.DataFrame:
@@ -144,3 +144,24 @@ def reference_breakdown(ctx, slug: str) -> pd.DataFrame:
     """The scores of one reference per model and prompt variant."""
     r = ctx.engine.reference_table(ctx.thresholds, ctx.filters)
     return r[r["slug"] == slug].drop(columns=["slug", "kind", "pooling"]).reset_index(drop=True)
+
+
+def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> pd.DataFrame:
+    """:func:`iconicity_core.analysis.calibration.calibrate` on the labelled images under the filters."""
+    from ..analysis.calibration import calibrate
+
+    t, f = ctx.thresholds, ctx.filters
+
+    def build():
+        a, m = ctx.engine.a, ctx.engine.mask(f)
+        labels = np.array([*a.labels, None], object)[a.label[m]]
+        return calibrate(labels, a.clip[m], a.cells[m], t.rule, target_precision, n_resamples)
+    return ctx.engine.memo(("calibrate", f, t.rule, target_precision, n_resamples), build)
+
+
+def apply_thresholds(clip_tau: float, patch_tau: float) -> None:
+    """Button callback: move the sidebar's threshold sliders (runs before the next script run)."""
+    import streamlit as st
+
+    for k, v in (("clip_tau", clip_tau), ("clip_tau_dynamic", clip_tau), ("patch_tau", patch_tau)):
+        st.session_state[k] = st.session_state[f"w_{k}"] = round(float(v), 2)

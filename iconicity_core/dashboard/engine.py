@@ -126,16 +126,17 @@ class Engine:
 
     def recognised(self, t: Thresholds) -> np.ndarray:
         """``s_i > tau`` with the dynamic threshold for dynamic references (float64, as in SQL)."""
-        tau = np.where(self.a.dynamic, np.float64(t.dynamic_tau), np.float64(t.clip_tau))
-        return self.memo(("rec", t.clip_tau, t.dynamic_tau), lambda: self.a.clip > tau[self.a.slug])
+        tau = np.where(self.a.dynamic, np.float64(t.dynamic_tau), np.float64(t.clip_tau))[self.a.slug]
+        return self.memo(("rec", t.clip_tau, t.dynamic_tau, t.rule),
+                         lambda: self.a.clip >= tau if t.rule == "ge" else self.a.clip > tau)
 
-    def reused_counts(self, patch_tau: float) -> np.ndarray:
+    def reused_counts(self, patch_tau: float, rule: str = "gt") -> np.ndarray:
         """Reused cells per image (``sim > tau`` with the float64 answer, as in SQL)."""
-        return self.memo(("reused", patch_tau),
-                            lambda: (self.a.cells > float32_cut(patch_tau)).sum(axis=1, dtype=np.int16))
+        return self.memo(("reused", patch_tau, rule),
+                         lambda: (self.a.cells > float32_cut(patch_tau, rule)).sum(axis=1, dtype=np.int16))
 
-    def vr(self, patch_tau: float) -> np.ndarray:
-        return self.reused_counts(patch_tau) / np.float64(self.k)
+    def vr(self, patch_tau: float, rule: str = "gt") -> np.ndarray:
+        return self.reused_counts(patch_tau, rule) / np.float64(self.k)
 
     # -- tables (the same rows and values as `iconicity metrics --by ...`) ------------------------
     def reference_arrays(self, t: Thresholds, f: Filters) -> dict[str, np.ndarray]:
@@ -146,7 +147,7 @@ class Engine:
             n_groups = len(self._ref_keys)
             n = np.bincount(g, minlength=n_groups)
             rec = self.recognised(t)[m]
-            vr = self.vr(t.patch_tau)[m]
+            vr = self.vr(t.patch_tau, t.rule)[m]
             n_rec = np.bincount(g, weights=rec, minlength=n_groups)
             with np.errstate(invalid="ignore", divide="ignore"):
                 cra = n_rec / n
@@ -215,7 +216,7 @@ class Engine:
         def build():
             a, m = self.a, self.mask(f)
             idx = np.flatnonzero(m)
-            vr = self.vr(t.patch_tau)[idx]
+            vr = self.vr(t.patch_tau, t.rule)[idx]
             slug = a.slug[idx]
             labels = np.array([*a.labels, None], object)
             df = pd.DataFrame({"model": np.array(a.models, object)[a.model[idx]],
@@ -229,7 +230,8 @@ class Engine:
         return self.memo(("imagetable", t, f), build)
 
     # -- threshold sensitivity (independent of the current thresholds) ---------------------------
-    def sweeps(self, f: Filters, pooling: str, taus: np.ndarray, grid_taus: np.ndarray) -> dict[str, pd.DataFrame]:
+    def sweeps(self, f: Filters, pooling: str, taus: np.ndarray, grid_taus: np.ndarray,
+               rule: str = "gt") -> dict[str, pd.DataFrame]:
         """CRA vs CLIP tau and VR vs patch tau per model (macro over references, prompt variants
         pooled; VR over all generations), and per-model CRT over the (CLIP tau, patch tau) grid."""
         def build():
@@ -238,19 +240,19 @@ class Engine:
             ms_key = a.model[m].astype(np.int64) * ns + a.slug[m]
             keys, g = np.unique(ms_key, return_inverse=True)
             model_of_group = keys // ns
-            cra = exceed_fraction(g, a.clip[m], taus)
-            vr = exceed_fraction(g, a.cells[m], taus)
+            cra = exceed_fraction(g, a.clip[m], taus, rule)
+            vr = exceed_fraction(g, a.cells[m], taus, rule)
             curves = {}
             for name, frac in (("cra", cra), ("vr", vr)):
                 per_model = np.stack([frac[model_of_group == mc].mean(axis=0) for mc in np.unique(model_of_group)])
                 names = np.array(a.models, object)[np.unique(model_of_group)]
                 curves[name] = pd.DataFrame({"tau": np.tile(taus, len(names)), "model": np.repeat(names, len(taus)),
                                              name: per_model.ravel()})
-            curves["grid"] = self._crt_grid(m, grid_taus, pooling)
+            curves["grid"] = self._crt_grid(m, grid_taus, pooling, rule)
             return curves
-        return self.memo(("sweeps", f, pooling, tuple(taus), tuple(grid_taus)), build)
+        return self.memo(("sweeps", f, pooling, tuple(taus), tuple(grid_taus), rule), build)
 
-    def _crt_grid(self, m: np.ndarray, taus: np.ndarray, pooling: str) -> pd.DataFrame:
+    def _crt_grid(self, m: np.ndarray, taus: np.ndarray, pooling: str, rule: str = "gt") -> pd.DataFrame:
         a = self.a
         ns = len(a.slugs)
         key = a.model[m].astype(np.int64) * ns + a.slug[m]
@@ -259,9 +261,9 @@ class Engine:
         n = np.bincount(g)
         rows = []
         cells = a.cells[m]
-        vrs = {pt: (cells > float32_cut(pt)).sum(axis=1, dtype=np.int16) / np.float64(self.k) for pt in taus}
+        vrs = {pt: (cells > float32_cut(pt, rule)).sum(axis=1, dtype=np.int16) / np.float64(self.k) for pt in taus}
         for ct in taus:
-            rec = a.clip[m] > np.float64(ct)
+            rec = a.clip[m] >= np.float64(ct) if rule == "ge" else a.clip[m] > np.float64(ct)
             n_rec = np.bincount(g, weights=rec, minlength=len(keys))
             cra = n_rec / n
             for pt in taus:

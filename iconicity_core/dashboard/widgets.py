@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import db as database
-from ..config import POOLINGS
+from ..config import POOLINGS, run_thresholds
 from . import cache, databases, state
 
 NOTICES = "_notices"
@@ -53,6 +53,7 @@ def _init_from_url(opts: dict[str, Path]) -> None:
     for k, v in asdict(view).items():
         if k != "given":
             ss[k] = list(v) if isinstance(v, tuple) else v
+    ss["_given"] = set(view.given)                # thresholds from the URL win over the run's defaults
     ss["_url_checked"] = False
     ss[INIT_FLAG] = True
 
@@ -84,7 +85,24 @@ def current_view():
     for k in ("run", "ref", *state.LIST_KEYS):
         v = getattr(checked, k)
         ss[k] = list(v) if isinstance(v, tuple) else v
-    return path, choices, infos.get(ss["run"]) if ss["run"] else None
+    info = infos.get(ss["run"]) if ss["run"] else None
+    if info is not None and ss.get("_op_run") != ss["run"]:
+        _apply_operating_point(info)
+    return path, choices, info
+
+
+def _apply_operating_point(info: dict) -> None:
+    """Start at the run's thresholds (its embedders' defaults, recorded with the run) — except those
+    the URL set — and take its threshold rule. Called before the sliders are drawn."""
+    ss = st.session_state
+    t = run_thresholds(info.get("config"))
+    given = ss.pop("_given", set())
+    for k, v in (("clip_tau", t.clip_tau), ("clip_tau_dynamic", t.dynamic_tau), ("patch_tau", t.patch_tau)):
+        if k not in given:
+            ss[k] = round(float(v), 2)
+            ss[f"w_{k}"] = ss[k]
+    ss["rule"] = t.rule
+    ss["_op_run"] = ss["run"]
 
 
 def sidebar() -> None:
@@ -106,12 +124,13 @@ def sidebar() -> None:
         st.caption(f"recognition: {lit(info['clip_info']['model'])} ({lit(info['clip_info']['family'])})  \n"
                    f"realization: {lit(info['dino_info']['model'])} ({lit(info['dino_info']['family'])}, "
                    f"{lit(info['patch_mode'])}, {lit(info['grid'])})")
-    ss["clip_tau"] = st.slider("CLIP τ (static)", 0.0, 1.0, ss["clip_tau"], 0.01, key="w_clip_tau",
-                               help="A generation is recognised when its best CLIP similarity is > τ.")
-    ss["clip_tau_dynamic"] = st.slider("CLIP τ (dynamic)", 0.0, 1.0, ss["clip_tau_dynamic"], 0.01,
-                                       key="w_clip_tau_dynamic")
-    ss["patch_tau"] = st.slider("Patch τ", 0.0, 1.0, ss["patch_tau"], 0.01, key="w_patch_tau",
-                                help="A cell is reused when its best match is > τ.")
+    cmp = "≥" if ss.get("rule") == "ge" else ">"
+    for k, label, help_ in (("clip_tau", "CLIP τ (static)", f"A generation is recognised when its best CLIP similarity "
+                                                              f"is {cmp} τ."),
+                            ("clip_tau_dynamic", "CLIP τ (dynamic)", "The same for dynamic references (films, series)."),
+                            ("patch_tau", "Patch τ", f"A cell is reused when its best match is {cmp} τ.")):
+        ss.setdefault(f"w_{k}", ss[k])           # the widget's state (set from the run's defaults or the URL)
+        ss[k] = st.slider(label, 0.0, 1.0, step=0.01, key=f"w_{k}", help=help_)
     ss["pooling"] = st.radio("VI pooled over", POOLINGS, POOLINGS.index(ss["pooling"]), key="w_pooling",
                              horizontal=True,
                              help="CRT = CRA × VI, with VI the mean over recognised generations or over all.")
@@ -170,6 +189,13 @@ def provenance(ctx) -> None:
     st.caption(f"Scores from run {lit(i['run_id'])} — recognition: {lit(i['clip_key'][:60])} · realization: "
                f"{lit(i['dino_key'][:60])} · grid {lit(i['grid'])} · {lit(i['patch_mode'])} mode · VI pooled over "
                f"**{ctx.thresholds.pooling}** generations")
+    op = (i.get("config") or {}).get("operating_point") or {}
+    src = op.get("source") or {}
+    if op:
+        st.caption(f"Thresholds start at the run's operating point: CLIP τ {op.get('clip_tau')} "
+                   f"({lit(src.get('recognition', ''))}), patch τ {op.get('patch_tau')} "
+                   f"({lit(src.get('realization', ''))}); a value {'≥' if ctx.thresholds.rule == 'ge' else '>'} τ "
+                   "passes. Links and the sidebar can move them.")
     if not i["semantic"]:
         st.warning("These scores come from a weight-free **appearance baseline** (colour layout + gradient "
                    "orientations): it measures low-level visual similarity, **not semantic recognition** like "

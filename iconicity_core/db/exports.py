@@ -25,9 +25,10 @@ def generated_rows(con, run_id: str) -> pd.DataFrame:
            WHERE c.run_id = ? ORDER BY f.model, f.slug, f.relpath""", [run_id]).df()
 
 
-def cell_summaries(con, run_id: str, patch_tau: float) -> pd.DataFrame:
+def cell_summaries(con, run_id: str, patch_tau: float, rule: str = "gt") -> pd.DataFrame:
     """Per generated file: max / mean / p90 of the per-cell best similarities, cell count, and VR."""
+    op = ">=" if rule == "ge" else ">"
     return con.execute(
-        """SELECT file_id, max(sim) AS vr_max, avg(sim) AS vr_mean, quantile_cont(sim, 0.9) AS vr_p90,
-                  count(*) AS n_gen_patches, avg(CASE WHEN sim > ? THEN 1.0 ELSE 0.0 END) AS vr
-           FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [patch_tau, run_id]).df()
+        f"""SELECT file_id, max(sim) AS vr_max, avg(sim) AS vr_mean, quantile_cont(sim, 0.9) AS vr_p90,
+                   count(*) AS n_gen_patches, avg(CASE WHEN sim {op} ? THEN 1.0 ELSE 0.0 END) AS vr
+            FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [patch_tau, run_id]).df()

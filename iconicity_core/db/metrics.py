@@ -26,16 +26,17 @@ def where_filters(f: Filters, params: dict) -> str:
 
 
 def _image_cte(run_id: str, t: Thresholds, f: Filters) -> tuple[str, dict]:
+    ge = t.rule == "ge"
     params = {"run": run_id, "tau": t.clip_tau, "tau_dyn": t.dynamic_tau, "ptau": t.patch_tau,
               "pooling": t.pooling}
     sql = f"""
     WITH cellagg AS (
-        SELECT file_id, avg(CASE WHEN sim > $ptau THEN 1.0 ELSE 0.0 END) AS vr
+        SELECT file_id, avg(CASE WHEN sim {'>=' if ge else '>'} $ptau THEN 1.0 ELSE 0.0 END) AS vr
         FROM cell_sims WHERE run_id = $run GROUP BY file_id
     ), img AS (
         SELECT f.model, f.slug, rf.kind, f.variant, f.relpath AS image, f.file_id, f.label, f.seed,
                c.sim AS clip_sim,
-               c.sim > CASE WHEN rf.kind = 'dynamic' THEN $tau_dyn ELSE $tau END AS recognised,
+               c.sim {'>=' if ge else '>'} CASE WHEN rf.kind = 'dynamic' THEN $tau_dyn ELSE $tau END AS recognised,
                ca.vr, 1.0 - ca.vr AS vi
         FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
              JOIN cellagg ca USING (file_id)

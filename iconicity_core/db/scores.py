@@ -75,15 +75,21 @@ def kept_references(con, run_id: str, slug: str) -> list[tuple[str, str]]:
            WHERE d.run_id = ? AND d.slug = ? AND d.kept ORDER BY f.relpath, d.file_id""", [run_id, slug]).fetchall()
 
 
-def generations_to_score(con, run_id: str) -> list[tuple[str, str, str, str]]:
-    """``(file_id, path, image_id, slug)`` of every readable generated image not scored by the run yet."""
+def generations_to_score(con, run_id: str, k_gen: int | None = None) -> list[tuple[str, str, str, str]]:
+    """``(file_id, path, image_id, slug)`` of every readable generated image not scored by the run yet;
+    with ``k_gen``, only the first ``k_gen`` generations of each (model, slug, prompt variant) by file
+    name (the released scripts' ``--k-gen``)."""
     return con.execute(
-        """SELECT f.file_id, r.path || '/' || f.relpath, f.image_id, f.slug FROM files f
+        """WITH gen AS (
+               SELECT f.*, row_number() OVER (PARTITION BY f.model, f.slug, f.variant ORDER BY f.relpath) AS k
+               FROM files f WHERE f.role = 'generation')
+           SELECT f.file_id, r.path || '/' || f.relpath, f.image_id, f.slug FROM gen f
            JOIN roots r USING (root_id) JOIN refs rf USING (slug) LEFT JOIN images i USING (image_id)
-           WHERE f.role = 'generation' AND f.error IS NULL AND f.image_id IS NOT NULL AND i.error IS NULL
+           WHERE f.error IS NULL AND f.image_id IS NOT NULL AND i.error IS NULL
+             AND (? IS NULL OR f.k <= ?)
              AND f.slug IN (SELECT slug FROM slug_refsets WHERE run_id = ?)
              AND f.file_id NOT IN (SELECT file_id FROM clip_sims WHERE run_id = ?)
-           ORDER BY f.slug, f.model, f.relpath""", [run_id, run_id]).fetchall()
+           ORDER BY f.slug, f.model, f.relpath""", [k_gen, k_gen, run_id, run_id]).fetchall()
 
 
 def write_generation_batch(con, meta: list[tuple], new: dict[str, dict], clip_rows, cell_rows) -> None:

@@ -7,8 +7,9 @@ behaviour is stored as its ground-truth ``label``:
   small rotation, JPEG re-encoding.
 * ``partial`` — 4-10 of the 16 grid cells of a reference pasted (at random positions) into new
   content (a texture).
-* ``reinterpretation`` — the same subject re-rendered: posterised with a palette swap, an
-  edge sketch, or mirrored and re-composed with a colour shift.
+* ``reinterpretation`` — the same composition re-rendered: the coarse layout and colours kept (a
+  pixelated or blurred, posterised under-painting, sometimes colour-shifted), the local detail
+  replaced by a canvas texture — recognisable as the work, with no patch of it reused.
 * ``miss`` — another subject (a different reference, transformed) or a plain texture.
 
 Models differ only in how often they do what (:data:`MODELS`); the ``description`` prompt variant
@@ -86,26 +87,24 @@ def partial(ref: Image.Image, background: Image.Image, rng: np.random.Generator)
     return out
 
 
-def reinterpretation(ref: Image.Image, rng: np.random.Generator) -> Image.Image:
+def reinterpretation(ref: Image.Image, rng: np.random.Generator, textures: list[Image.Image]) -> Image.Image:
+    """The same composition re-rendered: the reference's coarse layout and colours kept (a pixelated or
+    blurred, posterised under-painting), its local detail replaced by a canvas texture; one of three
+    styles, the third with a colour shift."""
     im = _square(ref, rng, (0.8, 1.0))
+    canvas = _square(textures[int(rng.integers(0, len(textures)))], rng, (0.6, 1.0)).convert("L")
+    canvas = ImageOps.autocontrast(canvas).convert("RGB")
     style = int(rng.integers(0, 3))
-    if style == 0:     # posterised, palette swapped
-        im = ImageOps.posterize(im, 2)
-        a = np.asarray(im)[..., rng.permutation(3)]
-        im = ImageOps.invert(Image.fromarray(np.ascontiguousarray(a)))
-    elif style == 1:   # edge sketch on paper
-        edges = im.convert("L").filter(ImageFilter.FIND_EDGES).filter(ImageFilter.MaxFilter(3))
-        e = np.asarray(ImageOps.autocontrast(edges), float) / 255
-        paper = np.array([245, 236, 215], float)
-        ink = np.array(rng.choice([[30, 30, 90], [90, 30, 30], [20, 60, 20]]), float)
-        im = Image.fromarray((paper * (1 - e[..., None]) + ink * e[..., None]).astype(np.uint8))
-    else:              # mirrored, re-composed (quadrants swapped), hue-shifted
-        im = ImageOps.mirror(im)
-        a = np.roll(np.asarray(im), (OUT // 2, OUT // 3), axis=(0, 1))
-        hsv = np.asarray(Image.fromarray(a).convert("HSV")).copy()
-        hsv[..., 0] = (hsv[..., 0].astype(int) + int(rng.integers(60, 196))) % 256
-        im = Image.fromarray(hsv, "HSV").convert("RGB").filter(ImageFilter.GaussianBlur(1.5))
-    return _jpeg(im, 90)
+    if style == 1:     # blurred, posterised under-painting
+        base = ImageOps.posterize(im.filter(ImageFilter.GaussianBlur(6)), 3)
+    else:              # coarse blocks of colour, smoothly blended
+        n = int(rng.integers(7, 10))
+        base = im.resize((n, n), Image.Resampling.BOX).resize((OUT, OUT), Image.Resampling.BICUBIC)
+    if style == 2:     # colour shift
+        hsv = np.asarray(base.convert("HSV")).copy()
+        hsv[..., 0] = (hsv[..., 0].astype(int) + int(rng.integers(10, 30))) % 256
+        base = Image.fromarray(hsv, "HSV").convert("RGB")
+    return _jpeg(Image.blend(base, canvas, float(rng.uniform(0.3, 0.45))), 90)
 
 
 def miss(other: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -124,6 +123,6 @@ def generate(label: str, refs: list[Image.Image], others: list[Image.Image], tex
     if label == "partial":
         return partial(ref, textures[int(rng.integers(0, len(textures)))], rng)
     if label == "reinterpretation":
-        return reinterpretation(ref, rng)
+        return reinterpretation(ref, rng, textures)
     pool = others + textures
     return miss(pool[int(rng.integers(0, len(pool)))], rng)

@@ -68,7 +68,8 @@ def spec_for(role: str, model: str) -> EmbedderSpec:
 # -- the families (the open_clip / DINOv3 catch-alls come last) ---------------------------------
 
 @register("recognition", BASELINE, "weight-free appearance descriptor (colour layout + gradient orientations); "
-          "low-level, not semantic", lambda m: m == BASELINE, None)
+          "low-level, not semantic", lambda m: m == BASELINE, 0.47,
+          "calibrated on the demo's labels (`iconicity calibrate`, Youden's point)")
 def _baseline_global(model: str, **_):
     from .baseline import BaselineGlobalEmbedder
     return BaselineGlobalEmbedder()
@@ -89,19 +90,19 @@ def _open_clip(model: str, pretrained: str = DEFAULT_CLIP_PRETRAINED, device: st
 
 
 @register("realization", BASELINE, "the appearance descriptor per grid cell (crop mode only)",
-          lambda m: m == BASELINE, None)
-def _baseline_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, **_):
-    if mode != "crop":
-        raise ValueError(f"--dino-model {model} supports only --patch-mode crop")
+          lambda m: m == BASELINE, 0.61, "calibrated on the demo's labels (`iconicity calibrate`, Youden's point)")
+def _baseline_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, cell_preprocess: str = "squash",
+                    **_):
+    _squash_crops_only(model, mode, cell_preprocess)
     from .baseline import BaselineCellEmbedder
     return BaselineCellEmbedder(rows, cols)
 
 
 @register("realization", PIXELS, "8x8 thumbnail per cell — near-free, for tests and pipeline benchmarks only",
           lambda m: m == PIXELS, None)
-def _pixels_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, **_):
-    if mode != "crop":
-        raise ValueError(f"--dino-model {model} supports only --patch-mode crop")
+def _pixels_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, cell_preprocess: str = "squash",
+                  **_):
+    _squash_crops_only(model, mode, cell_preprocess)
     from .pixels import PixelCellEmbedder
     return PixelCellEmbedder(rows, cols)
 
@@ -109,9 +110,17 @@ def _pixels_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, 
 @register("realization", "dinov3", "DINOv3 ViT from a Hub id or a save_pretrained folder (--dino-model), crop or "
           "token patch mode", lambda m: True, 0.60, "the paper (DESIGN §2)")
 def _dinov3(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, device: str = "cpu", batch_size: int = 64,
-            token_size: int = 224, **_):
+            token_size: int = 224, cell_preprocess: str = "squash", cell_size: int | None = None, **_):
     from .dino import Dinov3CellEmbedder
-    return Dinov3CellEmbedder(model, mode, rows, cols, device=device, batch_size=batch_size, token_size=token_size)
+    return Dinov3CellEmbedder(model, mode, rows, cols, device=device, batch_size=batch_size, token_size=token_size,
+                              cell_preprocess=cell_preprocess, cell_size=cell_size)
+
+
+def _squash_crops_only(model: str, mode: str, cell_preprocess: str) -> None:
+    if mode != "crop":
+        raise ValueError(f"--dino-model {model} supports only --patch-mode crop")
+    if cell_preprocess != "squash":
+        raise ValueError(f"--dino-model {model} describes each cell at its own size: use --cell-preprocess squash")
 
 
 def load_global(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_PRETRAINED,
@@ -121,10 +130,12 @@ def load_global(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_
 
 
 def load_cells(model: str = DEFAULT_DINO_MODEL, mode: str = "crop", rows: int = 4, cols: int = 4,
-               device: str = "cpu", batch_size: int = 64, token_size: int = 224) -> CellEmbedder:
+               device: str = "cpu", batch_size: int = 64, token_size: int = 224, cell_preprocess: str = "squash",
+               cell_size: int | None = None) -> CellEmbedder:
     """Load the realization (cell) embedder named on the command line."""
     return spec_for("realization", model).factory(model, mode=mode, rows=rows, cols=cols, device=device,
-                                                  batch_size=batch_size, token_size=token_size)
+                                                  batch_size=batch_size, token_size=token_size,
+                                                  cell_preprocess=cell_preprocess, cell_size=cell_size)
 
 
 __all__ = ["BASELINE", "CellEmbedder", "EmbedderInfo", "EmbedderSpec", "GlobalEmbedder", "ModelLoadError", "PIXELS",

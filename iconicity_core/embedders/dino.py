@@ -2,9 +2,11 @@
 
 Two patch modes:
 
-* ``crop`` (paper-faithful, default): every grid cell is cropped from the image, resized to the
-  processor's input size and embedded on its own; its feature is the mean of all output tokens
-  (as in the authors' script).
+* ``crop`` (paper-faithful, default): every grid cell is cropped from the image and embedded on its
+  own; its feature is the mean of all output tokens (as in the authors' script). How a cell becomes
+  the model's input (``cell_preprocess``): ``squash`` resizes it to the input size (bilinear,
+  antialiased); ``center-crop`` is timm's evaluation transform, as the released scripts apply it —
+  shorter side to ``cell_size`` (bicubic, antialiased), center crop ``cell_size`` x ``cell_size``.
 * ``token``: one forward pass over the whole image resized to ``token_size``; the patch tokens
   are average-pooled into the grid cells (same split rule as the crop grid). ~16x cheaper.
 """
@@ -19,6 +21,7 @@ from ..core.grid import cell_boxes, split_ranges
 from .base import EmbedderInfo, ModelLoadError, dir_digest, hf_token
 
 PATCH_MODES = ("crop", "token")
+CELL_PREPROCESS = ("squash", "center-crop")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -28,12 +31,14 @@ class Dinov3CellEmbedder:
 
     def __init__(self, model: str = "facebook/dinov3-vits16-pretrain-lvd1689m", mode: str = "crop",
                  rows: int = 4, cols: int = 4, device: str = "cpu", batch_size: int = 64,
-                 token_size: int = 224) -> None:
+                 token_size: int = 224, cell_preprocess: str = "squash", cell_size: int | None = None) -> None:
         import torch
         from transformers import AutoImageProcessor, AutoModel
 
         if mode not in PATCH_MODES:
             raise ValueError(f"patch mode must be one of {PATCH_MODES}, got {mode!r}")
+        if cell_preprocess not in CELL_PREPROCESS:
+            raise ValueError(f"cell preprocessing must be one of {CELL_PREPROCESS}, got {cell_preprocess!r}")
         self.mode, self.rows, self.cols = mode, rows, cols
         self.device, self.batch_size, self.token_size = device, batch_size, token_size
         local = Path(model).expanduser()
@@ -56,7 +61,10 @@ class Dinov3CellEmbedder:
             mean, std, proc_note = tuple(proc.image_mean), tuple(proc.image_std), "processor config"
         except Exception:
             pass  # no preprocessor_config.json: the DINOv3 defaults, recorded below
-        self.input_size = size
+        self.input_size = (cell_size, cell_size) if cell_size else size
+        self.cell_preprocess = cell_preprocess if mode == "crop" else "squash"
+        self.cell_transform = (center_crop_transform(self.input_size[0], mean, std)
+                               if self.cell_preprocess == "center-crop" else None)
         self.n_skip = 1 + int(getattr(net.config, "num_register_tokens", 0) or 0)
         self.patch = int(net.config.patch_size)
         self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
@@ -66,29 +74,35 @@ class Dinov3CellEmbedder:
         weights = dir_digest(local) if local.is_dir() else str(
             getattr(net.config, "_commit_hash", None) or "hub"
         )
-        geom = f"{mode}:{rows}x{cols}" + (f":{token_size}" if mode == "token" else "")
+        geom = f"{mode}:{rows}x{cols}" + (f":{token_size}" if mode == "token" else "") + (
+            f":cc{self.input_size[0]}" if self.cell_preprocess == "center-crop" else
+            f":{self.input_size[0]}" if cell_size else "")
         self.info = EmbedderInfo(
             key=f"dinov3:{local.name if local.is_dir() else model}:{weights}:{geom}",
             family="dinov3",
             model=local.name if local.is_dir() else model,
             weights=weights,
             preprocessing=(
-                f"{mode}: " + (f"each cell resized to {size[0]}x{size[1]}, mean of all tokens"
+                f"{mode}: " + ((f"each cell: shorter side to {self.input_size[0]} (bicubic, antialias), center "
+                                f"crop {self.input_size[0]}x{self.input_size[0]} (timm eval transform), mean of all tokens")
+                               if self.cell_preprocess == "center-crop" else
+                               f"each cell resized to {self.input_size[0]}x{self.input_size[1]}, mean of all tokens"
                                if mode == "crop" else
                                f"image resized to {token_size}x{token_size}, patch tokens pooled per cell")
                 + f", normalise ({proc_note})"
             ),
-            extra={"precision": str(self.dtype).replace("torch.", ""), "grid": f"{rows}x{cols}"},
+            extra={"precision": str(self.dtype).replace("torch.", ""), "grid": f"{rows}x{cols}",
+                   "cell_preprocess": self.cell_preprocess, "cell_size": self.input_size[0]},
         )
 
     # -- helpers ------------------------------------------------------------------------------
-    def _forward(self, x):
+    def _forward(self, x, normalized: bool = False):
         import torch
 
         with torch.inference_mode(), torch.autocast(
             "cuda", dtype=torch.float16, enabled=self.dtype == torch.float16
         ):
-            return self.model(pixel_values=((x - self.mean) / self.std)).last_hidden_state.float()
+            return self.model(pixel_values=x if normalized else (x - self.mean) / self.std).last_hidden_state.float()
 
     def _resize(self, t, size):
         import torch.nn.functional as F
@@ -107,12 +121,16 @@ class Dinov3CellEmbedder:
         k = self.rows * self.cols
         crops = []
         for im in images:
+            boxes = cell_boxes(im.width, im.height, self.rows, self.cols)
+            if self.cell_transform is not None:      # timm's transform on each PIL cell (normalised)
+                crops += [self.cell_transform(im.crop(box))[None].to(self.device) for box in boxes]
+                continue
             t = _to_tensor(im).to(self.device)
-            for (l, top, r, b) in cell_boxes(im.width, im.height, self.rows, self.cols):
-                crops.append(self._resize(t[:, :, top:b, l:r], self.input_size))
+            for (l, top, r, b) in boxes:
+                crops.append((self._resize(t[:, :, top:b, l:r], self.input_size) - self.mean) / self.std)
         feats = []
         for i in range(0, len(crops), self.batch_size):
-            h = self._forward(torch.cat(crops[i : i + self.batch_size]))
+            h = self._forward(torch.cat(crops[i : i + self.batch_size]), normalized=True)
             feats.append(torch.nn.functional.normalize(h.mean(dim=1), dim=-1).cpu())
         return torch.cat(feats).numpy().reshape(len(images), k, -1).astype(np.float32)
 
@@ -137,3 +155,12 @@ def _to_tensor(im: Image.Image):
 
     a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0)
+
+
+def center_crop_transform(size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """timm's evaluation transform (``crop_pct`` 1): shorter side to ``size`` (bicubic, antialias),
+    center crop ``size`` x ``size``, to tensor, normalise — what the released scripts apply to each cell."""
+    from timm.data import create_transform
+
+    return create_transform(input_size=(3, size, size), interpolation="bicubic", crop_pct=1.0, crop_mode="center",
+                            mean=tuple(mean), std=tuple(std))

@@ -51,10 +51,37 @@ class ScoreSummary:
         return d
 
 
-def run_id_for(clip_key: str, dino_key: str, phash_max: int) -> str:
-    """A score run's id: the same embedders and de-duplication rule always give the same run."""
-    blob = json.dumps({"clip": clip_key, "dino": dino_key, "phash_max": phash_max}, sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+def run_id_for(clip_key: str, dino_key: str, phash_max: int, k_gen: int | None = None, rule: str = "gt") -> str:
+    """A score run's id: the same embedders, de-duplication rule, generation limit and threshold rule
+    always give the same run (the last two enter the id only when they differ from the paper's)."""
+    ident = {"clip": clip_key, "dino": dino_key, "phash_max": phash_max}
+    if k_gen is not None:
+        ident["k_gen"] = k_gen
+    if rule != "gt":
+        ident["rule"] = rule
+    return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def operating_point(clip, cells, rule: str = "gt", clip_tau_dynamic: float | None = None) -> dict:
+    """The thresholds a run's scores are meant to be read at: each embedder family's default (the
+    registry), the dynamic CLIP tau and the threshold rule — recorded with the run; the dashboard and
+    `iconicity metrics` start there."""
+    from ..config import CLIP_TAU, PATCH_TAU
+    from ..embedders import list_embedders
+
+    def spec(role, info):
+        fam = {"open_clip": "open_clip", "dinov3": "dinov3"}.get(info.family, info.family)
+        return next((e for e in list_embedders(role) if e.name == fam), None)
+
+    g, c = spec("recognition", clip.info), spec("realization", cells.info)
+    clip_tau = g.default_tau if g and g.default_tau is not None else CLIP_TAU
+    patch_tau = c.default_tau if c and c.default_tau is not None else PATCH_TAU
+    return {"clip_tau": clip_tau, "clip_tau_dynamic": clip_tau if clip_tau_dynamic is None else clip_tau_dynamic,
+            "patch_tau": patch_tau, "rule": rule,
+            "source": {"recognition": f"{clip.info.family}: " + (g.tau_source if g and g.default_tau is not None
+                                                                  else "the paper's default"),
+                       "realization": f"{cells.info.family}: " + (c.tau_source if c and c.default_tau is not None
+                                                                   else "the paper's default")}}
 
 
 def _decode(path: Path, image_id: str, max_pixels: int):
@@ -74,12 +101,15 @@ class Scorer:
 
     def __init__(self, con, clip: GlobalEmbedder, cells: CellEmbedder, *, phash_max: int = PHASH_MAX,
                  batch_size: int = 32, max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu",
-                 progress: bool = True, config: dict | None = None):
+                 progress: bool = True, config: dict | None = None, k_gen: int | None = None,
+                 threshold_rule: str = "gt"):
         self.con, self.clip, self.cells = con, clip, cells
         self.phash_max, self.batch_size, self.max_pixels = phash_max, batch_size, max_pixels
-        self.progress = progress
-        self.run_id = run_id_for(clip.info.key, cells.info.key, phash_max)
-        db.runs.start(con, self.run_id, "score", config=config or {}, device=device,
+        self.progress, self.k_gen = progress, k_gen
+        self.run_id = run_id_for(clip.info.key, cells.info.key, phash_max, k_gen, threshold_rule)
+        config = {**(config or {}), "k_gen": k_gen, "threshold_rule": threshold_rule}
+        config.setdefault("operating_point", operating_point(clip, cells, threshold_rule))
+        db.runs.start(con, self.run_id, "score", config=config, device=device,
                       clip_key=clip.info.key, dino_key=cells.info.key, clip_info=clip.info.__dict__,
                       dino_info=cells.info.__dict__, grid=f"{cells.rows}x{cells.cols}",
                       patch_mode=getattr(cells, "mode", "crop"), phash_max=phash_max,
@@ -157,7 +187,7 @@ class Scorer:
                 np.stack([c[r[1]] for r in rows]) if rows else None)
 
     def score_generations(self) -> None:
-        todo = scores_db.generations_to_score(self.con, self.run_id)
+        todo = scores_db.generations_to_score(self.con, self.run_id, self.k_gen)
         ck, dk = self.clip.info.key, self.cells.info.key
         bar = self._bar(len(todo), "scoring generations")
         cache: dict[str, tuple] = {}

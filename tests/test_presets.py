@@ -1,0 +1,134 @@
+"""Reproducing the released scripts (`--preset authors` and its options), operating points per embedder,
+and calibration against labels."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import model_args
+from helpers import build_small_dataset, save, texture
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from iconicity_core import db
+from iconicity_core.cli import app
+
+runner = CliRunner()
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+BASELINE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
+
+
+def cli(*args, code: int = 0) -> str:
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == code, r.output
+    return r.stdout
+
+
+def by_image(database, *extra) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image", *extra))).set_index("image")
+
+
+def test_threshold_rule_ge_passes_at_equality_and_gt_does_not(tmp_path, small_dataset):
+    ge, gt = tmp_path / "ge.duckdb", tmp_path / "gt.duckdb"
+    cli("score", small_dataset, "--db", ge, *BASELINE, "--preset", "authors", "--cell-preprocess", "squash")
+    cli("score", small_dataset, "--db", gt, *BASELINE)
+    copy = "generations/model_a/mona/copy.png"
+    s = by_image(gt).loc[copy, "clip_sim"]                         # the stored similarity of an exact copy
+    con = db.connect(gt, read_only=True)
+    cell = float(con.execute("""SELECT max(sim) FROM cell_sims c JOIN files f USING (file_id)
+                                WHERE f.relpath = ?""", [copy]).fetchone()[0])
+    con.close()
+    args = ["--clip-tau", repr(float(s)), "--patch-tau", repr(cell)]
+    a, b = by_image(ge, *args).loc[copy], by_image(gt, *args).loc[copy]
+    assert bool(a.recognised) and not bool(b.recognised)
+    assert a.vr > 0 and b.vr == 0.0                               # cells at exactly τ count with >= only
+    run = json.loads(cli("runs", "--db", ge, "--format", "json"))["rows"][0]["run_id"]
+    shown = json.loads(cli("runs", "show", run, "--db", ge))
+    assert shown["config"]["preset"] == "authors" and shown["config"]["threshold_rule"] == "ge"
+    assert shown["config"]["clip_model"] == "baseline"              # an explicit option overrides the preset
+    assert shown["config"]["operating_point"]["clip_tau_dynamic"] == 0.75 and shown["config"]["k_gen"] == 50
+    meta = json.loads(cli("metrics", "--db", ge, "--format", "json"))
+    assert meta["thresholds"]["rule"] == "ge" and meta["thresholds"]["clip_tau_dynamic"] == 0.75
+
+
+def test_k_gen_scores_the_first_files_by_name(tmp_path):
+    root = build_small_dataset(tmp_path / "ds")
+    for name in ("e.png", "a.png", "d.png", "b.png", "c.png"):
+        save(texture(ord(name[0])), root / "generations" / "model_c" / "mona" / name)
+    database = tmp_path / "k.duckdb"
+    cli("score", root, "--db", database, *BASELINE, "--k-gen", "3")
+    img = by_image(database)
+    got = sorted(i for i in img.index if i.startswith("generations/model_c/"))
+    assert got == [f"generations/model_c/mona/{n}.png" for n in "abc"]
+    assert len(img.filter(like="generations/model_a/mona/", axis=0)) == 3     # model_a has exactly 3 there
+
+
+def test_center_crop_cells_equal_timm_transform(tmp_path, tiny_models):
+    """The authors' cell preprocessing: timm's eval transform of vit_small_patch16_dinov3 (shorter side
+    to 256 bicubic + antialias, centre crop, ImageNet normalisation), on a non-square cell."""
+    import timm
+    import torch
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from iconicity_core.embedders import load_cells
+
+    emb = load_cells(str(tiny_models["dino"]), "crop", 4, 4, cell_preprocess="center-crop", cell_size=256)
+    ref = create_transform(**resolve_data_config({}, model=timm.create_model("vit_small_patch16_dinov3.lvd1689m",
+                                                                              pretrained=False)))
+    rng = np.random.default_rng(0)
+    cell = Image.fromarray(rng.integers(0, 256, (90, 170, 3), dtype=np.uint8))        # wide: edges cropped away
+    assert torch.equal(emb.cell_transform(cell), ref(cell))
+    assert emb.info.extra["cell_preprocess"] == "center-crop" and ":cc256" in emb.info.key
+    im = Image.fromarray(rng.integers(0, 256, (200, 320, 3), dtype=np.uint8))
+    v = emb.embed_cells([im, im])
+    assert v.shape[:2] == (2, 16) and np.allclose(v[0], v[1])
+    squash = load_cells(str(tiny_models["dino"]), "crop", 4, 4)
+    assert squash.info.key != emb.info.key                        # a different embedder identity, never mixed
+
+
+def test_runs_start_at_their_embedders_operating_points(tmp_path, small_dataset, tiny_models, monkeypatch):
+    base, dino = tmp_path / "baseline.duckdb", tmp_path / "dino.duckdb"
+    cli("score", small_dataset, "--db", base, *BASELINE)
+    cli("score", small_dataset, "--db", dino, *model_args(tiny_models))
+    for database, clip_tau, patch_tau in ((base, 0.47, 0.61), (dino, 0.70, 0.60)):
+        monkeypatch.setenv("ICONICITY_DB", str(database))
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.sidebar.slider(key="w_clip_tau").value == clip_tau
+        assert at.sidebar.slider(key="w_patch_tau").value == patch_tau
+        assert any("operating point" in c.value for c in at.caption)
+        m = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--format", "csv")))
+        explicit = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--clip-tau", str(clip_tau),
+                                               "--patch-tau", str(patch_tau))))
+        pd.testing.assert_frame_equal(m, explicit)                # the CLI reads a run at its defaults too
+    monkeypatch.setenv("ICONICITY_DB", str(base))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["clip_tau"] = "0.33"
+    at.run()
+    assert at.sidebar.slider(key="w_clip_tau").value == 0.33      # a link's value wins
+
+
+@pytest.mark.slow
+def test_calibrate_suggests_thresholds_and_the_dashboard_applies_them(small_demo_db, tmp_path, monkeypatch):
+    import shutil
+
+    database = tmp_path / "demo.duckdb"
+    shutil.copy(small_demo_db, database)
+    out = json.loads(cli("calibrate", "--db", database, "--n-resamples", "50", "--format", "json"))
+    t = pd.DataFrame(out["rows"]).set_index("threshold")
+    assert t.loc["clip_tau", "roc_auc"] > 0.8 and t.loc["patch_tau", "roc_auc"] > 0.8
+    assert 0 < t.loc["clip_tau", "youden_tau"] < 1 and 0 < t.loc["patch_tau", "youden_tau"] < 1
+    assert json.loads(cli("runs", "show", out["calibrate_run"], "--db", database))["kind"] == "calibrate"
+    monkeypatch.setenv("ICONICITY_DB", str(database))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/thresholds.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="th_apply").click().run()
+    assert not at.exception
+    assert at.sidebar.slider(key="w_clip_tau").value == pytest.approx(t.loc["clip_tau", "youden_tau"], abs=0.011)
+    assert at.sidebar.slider(key="w_patch_tau").value == pytest.approx(t.loc["patch_tau", "youden_tau"], abs=0.011)

@@ -129,13 +129,16 @@ def test_second_run_embeds_nothing(scored, tiny_models):
     assert (s["n_generations_scored"], s["n_embedded"], s["n_refs_embedded"], s["n_global"], s["n_cells"]) == (0,) * 5
 
 
-def test_new_reference_rescores_only_its_slug(tmp_path, tiny_models, small_dataset):
+@pytest.mark.parametrize("keep, re_embedded", [("all", 0), ("references", 2)])
+def test_new_reference_rescores_only_its_slug(tmp_path, tiny_models, small_dataset, keep, re_embedded):
+    """Only the film's 4 generations are scored again; their vectors are reused when the run keeps them
+    (--keep-embeddings all), else the 2 that are not copies of a reference are embedded again."""
     db = tmp_path / "r.duckdb"
-    cli("score", small_dataset, "--db", db, *model_args(tiny_models))
+    cli("score", small_dataset, "--db", db, *model_args(tiny_models), "--keep-embeddings", keep)
     before = by_image(db).set_index("image")
     save(texture(99), small_dataset / "references/film/d_new.png")
-    s = score(small_dataset, "--db", db, *model_args(tiny_models))
-    assert (s["n_generations_scored"], s["n_embedded"], s["n_refs_embedded"]) == (4, 0, 1)
+    s = score(small_dataset, "--db", db, *model_args(tiny_models), "--keep-embeddings", keep)
+    assert (s["n_generations_scored"], s["n_embedded"], s["n_refs_embedded"]) == (4, re_embedded, 1)
     after = by_image(db).set_index("image")
     assert len(after) == len(before)
     con = duckdb.connect(str(db), read_only=True)
@@ -219,8 +222,8 @@ def test_same_bytes_same_scores_across_batches(tmp_path, tiny_models, small_data
 
 def test_second_patch_mode_reuses_clip_embeddings(tmp_path, tiny_models, small_dataset):
     db = tmp_path / "modes.duckdb"
-    first = score(small_dataset, "--db", db, *model_args(tiny_models, "crop"))
-    second = score(small_dataset, "--db", db, *model_args(tiny_models, "token"))
+    first = score(small_dataset, "--db", db, *model_args(tiny_models, "crop"), "--keep-embeddings", "all")
+    second = score(small_dataset, "--db", db, *model_args(tiny_models, "token"), "--keep-embeddings", "all")
     # 9 distinct images (4 references, 5 generations not byte-identical to one of them)
     assert (first["n_global"], first["n_cells"]) == (9, 9)
     assert (second["n_global"], second["n_cells"]) == (0, 9)

@@ -39,6 +39,16 @@ def score(
     token_size: int = typer.Option(224, help="Input side for --patch-mode token."),
     device: Device = "auto",
     batch_size: int = typer.Option(32, help="Images per batch."),
+    workers: Optional[int] = typer.Option(None, help="Processes that read, decode and prepare images "
+                                                     "(default: one per core; 0: in the main process)."),
+    keep_embeddings: str = typer.Option("references", help="Embeddings kept in the database: all, references (the "
+                                                            "generated images' similarities are kept, their vectors "
+                                                            "not) or none. The map and find-similar need all."),
+    engine: str = typer.Option("local", help="local (worker processes on this machine) or ray (a Ray cluster)."),
+    ray_address: Optional[str] = typer.Option(None, help="--engine ray: auto, ray://HOST:PORT, or none for a "
+                                                         "local cluster."),
+    gpus_per_worker: float = typer.Option(0.0, help="--engine ray: GPUs per embedding actor (0: CPU actors)."),
+    ray_workers: int = typer.Option(2, help="--engine ray: embedding actors."),
     phash_max: int = typer.Option(config.PHASH_MAX, help="Dynamic references within this pHash Hamming distance are duplicates."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, help="Refuse larger images (decompression bombs)."),
     authors_refs: Optional[Path] = typer.Option(None, help="Authors' layout: reference root (a folder per slug)."),
@@ -88,12 +98,20 @@ def score(
         cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
                            token_size=token_size, cell_preprocess=p["cell_preprocess"], cell_size=p["cell_size"])
         config_ = {"preset": preset, **p, "dino_model": dino_model, "patch_mode": patch_mode, "grid": grid,
+                   "engine": engine,
                    "token_size": token_size, "batch_size": batch_size, "phash_max": phash_max,
                    "max_pixels": max_pixels, "dataset": str(dataset) if dataset else None, "layout": ds.layout,
                    "operating_point": operating_point(clip, cells, p["threshold_rule"], p["clip_tau_dynamic"])}
         summary = score_dataset(ds, db, clip, cells, phash_max=phash_max, batch_size=batch_size,
                                 max_pixels=max_pixels, device=dev, progress=not quiet, config=config_,
-                                k_gen=p["k_gen"], threshold_rule=p["threshold_rule"])
+                                k_gen=p["k_gen"], threshold_rule=p["threshold_rule"], workers=workers,
+                                keep_embeddings=keep_embeddings, engine=engine,
+                                ray={"address": ray_address, "gpus_per_worker": gpus_per_worker, "actors": ray_workers,
+                                     "models": {"clip_model": p["clip_model"], "clip_pretrained": p["clip_pretrained"],
+                                                "dino_model": dino_model, "patch_mode": patch_mode, "rows": rows,
+                                                "cols": cols, "token_size": token_size,
+                                                "cell_preprocess": p["cell_preprocess"], "cell_size": p["cell_size"],
+                                                "batch_size": batch_size}})
     except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
             database.SchemaError) as e:
         fail(str(e))

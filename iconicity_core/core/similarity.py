@@ -41,11 +41,12 @@ class CellMatches:
     same_pos_sim: np.ndarray   # (n_cells,)
 
 
-def match_cells(gen_cells: np.ndarray, ref_cells: np.ndarray) -> CellMatches:
+def match_cells(gen_cells: np.ndarray, ref_cells: np.ndarray, block: int = 8192) -> CellMatches:
     """Match the cells of one generated image against the cells of its reference images.
 
     ``gen_cells``: ``(K, D)``; ``ref_cells``: ``(M, K, D)`` for M reference images with the same grid.
-    A generated cell may match *any* cell of *any* reference (position-independent).
+    A generated cell may match *any* cell of *any* reference (position-independent). References are
+    compared ``block`` cells at a time, so memory stays bounded however many references a work has.
 
     >>> import numpy as np
     >>> ref = np.eye(4, dtype=np.float32)[None]          # one reference, 4 orthogonal cells
@@ -54,11 +55,19 @@ def match_cells(gen_cells: np.ndarray, ref_cells: np.ndarray) -> CellMatches:
     ([1.0, 1.0, 1.0, 1.0], [1, 0, 3, 2], [0.0, 0.0, 0.0, 0.0])
     """
     m, k, d = ref_cells.shape
-    sims = gen_cells @ ref_cells.reshape(m * k, d).T          # (K, M*K)
-    flat = sims.argmax(axis=1)
-    best = np.clip(sims[np.arange(len(gen_cells)), flat], -1.0, 1.0)
-    same = np.einsum("kd,mkd->mk", gen_cells, ref_cells).max(axis=0)
-    return CellMatches(best, flat // k, flat % k, np.clip(same, -1.0, 1.0))
+    best = np.full(len(gen_cells), -np.inf, np.float32)
+    flat = np.zeros(len(gen_cells), np.int64)
+    same = np.full(len(gen_cells), -np.inf, np.float32)
+    step = max(1, block // max(1, k))              # reference images per block: memory bounded for any M
+    for lo in range(0, m, step):
+        part = ref_cells[lo : lo + step]
+        sims = gen_cells @ part.reshape(-1, d).T              # (K, block*K)
+        arg = sims.argmax(axis=1)
+        val = sims[np.arange(len(gen_cells)), arg]
+        better = val > best                                   # ties keep the first (as one argmax would)
+        best, flat = np.where(better, val, best), np.where(better, arg + lo * k, flat)
+        same = np.maximum(same, np.einsum("kd,mkd->mk", gen_cells, part).max(axis=0))
+    return CellMatches(np.clip(best, -1.0, 1.0), flat // k, flat % k, np.clip(same, -1.0, 1.0))
 
 
 def quantize(v: np.ndarray) -> np.ndarray:

@@ -14,10 +14,15 @@ from ..core.similarity import quantize
 
 def put(con, embedder: str, image_ids: list[str], vecs) -> None:
     """Store raw embeddings as float16; :func:`get` returns ``quantize(vecs)`` exactly."""
-    rows = [(embedder, i, json.dumps(list(np.shape(v))), np.asarray(v, np.float16).tobytes())
-            for i, v in zip(image_ids, vecs)]
-    if rows:
-        con.executemany("INSERT OR IGNORE INTO embeddings (embedder, image_id, shape, vec) VALUES (?, ?, ?, ?)", rows)
+    import pandas as pd
+
+    from .connection import insert_frame
+
+    if len(image_ids):
+        df = pd.DataFrame({"embedder": embedder, "image_id": list(image_ids),
+                           "shape": [json.dumps(list(np.shape(v))) for v in vecs],
+                           "vec": pd.Series([np.asarray(v, np.float16).tobytes() for v in vecs], dtype=object)})
+        insert_frame(con, "embeddings", df, "INSERT OR IGNORE")
 
 
 def get(con, embedder: str, image_ids: list[str]) -> dict[str, np.ndarray]:
@@ -49,6 +54,14 @@ def all_of(con, embedder: str) -> tuple[list[str], np.ndarray]:
     shape = json.loads(rows[0][1])
     arr = np.frombuffer(b"".join(r[2] for r in rows), np.float16).reshape(len(rows), *shape)
     return [r[0] for r in rows], quantize(arr)
+
+
+def drop(con, embedders: list[str]) -> None:
+    """Delete every stored embedding of these embedders."""
+    from .connection import transaction
+
+    with transaction(con):
+        con.execute("DELETE FROM embeddings WHERE embedder IN (SELECT unnest(?))", [list(embedders)])
 
 
 def prune_unused(con) -> int:

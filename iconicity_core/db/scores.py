@@ -12,10 +12,12 @@ CLIP_COLUMNS = ["run_id", "file_id", "slug", "sim", "ref_file", "n_refs"]
 CELL_COLUMNS = ["run_id", "file_id", "cell", "sim", "ref_file", "ref_cell", "same_pos_sim"]
 
 
-def references_to_embed(con, clip_key: str, dino_key: str) -> list[tuple[str, str]]:
-    """``(path, image_id)`` of every readable reference image that lacks a pHash or an embedding."""
+def references_to_embed(con, clip_key: str, dino_key: str) -> list[tuple]:
+    """``(path, image_id, size, mtime)`` of every readable reference image that lacks a pHash or an
+    embedding."""
     return con.execute(
-        """SELECT any_value(r.path || '/' || f.relpath ORDER BY f.file_id) AS path, f.image_id
+        """SELECT any_value(r.path || '/' || f.relpath ORDER BY f.file_id) AS path, f.image_id,
+                  any_value(f.size ORDER BY f.file_id), any_value(f.mtime ORDER BY f.file_id)
            FROM files f JOIN roots r USING (root_id) LEFT JOIN images i USING (image_id)
            WHERE f.role = 'reference' AND f.error IS NULL AND f.image_id IS NOT NULL AND i.error IS NULL
              AND (i.phash IS NULL
@@ -34,8 +36,9 @@ def write_images_and_embeddings(con, meta: list[tuple], new: dict[str, dict], re
 
 def _images(con, meta: list[tuple], replace: bool) -> None:
     if meta:    # OR IGNORE for generations: the same bytes may be a reference whose pHash is recorded
-        mode = "OR REPLACE" if replace else "OR IGNORE"
-        con.executemany(f"INSERT {mode} INTO images ({', '.join(IMAGE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)", meta)
+        df = pd.DataFrame(meta, columns=IMAGE_COLUMNS).astype({"width": "Int32", "height": "Int32", "phash": "string",
+                                                               "error": "string"})
+        insert_frame(con, "images", df, "INSERT OR REPLACE" if replace else "INSERT OR IGNORE")
 
 
 def reference_hashes(con) -> list[tuple]:
@@ -75,15 +78,16 @@ def kept_references(con, run_id: str, slug: str) -> list[tuple[str, str]]:
            WHERE d.run_id = ? AND d.slug = ? AND d.kept ORDER BY f.relpath, d.file_id""", [run_id, slug]).fetchall()
 
 
-def generations_to_score(con, run_id: str, k_gen: int | None = None) -> list[tuple[str, str, str, str]]:
-    """``(file_id, path, image_id, slug)`` of every readable generated image not scored by the run yet;
+def generations_to_score(con, run_id: str, k_gen: int | None = None) -> list[tuple]:
+    """``(file_id, path, image_id, slug, size, mtime)`` of every readable generated image not scored by the
+    run yet;
     with ``k_gen``, only the first ``k_gen`` generations of each (model, slug, prompt variant) by file
     name (the released scripts' ``--k-gen``)."""
     return con.execute(
         """WITH gen AS (
                SELECT f.*, row_number() OVER (PARTITION BY f.model, f.slug, f.variant ORDER BY f.relpath) AS k
                FROM files f WHERE f.role = 'generation')
-           SELECT f.file_id, r.path || '/' || f.relpath, f.image_id, f.slug FROM gen f
+           SELECT f.file_id, r.path || '/' || f.relpath, f.image_id, f.slug, f.size, f.mtime FROM gen f
            JOIN roots r USING (root_id) JOIN refs rf USING (slug) LEFT JOIN images i USING (image_id)
            WHERE f.error IS NULL AND f.image_id IS NOT NULL AND i.error IS NULL
              AND (? IS NULL OR f.k <= ?)

@@ -127,7 +127,7 @@ def _build(db: Path, dataset_dir, embedders: str, per_cell: int, progress, quiet
     if progress:
         progress(0.65, "scoring (embedding every image once)")
     with atomic_path(db) as tmp:          # readers never see a half-built database
-        summary = score_dataset(scan_dataset(root), tmp, clip, cells, progress=not quiet)
+        summary = score_dataset(scan_dataset(root), tmp, clip, cells, progress=not quiet, keep_embeddings="all")
     if progress:
         progress(1.0, "done")
     return summary

@@ -34,16 +34,31 @@ class EmbedderInfo:
 
 
 class GlobalEmbedder(Protocol):
+    """``embed(images) == embed_prepared([prepare(im) for im in images])``: ``prepare`` is the CPU side
+    (run in the pipeline's worker processes), ``embed_prepared`` the model side (batched)."""
+
     info: EmbedderInfo
+
+    def prepare(self, image: Image.Image): ...
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
+        """``(N, D)`` unit vectors."""
 
     def embed(self, images: list[Image.Image]) -> np.ndarray:
         """``(N, D)`` unit vectors."""
 
 
 class CellEmbedder(Protocol):
+    """As :class:`GlobalEmbedder`, one vector per grid cell."""
+
     info: EmbedderInfo
     rows: int
     cols: int
+
+    def prepare(self, image: Image.Image): ...
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
+        """``(N, rows*cols, D)`` unit vectors, cells row-major."""
 
     def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
         """``(N, rows*cols, D)`` unit vectors, cells row-major."""

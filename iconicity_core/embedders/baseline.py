@@ -74,10 +74,14 @@ class BaselineGlobalEmbedder:
     def __init__(self) -> None:
         self.info = _info("global")
 
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        return _small(image)
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
+        return descriptors(np.stack(prepared)) if prepared else np.zeros((0, 0), np.float32)
+
     def embed(self, images: list[Image.Image]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, 0), np.float32)
-        return descriptors(np.stack([_small(im) for im in images]))
+        return self.embed_prepared([self.prepare(im) for im in images])
 
 
 class BaselineCellEmbedder:
@@ -88,10 +92,14 @@ class BaselineCellEmbedder:
         self.info = _info("cells", f":crop:{rows}x{cols}")
         self.info.extra["grid"] = f"{rows}x{cols}"
 
-    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        return np.stack([_small(image.crop(box)) for box in cell_boxes(image.width, image.height, self.rows, self.cols)])
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
         k = self.rows * self.cols
-        if not images:
+        if not prepared:
             return np.zeros((0, k, 0), np.float32)
-        cells = [_small(im.crop(box)) for im in images
-                 for box in cell_boxes(im.width, im.height, self.rows, self.cols)]
-        return descriptors(np.stack(cells)).reshape(len(images), k, -1)
+        return descriptors(np.concatenate(prepared)).reshape(len(prepared), k, -1)
+
+    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+        return self.embed_prepared([self.prepare(im) for im in images])

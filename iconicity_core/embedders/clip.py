@@ -56,18 +56,26 @@ class OpenClipEmbedder:
                    "precision": str(self.dtype).replace("torch.", "")},
         )
 
-    def embed(self, images: list[Image.Image]) -> np.ndarray:
+    def prepare(self, image: Image.Image):
+        """CPU side (runs in the pipeline's worker processes): the model's input tensor."""
+        return self.preprocess(image)
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
+        """Model side: ``(N, D)`` unit vectors from :meth:`prepare` outputs."""
         import torch
 
         out = []
-        for i in range(0, len(images), self.batch_size):
-            x = torch.stack([self.preprocess(im) for im in images[i : i + self.batch_size]])
+        for i in range(0, len(prepared), self.batch_size):
+            x = torch.stack(prepared[i : i + self.batch_size])
             with torch.inference_mode(), torch.autocast(
                 "cuda", dtype=torch.float16, enabled=self.dtype == torch.float16
             ):
-                f = self.model.encode_image(x.to(self.device))
+                f = self.model.encode_image(x.to(self.device, non_blocking=True))
             out.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+    def embed(self, images: list[Image.Image]) -> np.ndarray:
+        return self.embed_prepared([self.prepare(im) for im in images])
 
 
     def embed_text(self, texts: list[str]) -> np.ndarray:

@@ -110,40 +110,50 @@ class Dinov3CellEmbedder:
         return F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
 
     # -- API ----------------------------------------------------------------------------------
-    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.rows * self.cols, 0), np.float32)
-        return self._crop(images) if self.mode == "crop" else self._token(images)
+    def prepare(self, image: Image.Image):
+        """CPU side (runs in the pipeline's worker processes): crop mode, the ``(K, 3, S, S)`` normalised
+        cells; token mode, the ``(1, 3, side, side)`` resized image."""
+        import torch
 
-    def _crop(self, images: list[Image.Image]) -> np.ndarray:
+        mean, std = self.mean.cpu(), self.std.cpu()
+        if self.mode == "token":
+            side = max(self.patch, self.token_size // self.patch * self.patch)
+            return self._resize(_to_tensor(image), (side, side))
+        boxes = cell_boxes(image.width, image.height, self.rows, self.cols)
+        if self.cell_transform is not None:          # timm's transform on each PIL cell (normalised)
+            return torch.stack([self.cell_transform(image.crop(box)) for box in boxes])
+        t = _to_tensor(image)
+        return torch.cat([(self._resize(t[:, :, top:b, l:r], self.input_size) - mean) / std
+                          for (l, top, r, b) in boxes])
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
+        """Model side: ``(N, K, D)`` unit vectors from :meth:`prepare` outputs."""
         import torch
 
         k = self.rows * self.cols
-        crops = []
-        for im in images:
-            boxes = cell_boxes(im.width, im.height, self.rows, self.cols)
-            if self.cell_transform is not None:      # timm's transform on each PIL cell (normalised)
-                crops += [self.cell_transform(im.crop(box))[None].to(self.device) for box in boxes]
-                continue
-            t = _to_tensor(im).to(self.device)
-            for (l, top, r, b) in boxes:
-                crops.append((self._resize(t[:, :, top:b, l:r], self.input_size) - self.mean) / self.std)
+        if not prepared:
+            return np.zeros((0, k, 0), np.float32)
+        if self.mode == "token":
+            return self._token(prepared)
+        crops = torch.cat(prepared)
         feats = []
         for i in range(0, len(crops), self.batch_size):
-            h = self._forward(torch.cat(crops[i : i + self.batch_size]), normalized=True)
+            h = self._forward(crops[i : i + self.batch_size].to(self.device, non_blocking=True), normalized=True)
             feats.append(torch.nn.functional.normalize(h.mean(dim=1), dim=-1).cpu())
-        return torch.cat(feats).numpy().reshape(len(images), k, -1).astype(np.float32)
+        return torch.cat(feats).numpy().reshape(len(prepared), k, -1).astype(np.float32)
 
-    def _token(self, images: list[Image.Image]) -> np.ndarray:
+    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+        return self.embed_prepared([self.prepare(im) for im in images])
+
+    def _token(self, prepared: list) -> np.ndarray:
         import torch
 
-        side = max(self.patch, self.token_size // self.patch * self.patch)
+        side = prepared[0].shape[-1]
         n = side // self.patch
         rr, cr = split_ranges(n, self.rows), split_ranges(n, self.cols)
         out = []
-        for i in range(0, len(images), self.batch_size):
-            x = torch.cat([self._resize(_to_tensor(im).to(self.device), (side, side))
-                           for im in images[i : i + self.batch_size]])
+        for i in range(0, len(prepared), self.batch_size):
+            x = torch.cat(prepared[i : i + self.batch_size]).to(self.device, non_blocking=True)
             tok = self._forward(x)[:, self.n_skip :, :].reshape(len(x), n, n, -1)
             cells = [tok[:, a:b, c:d, :].mean(dim=(1, 2)) for (a, b) in rr for (c, d) in cr]
             out.append(torch.nn.functional.normalize(torch.stack(cells, 1), dim=-1).cpu())

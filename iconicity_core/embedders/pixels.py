@@ -23,7 +23,11 @@ SIDE = 8
 
 
 def _vec(im: Image.Image) -> np.ndarray:
-    a = np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.float32).ravel() / 255.0
+    return _unit(np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.float32))
+
+
+def _unit(thumb: np.ndarray) -> np.ndarray:
+    a = thumb.reshape(-1) / 255.0
     a = a - a.mean() + 1e-3
     return a / max(float(np.linalg.norm(a)), 1e-12)
 
@@ -38,8 +42,14 @@ class PixelGlobalEmbedder:
     def __init__(self) -> None:
         self.info = _info("global")
 
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        return _vec(image)
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
+        return np.stack(prepared) if prepared else np.zeros((0, 0), np.float32)
+
     def embed(self, images: list[Image.Image]) -> np.ndarray:
-        return np.stack([_vec(im) for im in images]) if images else np.zeros((0, 0), np.float32)
+        return self.embed_prepared([self.prepare(im) for im in images])
 
 
 class PixelCellEmbedder:
@@ -48,9 +58,17 @@ class PixelCellEmbedder:
         self.info = _info("cells", f":crop:{rows}x{cols}")
         self.info.extra["grid"] = f"{rows}x{cols}"
 
-    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        r, c = self.rows, self.cols
+        if image.width % (c * SIDE) == 0 and image.height % (r * SIDE) == 0:      # cells align with the boxes:
+            small = np.asarray(image.convert("RGB").resize((c * SIDE, r * SIDE), Image.Resampling.BOX), np.float32)
+            return np.stack([_unit(small[i * SIDE:(i + 1) * SIDE, j * SIDE:(j + 1) * SIDE])   # one resize, same
+                             for i in range(r) for j in range(c)])                         # numbers as per cell
+        return np.stack([_vec(image.crop(b)) for b in cell_boxes(image.width, image.height, r, c)])
+
+    def embed_prepared(self, prepared: list) -> np.ndarray:
         k = self.rows * self.cols
-        if not images:
-            return np.zeros((0, k, 0), np.float32)
-        return np.stack([np.stack([_vec(im.crop(b)) for b in cell_boxes(im.width, im.height, self.rows, self.cols)])
-                         for im in images])
+        return np.stack(prepared) if prepared else np.zeros((0, k, 0), np.float32)
+
+    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
+        return self.embed_prepared([self.prepare(im) for im in images])

@@ -27,11 +27,13 @@ def file_id(root, relpath: str, model: str | None = None, variant: str | None = 
 
 
 def sync_dataset(con, ds: Dataset, progress: bool = True) -> None:
-    """Record roots, references (with covariates), files (content-hashed) and problems."""
+    """Record roots, references (with covariates), files (content-hashed, several files at a time:
+    reading and SHA-256 release the GIL) and problems."""
     ids = ingest_db.root_ids(con, [str(r) for r in ds.roots], ds.layout)
     known = ingest_db.known_hashes(con)
-    rows = []
-    for e in tqdm(ds.files, desc="hashing files", unit="file", disable=not progress, leave=False):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def row(e):
         fid = file_id(e.root, e.relpath, e.model, e.variant)
         size = mtime = image_id = None
         err = e.error
@@ -42,8 +44,12 @@ def sync_dataset(con, ds: Dataset, progress: bool = True) -> None:
             image_id = prev[2] if prev and prev[0] == size and prev[1] == mtime else content_hash(e.path.read_bytes())
         except OSError as ex:
             err = err or f"{e.path}: cannot read file ({ex.strerror})"
-        rows.append((fid, ids[str(e.root)], e.relpath, e.role, e.slug, e.model, e.variant, e.prompt,
-                     e.seed, e.label, image_id, size, mtime, err))
+        return (fid, ids[str(e.root)], e.relpath, e.role, e.slug, e.model, e.variant, e.prompt,
+                e.seed, e.label, image_id, size, mtime, err)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rows = list(tqdm(pool.map(row, ds.files, chunksize=16), total=len(ds.files), desc="hashing files",
+                         unit="file", disable=not progress, leave=False))
     df = pd.DataFrame(rows, columns=ingest_db.FILE_COLUMNS)
     df["seed"] = df["seed"].astype("Int64")
     numeric: dict[str, bool] = {}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import imagehash
 import numpy as np
+import pandas as pd
 
 from .. import db
 from ..config import PHASH_MAX
@@ -24,8 +24,9 @@ from ..db import embeddings as emb_db
 from ..db import scores as scores_db
 from ..embedders import CellEmbedder, GlobalEmbedder
 from ..io.dataset import Dataset
-from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, content_hash, load_rgb
+from ..io.images import DEFAULT_MAX_PIXELS
 from .ingest import sync_dataset
+from .stream import Task, stream
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class ScoreSummary:
         d["errors"] = [{"item": i, "message": m} for i, m in self.errors]
         d["problems"] = [{"item": i, "message": m} for i, m in self.problems]
         return d
+
+
+#: Which embeddings a score run keeps in the database (similarities are always kept).
+KEEP = ("all", "references", "none")
 
 
 def run_id_for(clip_key: str, dino_key: str, phash_max: int, k_gen: int | None = None, rule: str = "gt") -> str:
@@ -84,30 +89,26 @@ def operating_point(clip, cells, rule: str = "gt", clip_tau_dynamic: float | Non
                                                                    else "the paper's default")}}
 
 
-def _decode(path: Path, image_id: str, max_pixels: int):
-    try:
-        data = path.read_bytes()
-        if content_hash(data) != image_id:
-            return None, f"{path}: file changed while scoring — run `iconicity score` again"
-        return load_rgb(data, str(path), max_pixels), None
-    except ImageLoadError as e:
-        return None, str(e)
-    except OSError as e:
-        return None, f"{path}: cannot read file ({e.strerror})"
-
-
 class Scorer:
-    """Runs the pipeline for one pair of embedders over everything recorded in a database."""
+    """Runs the pipeline for one pair of embedders over everything recorded in a database.
+
+    Three stages overlap: worker processes read, decode and prepare images (:mod:`.stream`); the main
+    thread runs the models on batches; a writer thread matches each image against its references and
+    writes a transaction per batch (embeddings and similarities together)."""
 
     def __init__(self, con, clip: GlobalEmbedder, cells: CellEmbedder, *, phash_max: int = PHASH_MAX,
                  batch_size: int = 32, max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu",
                  progress: bool = True, config: dict | None = None, k_gen: int | None = None,
-                 threshold_rule: str = "gt"):
+                 threshold_rule: str = "gt", workers: int | None = None, keep_embeddings: str = "references"):
         self.con, self.clip, self.cells = con, clip, cells
         self.phash_max, self.batch_size, self.max_pixels = phash_max, batch_size, max_pixels
-        self.progress, self.k_gen = progress, k_gen
+        if keep_embeddings not in KEEP:
+            raise ValueError(f"--keep-embeddings must be one of {', '.join(KEEP)}")
+        self.progress, self.k_gen, self.workers, self.keep = progress, k_gen, workers, keep_embeddings
+        self.pin = str(device).startswith("cuda")
         self.run_id = run_id_for(clip.info.key, cells.info.key, phash_max, k_gen, threshold_rule)
-        config = {**(config or {}), "k_gen": k_gen, "threshold_rule": threshold_rule}
+        config = {**(config or {}), "k_gen": k_gen, "threshold_rule": threshold_rule,
+                  "keep_embeddings": keep_embeddings}
         config.setdefault("operating_point", operating_point(clip, cells, threshold_rule))
         db.runs.start(con, self.run_id, "score", config=config, device=device,
                       clip_key=clip.info.key, dino_key=cells.info.key, clip_info=clip.info.__dict__,
@@ -115,43 +116,51 @@ class Scorer:
                       patch_mode=getattr(cells, "mode", "crop"), phash_max=phash_max,
                       semantic=bool(clip.info.semantic and cells.info.semantic))
         self.summary = ScoreSummary(self.run_id)
-        self.pool = ThreadPoolExecutor(max_workers=2)
 
     def _bar(self, total: int, desc: str):
         from tqdm.auto import tqdm
 
         return tqdm(total=total, desc=desc, unit="img", disable=not self.progress)
 
-    def _embed_missing(self, ok: list, need_g: set, need_c: set) -> dict[str, dict]:
-        """Embed decoded ``(image_id, image)`` pairs with only the embedders that lack them (scoring a
-        second patch mode does not re-embed CLIP); returns raw vectors by embedder key and image id."""
-        gi = [(iid, im) for iid, im in ok if iid in need_g]
-        ci = [(iid, im) for iid, im in ok if iid in need_c]
-        new_g = dict(zip([k for k, _ in gi], self.clip.embed([im for _, im in gi]))) if gi else {}
-        new_c = dict(zip([k for k, _ in ci], self.cells.embed_cells([im for _, im in ci]))) if ci else {}
-        self.summary.n_global += len(new_g)
-        self.summary.n_cells += len(new_c)
+    def embedded(self, tasks: list[Task]):
+        """``(batch, new)`` per batch of tasks, in order: the per-image records (``image_id, error, width,
+        height, phash``) and the new raw vectors by embedder key and image id. Locally: worker processes
+        prepare, this process embeds (the Ray engine overrides this)."""
+        for batch in stream(tasks, self.clip, self.cells, self.batch_size, self.workers, self.max_pixels, self.pin):
+            yield batch, self._embed([p for p in batch if p["error"] is None])
+
+    def _embed(self, ok: list[dict]) -> dict[str, dict]:
+        """Model stage: embed prepared images with the embedders that lack them (scoring a second patch
+        mode does not re-embed CLIP); raw vectors by embedder key and image id."""
+        gi = [p for p in ok if p["g"] is not None]
+        ci = [p for p in ok if p["c"] is not None]
+        new_g = dict(zip([p["image_id"] for p in gi], self.clip.embed_prepared([p["g"] for p in gi]))) if gi else {}
+        new_c = dict(zip([p["image_id"] for p in ci], self.cells.embed_prepared([p["c"] for p in ci]))) if ci else {}
         return {self.clip.info.key: new_g, self.cells.info.key: new_c}
+
+    def _count(self, new: dict) -> None:
+        self.summary.n_global += len(new[self.clip.info.key])
+        self.summary.n_cells += len(new[self.cells.info.key])
 
     # references --------------------------------------------------------------------------------
     def embed_references(self) -> None:
         ck, dk = self.clip.info.key, self.cells.info.key
         todo = scores_db.references_to_embed(self.con, ck, dk)
-        bar = self._bar(len(todo), "embedding references")
-        for i in range(0, len(todo), self.batch_size):
-            batch = todo[i : i + self.batch_size]
-            ids = [t[1] for t in batch]
-            need_g = set(ids) - emb_db.have(self.con, ck, ids)
-            need_c = set(ids) - emb_db.have(self.con, dk, ids)
-            decoded = list(self.pool.map(lambda t: _decode(Path(t[0]), t[1], self.max_pixels), batch))
-            ok = [(t[1], im) for t, (im, err) in zip(batch, decoded) if im is not None]
-            meta = [(t[1], None, None, None, err) for t, (im, err) in zip(batch, decoded) if im is None]
-            meta += [(iid, im.width, im.height, str(imagehash.phash(im)), None) for iid, im in ok]
-            new = self._embed_missing(ok, need_g, need_c)     # stored as float16 (core.similarity.quantize)
+        ids = [t[1] for t in todo]
+        have_g, have_c = emb_db.have(self.con, ck, ids), emb_db.have(self.con, dk, ids)
+        tasks = [Task(iid, path, size, mtime, iid not in have_g, iid not in have_c, True)
+                 for path, iid, size, mtime in todo]
+        bar = self._bar(len(tasks), "embedding references")
+        done = 0
+        for batch, new in self.embedded(tasks):
+            ok = [p for p in batch if p["error"] is None]
+            meta = [(p["image_id"], p["width"], p["height"], p["phash"], p["error"]) for p in batch]
+            self._count(new)                         # stored as float16 (core.similarity.quantize)
             scores_db.write_images_and_embeddings(self.con, meta, new, replace_meta=True)
             self.summary.n_refs_embedded += len(ok)
+            done += len(batch)
             bar.update(len(batch))
-            log.debug("references written: %d/%d", min(i + self.batch_size, len(todo)), len(todo))
+            log.debug("references written: %d/%d", done, len(tasks))
         bar.close()
 
     def dedup_references(self) -> None:
@@ -177,85 +186,199 @@ class Scorer:
                      self.summary.n_refs_dropped, self.phash_max)
 
     # generations -------------------------------------------------------------------------------
-    def _slug_refs(self, slug: str):
-        rows = scores_db.kept_references(self.con, self.run_id, slug)
-        ids = [r[1] for r in rows]
-        g = emb_db.get(self.con, self.clip.info.key, ids)
-        c = emb_db.get(self.con, self.cells.info.key, ids)
-        rows = [r for r in rows if r[1] in g and r[1] in c]
-        return ([r[0] for r in rows], np.stack([g[r[1]] for r in rows]) if rows else None,
-                np.stack([c[r[1]] for r in rows]) if rows else None)
-
     def score_generations(self) -> None:
+        """Stream the images that still need an embedding (one per distinct content, in the order of
+        the files to score); as each batch is embedded, the files whose images are all ready go to the
+        writer, which matches them against their slug's references and writes one transaction."""
         todo = scores_db.generations_to_score(self.con, self.run_id, self.k_gen)
         ck, dk = self.clip.info.key, self.cells.info.key
+        ids = list(dict.fromkeys(t[2] for t in todo))
+        have_g, have_c = emb_db.have(self.con, ck, ids), emb_db.have(self.con, dk, ids)
+        first = {}
+        for t in todo:
+            first.setdefault(t[2], t)
+        tasks = [Task(iid, first[iid][1], first[iid][4], first[iid][5], iid not in have_g, iid not in have_c)
+                 for iid in ids if iid not in have_g or iid not in have_c]
+        ready = {iid for iid in ids if iid in have_g and iid in have_c}
         bar = self._bar(len(todo), "scoring generations")
-        cache: dict[str, tuple] = {}
-        for i in range(0, len(todo), self.batch_size):
-            batch = todo[i : i + self.batch_size]
-            ids = sorted({t[2] for t in batch})
-            have_g = emb_db.get(self.con, ck, ids)
-            have_c = emb_db.get(self.con, dk, ids)
-            need = {t[2]: t[1] for t in batch if t[2] not in have_g or t[2] not in have_c}
-            need_items = sorted(need.items())
-            decoded = list(self.pool.map(lambda kv: _decode(Path(kv[1]), kv[0], self.max_pixels), need_items))
-            ok = [(iid, im) for (iid, _), (im, _e) in zip(need_items, decoded) if im is not None]
-            meta = [(iid, None, None, None, err) for (iid, _), (im, err) in zip(need_items, decoded) if im is None]
-            meta += [(iid, im.width, im.height, None, None) for iid, im in ok]
-            new = self._embed_missing(ok, set(need) - set(have_g), set(need) - set(have_c))
-            # the numbers used are exactly what a later load from the database gives (quantize)
-            g = {**have_g, **{iid: quantize(v) for iid, v in new[ck].items()}}
-            c = {**have_c, **{iid: quantize(v) for iid, v in new[dk].items()}}
-            clip_rows, cell_rows = [], []
-            for fid, _path, iid, slug in batch:
-                if iid not in g or iid not in c:
-                    continue
-                if slug not in cache:
-                    cache.clear()
-                    cache[slug] = self._slug_refs(slug)
-                ref_fids, rg, rc = cache[slug]
-                if rg is None:
-                    continue
-                s, j = best_match(g[iid][None], rg)
-                clip_rows.append((self.run_id, fid, slug, float(s[0]), ref_fids[int(j[0])], len(ref_fids)))
-                m = match_cells(c[iid], rc)
-                for k in range(len(m.best_sim)):
-                    cell_rows.append((self.run_id, fid, k, float(m.best_sim[k]), ref_fids[int(m.best_ref[k])],
-                                      int(m.best_ref_cell[k]), float(m.same_pos_sim[k])))
-            for (iid, _), (_im, err) in zip(need_items, decoded):
-                if err:
-                    log.warning("skipped: %s", err)
-            scores_db.write_generation_batch(self.con, meta, new, clip_rows, cell_rows)
-            self.summary.n_embedded += len(ok)
-            self.summary.n_generations_scored += len(clip_rows)
-            bar.update(len(batch))
-            log.debug("generations written: %d/%d", min(i + self.batch_size, len(todo)), len(todo))
-        bar.close()
+        writer = _Writer(self, bar, todo)
+        pos = 0
+
+        def release(final: bool = False) -> list[tuple]:
+            nonlocal pos
+            start = pos
+            while pos < len(todo) and (final or todo[pos][2] in ready):
+                pos += 1
+            return todo[start:pos]
+
+        try:
+            writer.put([], {ck: {}, dk: {}}, release())
+            for batch, new in self.embedded(tasks):
+                ok = [p for p in batch if p["error"] is None]
+                for p in batch:
+                    if p["error"]:
+                        log.warning("skipped: %s", p["error"])
+                meta = [(p["image_id"], p["width"], p["height"], None, p["error"]) for p in batch]
+                self._count(new)
+                self.summary.n_embedded += len(ok)
+                ready.update(p["image_id"] for p in batch)
+                writer.put(meta, new, release())
+            writer.put([], {ck: {}, dk: {}}, release(final=True))
+            writer.close()
+        finally:
+            writer.stop()
+            bar.close()
 
     def run(self) -> ScoreSummary:
+        import time
+
         try:
-            self.embed_references()
-            self.dedup_references()
-            self.score_generations()
+            for phase in (self.embed_references, self.dedup_references, self.score_generations):
+                t = time.perf_counter()
+                phase()
+                log.debug("%s: %.2f s", phase.__name__, time.perf_counter() - t)
+            if self.keep == "none":
+                emb_db.drop(self.con, [self.clip.info.key, self.cells.info.key])
             self.summary.problems = scores_db.problems(self.con)
             self.summary.errors = scores_db.file_errors(self.con)
         except BaseException as e:
             db.runs.finish(self.con, self.run_id, asdict(self.summary),
                            "failed" if isinstance(e, Exception) else "interrupted", f"{type(e).__name__}: {e}")
             raise
-        finally:
-            self.pool.shutdown()
         db.runs.finish(self.con, self.run_id, {k: v for k, v in self.summary.as_dict().items()
                                                if k not in ("errors", "problems")}
                        | {"n_errors": len(self.summary.errors), "n_problems": len(self.summary.problems)})
         return self.summary
 
 
-def score_dataset(ds: Dataset, database: str | Path, clip: GlobalEmbedder, cells: CellEmbedder, **kw) -> ScoreSummary:
-    """Ingest ``ds`` into the database at ``database`` and score everything not scored yet."""
+def _cell_frame(run_id: str, parts: list) -> pd.DataFrame:
+    """The ``cell_sims`` rows of a batch, built column-wise (no Python tuple per cell)."""
+    if not parts:
+        return pd.DataFrame(columns=scores_db.CELL_COLUMNS)
+    k = len(parts[0][2].best_sim)
+    return pd.DataFrame({
+        "run_id": run_id, "file_id": np.repeat([f for f, _, _ in parts], k), "cell": np.tile(np.arange(k), len(parts)),
+        "sim": np.concatenate([m.best_sim for _, _, m in parts]).astype(np.float32),
+        "ref_file": np.concatenate([np.asarray(refs, object)[m.best_ref] for _, refs, m in parts]),
+        "ref_cell": np.concatenate([m.best_ref_cell for _, _, m in parts]),
+        "same_pos_sim": np.concatenate([m.same_pos_sim for _, _, m in parts]).astype(np.float32)})
+
+
+class _Writer:
+    """The writer stage: a thread that owns the database connection while generations stream — it
+    matches ready files against their references and writes a transaction per batch. A bounded queue
+    keeps the model stage at most two batches ahead."""
+
+    def __init__(self, scorer: Scorer, bar, todo: list) -> None:
+        import queue
+        import threading
+        from collections import Counter
+
+        self.s, self.bar, self.total = scorer, bar, len(todo)
+        self.pending = Counter(t[2] for t in todo)       # files still to write, per image
+        self.mem: dict[str, tuple] = {}                  # vectors of images with files still to write
+        self.q: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.cache: dict[str, tuple] = {}
+        self.done = 0
+        self.thread = threading.Thread(target=self._loop, name="iconicity-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, meta: list, new: dict, files: list) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put((meta, new, files))
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            try:
+                self.q.put_nowait(None)
+            except Exception:
+                pass
+            self.thread.join()
+
+    def _loop(self) -> None:
+        try:
+            while (item := self.q.get()) is not None:
+                self._write(*item)
+        except BaseException as e:                   # re-raised in the main thread
+            self.error = e
+            while self.q.get() is not None:
+                pass
+
+    def _slug_refs(self, slug: str):
+        s = self.s
+        rows = scores_db.kept_references(s.con, s.run_id, slug)
+        ids = [r[1] for r in rows]
+        g = emb_db.get(s.con, s.clip.info.key, ids)
+        c = emb_db.get(s.con, s.cells.info.key, ids)
+        rows = [r for r in rows if r[1] in g and r[1] in c]
+        return ([r[0] for r in rows], np.stack([g[r[1]] for r in rows]) if rows else None,
+                np.stack([c[r[1]] for r in rows]) if rows else None)
+
+    def _write(self, meta: list, new: dict, files: list) -> None:
+        s = self.s
+        ck, dk = s.clip.info.key, s.cells.info.key
+        # the numbers used are exactly what a later load from the database gives (quantize)
+        g = {iid: quantize(v) for iid, v in new[ck].items()}
+        c = {iid: quantize(v) for iid, v in new[dk].items()}
+        for iid in list(g.keys() | c.keys()):            # kept in memory until the image's last file is written
+            self.mem[iid] = (g.get(iid, self.mem.get(iid, (None, None))[0]), c.get(iid, self.mem.get(iid, (None, None))[1]))
+        for iid in {f[2] for f in files}:
+            mg, mc = self.mem.get(iid, (None, None))
+            if mg is not None:
+                g.setdefault(iid, mg)
+            if mc is not None:
+                c.setdefault(iid, mc)
+        old = sorted({f[2] for f in files} - (g.keys() & c.keys()))
+        g |= {k: v for k, v in emb_db.get(s.con, ck, [i for i in old if i not in g]).items()}
+        c |= {k: v for k, v in emb_db.get(s.con, dk, [i for i in old if i not in c]).items()}
+        for f in files:
+            self.pending[f[2]] -= 1
+            if self.pending[f[2]] <= 0:
+                self.mem.pop(f[2], None)
+        clip_rows, parts = [], []
+        for fid, _path, iid, slug, *_ in files:
+            if iid not in g or iid not in c:
+                continue                              # unreadable: recorded in images.error
+            if slug not in self.cache:
+                self.cache.clear()
+                self.cache[slug] = self._slug_refs(slug)
+            ref_fids, rg, rc = self.cache[slug]
+            if rg is None:
+                continue
+            sim, j = best_match(g[iid][None], rg)
+            clip_rows.append((s.run_id, fid, slug, float(sim[0]), ref_fids[int(j[0])], len(ref_fids)))
+            parts.append((fid, ref_fids, match_cells(c[iid], rc)))
+        cell_rows = _cell_frame(s.run_id, parts)
+        keep = new if s.keep == "all" else {key: {} for key in new}     # generated images' vectors: if asked
+        scores_db.write_generation_batch(s.con, meta, keep, clip_rows, cell_rows)
+        s.summary.n_generations_scored += len(clip_rows)
+        self.done += len(files)
+        if files:
+            self.bar.update(len(files))
+            log.debug("generations written: %d/%d", self.done, self.total)
+
+
+def score_dataset(ds: Dataset, database: str | Path, clip: GlobalEmbedder, cells: CellEmbedder,
+                  engine: str = "local", ray: dict | None = None, **kw) -> ScoreSummary:
+    """Ingest ``ds`` into the database at ``database`` and score everything not scored yet, locally or
+    on a Ray cluster (``engine="ray"``; ``ray``: address, actors, GPUs per actor, model options)."""
     con = db.connect(database)
     try:
         sync_dataset(con, ds, progress=kw.get("progress", True))
+        if engine == "ray":
+            from .ray_engine import RayScorer
+
+            return RayScorer(con, clip, cells, ray=ray or {}, **kw).run()
+        if engine != "local":
+            raise ValueError("--engine must be local or ray")
         return Scorer(con, clip, cells, **kw).run()
     finally:
         con.close()

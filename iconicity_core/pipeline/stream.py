@@ -1,0 +1,105 @@
+"""The CPU side of scoring, streamed: read -> check -> decode -> pHash -> each embedder's ``prepare``,
+in worker processes (``torch.utils.data.DataLoader``), in order, with bounded prefetch.
+
+Files are identified by the SHA-256 the ingest computed; a worker only checks that the file did not
+change since (size and modification time), so every file is hashed once. What comes back per image
+is plain data (tensors or arrays): the model stage batches it, the writer stage matches and stores it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import imagehash
+
+from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_rgb
+
+
+@dataclass(frozen=True)
+class Task:
+    """One image to prepare (one per distinct content, however many files share it)."""
+
+    image_id: str
+    path: str
+    size: int | None
+    mtime: float | None
+    need_global: bool
+    need_cells: bool
+    need_phash: bool = False
+
+
+def prepare(task: Task, clip, cells, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """Read, check, decode and prepare one image; never raises (errors come back per item)."""
+    out = {"image_id": task.image_id, "error": None, "width": None, "height": None, "phash": None,
+           "g": None, "c": None}
+    path = Path(task.path)
+    try:
+        st = path.stat()
+        if task.size is not None and (st.st_size != task.size or st.st_mtime != task.mtime):
+            out["error"] = f"{path}: file changed while scoring — run `iconicity score` again"
+            return out
+        im = load_rgb(path.read_bytes(), str(path), max_pixels)
+    except ImageLoadError as e:
+        out["error"] = str(e)
+        return out
+    except OSError as e:
+        out["error"] = f"{path}: cannot read file ({e.strerror})"
+        return out
+    out["width"], out["height"] = im.width, im.height
+    if task.need_phash:
+        out["phash"] = str(imagehash.phash(im))
+    if task.need_global:
+        out["g"] = clip.prepare(im)
+    if task.need_cells:
+        out["c"] = cells.prepare(im)
+    return out
+
+
+class _Prepared:
+    """A map-style dataset over tasks (``torch.utils.data.Dataset`` protocol)."""
+
+    def __init__(self, tasks: list[Task], clip, cells, max_pixels: int):
+        self.tasks, self.clip, self.cells, self.max_pixels = tasks, clip, cells, max_pixels
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __getitem__(self, i: int) -> dict:
+        return prepare(self.tasks[i], self.clip, self.cells, self.max_pixels)
+
+
+def _one_thread(_worker_id: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)         # each worker is one core; the model stage keeps the others
+
+
+def default_workers() -> int:
+    """One worker per core (``--workers`` overrides; 0 prepares in the main process)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def stream(tasks: list[Task], clip, cells, batch_size: int = 32, workers: int | None = None,
+           max_pixels: int = DEFAULT_MAX_PIXELS, pin_memory: bool = False) -> Iterator[list[dict]]:
+    """Prepared images in batches, in task order; at most ``2 x workers`` batches are in flight."""
+    if not tasks:
+        return
+    workers = default_workers() if workers is None else workers
+    if workers == 0 or len(tasks) <= batch_size:      # too few to pay for starting worker processes
+        for i in range(0, len(tasks), batch_size):
+            yield [prepare(t, clip, cells, max_pixels) for t in tasks[i : i + batch_size]]
+        return
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(_Prepared(tasks, clip, cells, max_pixels), batch_size=batch_size, shuffle=False,
+                        num_workers=min(workers, max(1, -(-len(tasks) // batch_size))), collate_fn=list,
+                        prefetch_factor=2, worker_init_fn=_one_thread, pin_memory=pin_memory)
+    try:
+        yield from loader
+    except RuntimeError as e:
+        if "shared memory" in str(e) or "bus error" in str(e).lower():
+            raise RuntimeError(f"the worker processes ran out of shared memory ({e}) — give the machine a larger "
+                               "/dev/shm (docker run --shm-size 8g) or score with --workers 0") from None
+        raise

@@ -46,6 +46,24 @@ def test_auc_and_precision_threshold():
     assert thr == 0.8 and rec == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("n, decimals", [(7, 1), (60, 1), (400, None)])
+def test_bootstrap_auc_equals_scoring_every_resample_with_sklearn(n, decimals):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(n)
+    y = rng.random(n) < 0.35
+    s = rng.random(n) + 0.3 * y
+    s = np.round(s, decimals) if decimals else s                       # ties between and within classes
+    draws = np.random.default_rng(0)
+    boots = []
+    for _ in range(99):
+        i = draws.integers(0, n, n)
+        if y[i].any() and (~y[i]).any():
+            boots.append(roc_auc_score(y[i], s[i]))
+    want = (roc_auc_score(y, s), *np.percentile(boots, [2.5, 97.5]))
+    assert auc_ci(y, s, 99, seed=0) == pytest.approx(want, abs=1e-12)
+
+
 def test_evaluate_cli_with_user_labels_and_sscd(tmp_path, small_dataset, tiny_models):
     import torch
 

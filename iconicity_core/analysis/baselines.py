@@ -102,16 +102,33 @@ def cosine_measure(embed: Callable[[Image.Image], np.ndarray]) -> Measure:
 
 
 def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = 999, seed: int = 0) -> tuple[float, float, float]:
-    """ROC-AUC and a percentile bootstrap 95% CI (images resampled with replacement)."""
+    """ROC-AUC and a percentile bootstrap 95% CI (images resampled with replacement; resamples with one
+    class only are left out). Vectorised: each resample is a vector of draw counts, and its AUC the
+    Mann-Whitney statistic over the scores sorted once — the same numbers as scoring every resample with
+    ``roc_auc_score``, without its per-call sort.
+
+    >>> auc_ci(np.array([1, 1, 0, 0]), np.array([0.9, 0.8, 0.3, 0.1]), 50)
+    (1.0, 1.0, 1.0)
+    """
     y, s = np.asarray(y, bool), np.asarray(s, float)
     auc = float(roc_auc_score(y, s))
     rng = np.random.default_rng(seed)
+    n = len(y)
+    _, level = np.unique(s, return_inverse=True)          # tied scores share a level
+    n_levels = int(level.max()) + 1 if n else 0
     boots = []
-    for _ in range(n_resamples):
-        i = rng.integers(0, len(y), len(y))
-        if y[i].any() and (~y[i]).any():
-            boots.append(roc_auc_score(y[i], s[i]))
-    lo, hi = np.percentile(boots, [2.5, 97.5]) if boots else (np.nan, np.nan)
+    for start in range(0, n_resamples, 32):               # 32 resamples at a time bounds the memory
+        r = min(32, n_resamples - start)
+        drawn = rng.integers(0, n, (r, n))                # the same draws as r calls of size n
+        code = 2 * (np.arange(r)[:, None] * n_levels + level[drawn]) + y[drawn]    # (resample, level, class)
+        both = np.bincount(code.ravel(), minlength=2 * r * n_levels).reshape(r, n_levels, 2)
+        neg, pos = both[..., 0], both[..., 1]
+        below = np.cumsum(neg, axis=1) - neg               # negatives strictly below each level
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        ok = (n_pos > 0) & (n_neg > 0)
+        boots.append(((pos * (below + 0.5 * neg)).sum(axis=1)[ok]) / (n_pos[ok] * n_neg[ok]))
+    boots = np.concatenate(boots) if boots else np.zeros(0)
+    lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan)
     return auc, float(lo), float(hi)
 
 

@@ -43,17 +43,47 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
     """
     v = np.asarray(values).reshape(len(groups), -1)
     taus = np.asarray(taus, np.float64)
-    if v.dtype == np.float32:          # compare in float32 with thresholds that give the float64 answer
-        t32 = np.array([float32_cut(t, rule) for t in taus], np.float32)
-        idx = np.searchsorted(t32, v, side="left").astype(np.int32)     # v > taus[j]  <=>  j < idx
-    else:
-        idx = np.searchsorted(taus, v.astype(np.float64), side="right" if rule == "ge" else "left").astype(np.int32)
+    groups = np.asarray(groups, np.int32)
+    t32 = np.array([float32_cut(t, rule) for t in taus], np.float32)
+
+    def count(x: np.ndarray) -> np.ndarray:             # x > taus[j]  <=>  j < count
+        if x.dtype == np.float32:      # compare in float32 with thresholds that give the float64 answer
+            return _count_below(t32, x)
+        return np.searchsorted(taus, x.astype(np.float64), side="right" if rule == "ge" else "left").astype(np.int32)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     t1 = len(taus) + 1
-    code = np.asarray(groups, np.int32)[:, None] * np.int32(t1) + idx
-    hist = np.bincount(code.ravel(), minlength=n_groups * t1).reshape(n_groups, t1).astype(np.float64)
+    hist = np.zeros(n_groups * t1, np.int64)
+    step = max(1, 2**20 // max(v.shape[1], 1))          # about a million values at a time stay in cache
+    for s in range(0, len(v), step):
+        code = groups[s:s + step, None] * np.int32(t1) + count(v[s:s + step])
+        hist += np.bincount(code.ravel(), minlength=n_groups * t1)
+    hist = hist.reshape(n_groups, t1).astype(np.float64)
     above = hist[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
     return above / np.maximum(hist.sum(axis=1, keepdims=True), 1)
+
+
+def _count_below(t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(t, v, side="left")`` (how many thresholds lie strictly below each value), for
+    ascending float32 ``t``; on an evenly spaced grid (the sweeps' 0.00, 0.01, ..., 1.00) computed from
+    the spacing and then corrected to the exact answer, which is several times faster on millions of
+    values than a binary search.
+
+    >>> t = np.linspace(0, 1, 101).astype(np.float32)
+    >>> v = np.array([-1, 0, t[1], np.nextafter(t[1], 2), 0.5, 1, 2, np.nan], np.float32)
+    >>> bool((_count_below(t, v) == np.searchsorted(t, v)).all())
+    True
+    """
+    step = (t[-1] - t[0]) / max(len(t) - 1, 1) if len(t) > 1 else 0
+    if len(t) < 3 or step <= 0 or not np.allclose(np.diff(t), step, rtol=1e-3, atol=0):
+        return np.searchsorted(t, v, side="left").astype(np.int32)
+    g = np.nan_to_num(np.clip(np.ceil((v - t[0]) / step), 0, len(t)), nan=len(t)).astype(np.int32)
+    last = len(t) - 1
+    while True:                        # the guess is off by at most one or two: fix it exactly
+        down = (g > 0) & (t[np.maximum(g - 1, 0)] >= v)
+        up = (g <= last) & (t[np.minimum(g, last)] < v)
+        if not (down.any() or up.any()):
+            return g
+        g = g - down + up
 
 
 def _macro_curve(images: pd.DataFrame, values: np.ndarray, taus: np.ndarray, name: str) -> pd.DataFrame:

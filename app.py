@@ -9,9 +9,13 @@ PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/references.py", title="References", icon=":material/photo_library:"),
     st.Page("pages/patches.py", title="Patch matches", icon=":material/grid_on:"),
+    st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
+    st.Page("pages/similar.py", title="Find similar", icon=":material/image_search:"),
     st.Page("pages/thresholds.py", title="Thresholds", icon=":material/tune:"),
     st.Page("pages/correlations.py", title="Correlations", icon=":material/trending_up:"),
     st.Page("pages/variants.py", title="Prompt variants", icon=":material/edit_note:"),
+    st.Page("pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+    st.Page("pages/label.py", title="Label", icon=":material/label:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
 

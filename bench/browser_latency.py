@@ -5,6 +5,11 @@ Playwright) against `streamlit run app.py -- --db FILE`:
   first metric shows the new number (timed inside the page: pointerup to the DOM change);
 * pages: clicking a page in the sidebar -> its heading is shown and the page is quiet (no running
   indicator, no spinner, no DOM change in the main area for a second), timed to the last change;
+* map: opening the Map page the first time (the projection of every CLIP vector is computed and
+  stored beside the database), drawing a lasso (the browser's own redraws) and, from the mouse
+  release, the selection's statistics and gallery; the gallery's "similar" button -> Find similar;
+  the Map again; and the Map's first open on a fresh server when the projection is stored (as
+  `iconicity map` leaves it), on the paper's shape with a 512-d CLIP vector per image;
 * the floor: the same slider measurement on a one-slider, one-metric Streamlit app, in the same run.
 
 Databases are synthetic, of the paper's shape (767 references x 5 models x 50 generations x 16 cells)
@@ -30,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = ["References", "Patch matches", "Thresholds", "Correlations", "Prompt variants", "Export", "Overview"]
+PAGES = ["References", "Patch matches", "Thresholds", "Correlations", "Prompt variants", "Export", "Label",
+         "Compare runs", "Overview"]
 FLOOR_APP = '''import streamlit as st
 v = st.sidebar.slider("CLIP τ (static)", 0.0, 1.0, 0.70, 0.01)
 st.title("Overview")
@@ -135,10 +141,86 @@ def page_renders(page) -> dict[str, float]:
     return out
 
 
+def lasso(page, frac: tuple[float, float, float, float], before_release=None) -> float:
+    """Draw a lasso (the Map's default drag mode) around a box given as fractions of the plot area;
+    returns the page-clock time of the mouse release (``before_release`` runs just before it)."""
+    plot = page.locator(".js-plotly-plot .nsewdrag").first
+    box = plot.bounding_box()
+    x0, y0, x1, y1 = (box["x"] + box["width"] * frac[0], box["y"] + box["height"] * frac[1],
+                      box["x"] + box["width"] * frac[2], box["y"] + box["height"] * frac[3])
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)):
+        page.mouse.move(x, y, steps=6)
+    if before_release:
+        before_release()
+    t = page.evaluate("() => performance.now()")
+    page.mouse.up()
+    return t
+
+
+def map_renders(page) -> dict[str, float]:
+    """Open the Map (first time: its projection is computed and stored), select a region (lasso drawn,
+    then from the mouse release to the selection's statistics and gallery), open Find similar from
+    the gallery, and go back to the Map (now read from its sidecar)."""
+    out = {}
+
+    def timed(key: str, action, ready) -> None:
+        page.evaluate(QUIET)
+        t0 = page.evaluate("() => performance.now()")
+        action()
+        ready()
+        out[key] = wait_quiet(page) - t0
+
+    nav = page.locator('[data-testid="stSidebarNav"] a')
+    plot = lambda: page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=300_000)  # noqa: E731
+    timed("map_first_open", lambda: nav.filter(has_text="Map").first.click(), plot)
+    page.evaluate(QUIET)
+    t0 = page.evaluate("() => performance.now()")
+    released = lasso(page, (0.3, 0.3, 0.7, 0.7), lambda: page.evaluate(QUIET))
+    out["lasso_drawing"] = released - t0                  # the browser redrawing the lasso as the mouse moves
+    page.get_by_text("Selection:").first.wait_for(timeout=300_000)
+    out["map_select"] = wait_quiet(page) - released       # release -> statistics and gallery shown
+    timed("find_similar", lambda: page.get_by_role("button", name="similar").first.click(),
+          lambda: page.locator("h1").filter(has_text="Find similar").first.wait_for(timeout=300_000))
+    timed("map_again", lambda: nav.filter(has_text="Map").first.click(), plot)
+    return out
+
+
 def launch(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"])
+
+
+def measure_map(pw, db: Path, env: dict) -> dict:
+    """The Map on a fresh server: as a user first meets it (nothing stored: computed on open), then,
+    on another fresh server, its first open when `iconicity map` has stored the projection."""
+    for side in Path(str(db) + ".maps").glob("*.parquet"):
+        side.unlink()
+    out = {}
+    for stored in (False, True):
+        url, proc = start(ROOT / "app.py", ["--db", str(db)], env)
+        try:
+            browser = launch(pw)
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(url + "/", wait_until="domcontentloaded")
+            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=300_000)
+            page.evaluate(QUIET)
+            wait_quiet(page)
+            if stored:
+                page.evaluate(QUIET)
+                t0 = page.evaluate("() => performance.now()")
+                page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Map").first.click()
+                page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=300_000)
+                out["map_first_open_stored"] = wait_quiet(page) - t0
+            else:
+                out |= map_renders(page)
+            browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return {k: round(v) for k, v in out.items()}
 
 
 def measure_app(pw, app: Path, args: list[str], env: dict, moves: int, pages: bool) -> dict:
@@ -172,13 +254,15 @@ def main() -> None:
     ap.add_argument("--scales", default="1,10", help="comma-separated scales of the paper's shape")
     ap.add_argument("--moves", type=int, default=10, help="slider moves per app")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the synthetic databases here")
+    ap.add_argument("--no-map", dest="map", action="store_false",
+                    help="skip the Map / Find similar measurements (they need a database with every CLIP vector)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="iconicity-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ICONICITY_DATA": str(work / "data"), "PYTHONUNBUFFERED": "1"}
     floor = work / "floor_app.py"
     floor.write_text(FLOOR_APP)
-    rows = []
+    rows, maps = [], None
     with sync_playwright() as pw:
         rows.append({"app": "floor (one slider, one metric)", **measure_app(pw, floor, [], env, args.moves, False)})
         print(json.dumps(rows[-1]), flush=True)
@@ -191,12 +275,21 @@ def main() -> None:
             rows.append({"app": f"paper x{scale:g}", **measure_app(pw, ROOT / "app.py", ["--db", str(db)], env,
                                                                    args.moves, True)})
             print(json.dumps(rows[-1]), flush=True)
+        if args.map:
+            db = work / "paper_map_x1.duckdb"
+            if not db.exists():
+                info = build_synthetic_db(db, 1.0, clip_dim=512)
+                print(json.dumps({"built": str(db), **info}), flush=True)
+            maps = {"app": "paper x1 + CLIP vectors: Map", **measure_map(pw, db, env)}
+            print(json.dumps(maps), flush=True)
     print()
     print(f"{'app':<32}{'first load':>12}{'slider med':>12}{'slider max':>12}  " + "  ".join(f"{p[:12]:>12}" for p in PAGES))
     for r in rows:
         pages = r.get("pages_ms", {})
         print(f"{r['app']:<32}{r['first_load_ms']:>10}ms{r['slider_median_ms']:>10}ms{r['slider_max_ms']:>10}ms  "
               + "  ".join(f"{pages.get(p, ''):>10}{'ms' if p in pages else '  '}" for p in PAGES))
+    if maps:
+        print("\n" + maps.pop("app") + ": " + ", ".join(f"{k} {v} ms" for k, v in maps.items()))
 
 
 if __name__ == "__main__":

@@ -90,14 +90,17 @@ SYNTHETIC_VARIANTS = {"title": 30, "synonym": 10, "description": 10}     # gener
 
 
 def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid: tuple[int, int] = (4, 4),
-                       chunk_refs: int = 200, progress: bool = False) -> dict:
+                       chunk_refs: int = 200, progress: bool = False, clip_dim: int = 0) -> dict:
     """Write a scores database of the paper's shape x ``scale`` through the project's own storage code:
     767·scale references (49 % static, 51 % dynamic with 3 reference images each), 5 models, 50
     generations per reference and model over three prompt variants (30 title, 10 synonym, 10
     description), every similarity of a 4x4 grid, covariates (sitelinks, year, caption count), labels
     on 10 % of the images, and valid run and embedder records (open_clip ViT-B-32 + DINOv3 ViT-S/16).
     The numbers come from a seeded generative model in which popular references are recognised and
-    reused more; no image files exist (the dashboard shows placeholders). Returns counts."""
+    reused more; no image files exist (the dashboard shows placeholders). With ``clip_dim`` > 0 it also
+    keeps a CLIP embedding of that size for every image (as ``score --keep-embeddings all`` does): one
+    random direction per reference, generated images near it as far as their CLIP similarity says — for
+    the Map and Find similar pages. Returns counts."""
     import numpy as np
     import pandas as pd
     from tqdm.auto import tqdm
@@ -144,6 +147,12 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
                       grid=f"{grid[0]}x{grid[1]}", patch_mode="crop", phash_max=18, semantic=True)
         kept = [(run_id, f, s, True, None, None) for s, ids in ref_ids.items() for f in ids]
         db.scores.write_dedup(con, run_id, kept, sorted(ref_ids), {s: f"synthetic-{s}" for s in ref_ids})
+        if clip_dim:
+            centre = rng.normal(size=(n_refs, clip_dim)).astype(np.float32)
+            centre /= np.linalg.norm(centre, axis=1, keepdims=True)
+            for i, s in enumerate(slugs):
+                noise = rng.normal(size=(len(ref_files[s]), clip_dim)) * 0.3 / np.sqrt(clip_dim)
+                db.embeddings.put(con, clip_info["key"], [f"img-{rel}" for rel in ref_files[s]], centre[i] + noise)
         n_gen = 0
         for lo in tqdm(range(0, n_refs, chunk_refs), desc="synthetic references", disable=not progress):
             gens = []
@@ -183,6 +192,13 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
                               "sim": cells.ravel().astype(np.float32),
                               "ref_file": [ref_ids[slugs[i]][r] for i, row in zip(ref_i, ref_pick) for r in row],
                               "ref_cell": rng.integers(0, k, n * k), "same_pos_sim": same.ravel().astype(np.float32)}))
+            if clip_dim:                                   # cos(vec, centre) ≈ the stored CLIP similarity
+                noise = rng.normal(size=(n, clip_dim)).astype(np.float32)
+                noise -= np.einsum("ij,ij->i", noise, centre[ref_i])[:, None] * centre[ref_i]
+                noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+                c = np.clip(clip, 0, 1)[:, None]
+                db.embeddings.put(con, clip_info["key"], [f"img-{f}" for f in fids],
+                                  c * centre[ref_i] + np.sqrt(1 - c ** 2) * noise)
             n_gen += n
         files_df = pd.concat([pd.DataFrame(files, columns=FILE_COLUMNS), *file_parts], ignore_index=True)
         files_df["seed"] = files_df["seed"].astype("Int64")

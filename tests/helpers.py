@@ -1,4 +1,5 @@
-"""Test helpers: synthetic images and datasets written to disk (real files, real folders)."""
+"""Test helpers: synthetic images and datasets written to disk (real files, real folders), and the CLI
+invoked in-process."""
 from __future__ import annotations
 
 import csv
@@ -6,6 +7,24 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from typer.testing import CliRunner
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+BASELINE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
+
+
+def invoke(*args):
+    """Run `iconicity ARGS` in-process; return click's Result (exit_code, output, stdout)."""
+    from iconicity_core.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def cli(*args, code: int = 0) -> str:
+    """Run `iconicity ARGS` in-process; assert its exit code; return its stdout."""
+    r = invoke(*args)
+    assert r.exit_code == code, r.output
+    return r.stdout
 
 
 def texture(seed: int, size: int = 128) -> Image.Image:

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -25,16 +26,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def server(demo_db):
+def _serve(env: dict, *app_args: str):
+    """Start `streamlit run app.py` on a free port; yield its URL; stop it."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port = _free_port()
-    env = {**os.environ, "ICONICITY_DB": str(demo_db)}
+    port, log = _free_port(), tempfile.TemporaryFile()      # a file, not a pipe: a full pipe stalls the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         *app_args], cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -44,19 +44,29 @@ def server(demo_db):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+        log.seek(0)
+        pytest.fail("streamlit did not start: " + log.read().decode(errors="replace")[-2000:])
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+def _chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+
+
+@pytest.fixture()
+def server(demo_db):
+    yield from _serve({"ICONICITY_DB": str(demo_db)})
 
 
 def test_overview_and_patch_matches_in_chromium(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = _chromium(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         # a deep link as the very first request to a fresh server (Streamlit then serves pages/ directly)
         page.goto(server + "/patches?ref=chelsea", wait_until="domcontentloaded")
@@ -94,3 +104,56 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
     if shot_dir:
         for name in ("overview.png", "patches.png"):
             shutil.copy(tmp_path / name, Path(shot_dir) / name)
+
+
+@pytest.fixture()
+def labelled_server(small_demo_db, tmp_path):
+    """A server on a private copy of the small demo (this test writes its labels sidecar)."""
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(small_demo_db, db)
+    for url in _serve({"ICONICITY_DATA": str(tmp_path / "data")}, "--", "--db", str(db)):
+        yield url, db
+
+
+def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(labelled_server):
+    import hashlib
+
+    from playwright.sync_api import sync_playwright
+
+    from iconicity_core.io import labels
+
+    url, db = labelled_server
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    with sync_playwright() as p:
+        browser = _chromium(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url + "/", wait_until="domcontentloaded")
+        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=120_000)
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Map").first.click()
+        plot = page.locator(".js-plotly-plot .nsewdrag").first
+        plot.wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        box = plot.bounding_box()
+        page.mouse.move(box["x"] + 2, box["y"] + 2)                      # a lasso around the whole plot
+        page.mouse.down()
+        for fx, fy in ((0.995, 0.005), (0.995, 0.995), (0.005, 0.995), (0.005, 0.01)):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=6)
+        page.mouse.up()
+        page.get_by_text("Selection:").first.wait_for(timeout=60_000)
+        text = page.get_by_text("Selection:").first.inner_text()
+        assert "320 generated" in text, text                             # every generated image of the small demo
+        page.get_by_role("button", name="similar").first.wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stImage"] img').count() >= 24     # the selection's gallery is drawn
+        assert page.get_by_text("more.").count() >= 1                         # … and the rest are counted
+
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Label").first.click()
+        page.get_by_role("button", name="replica (1)").wait_for(timeout=60_000)
+        for key in ("1", "4", "S", "2"):                                  # keyboard shortcuts
+            n_before = page.get_by_text("labelled this session").first.inner_text()
+            page.keyboard.press(key)
+            page.wait_for_function("(t) => !document.body.innerText.includes(t)", arg=n_before, timeout=30_000)
+        browser.close()
+    rows = labels.rows(db)
+    assert [r["label"] for r in rows] == ["replica", "miss", "partial"]  # the skip is not a label
+    assert all(r["file_id"] and r["image"].startswith("generations/") and r["when"] for r in rows)
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before          # the scores database is untouched

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import model_args
-from helpers import build_small_dataset, save, texture
+from helpers import APP, BASELINE, build_small_dataset, cli, save, texture
 from streamlit.testing.v1 import AppTest
-from typer.testing import CliRunner
 
 from iconicity_core import db
-from iconicity_core.cli import app
-
-runner = CliRunner()
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-BASELINE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
-
-
-def cli(*args, code: int = 0) -> str:
-    r = runner.invoke(app, [str(a) for a in args])
-    assert r.exit_code == code, r.output
-    return r.stdout
 
 
 def by_image(database, *extra) -> pd.DataFrame:
@@ -132,3 +119,31 @@ def test_calibrate_suggests_thresholds_and_the_dashboard_applies_them(small_demo
     assert not at.exception
     assert at.sidebar.slider(key="w_clip_tau").value == pytest.approx(t.loc["clip_tau", "youden_tau"], abs=0.011)
     assert at.sidebar.slider(key="w_patch_tau").value == pytest.approx(t.loc["patch_tau", "youden_tau"], abs=0.011)
+
+
+@pytest.mark.parametrize("rule", ["gt", "ge"])
+def test_calibration_sweeps_equal_deciding_every_threshold_one_by_one(rule):
+    from iconicity_core.analysis.calibration import TAU_GRID, calibrate
+
+    rng = np.random.default_rng(7)
+    n, k = 600, 16
+    labels = rng.choice(["replica", "partial", "reinterpretation", "miss", None], n)
+    clip = np.round(rng.random(n), 2)                                  # values on the grid: boundaries matter
+    cells = np.round(rng.random((n, k)), 2).astype(np.float64)
+    got = calibrate(labels, clip, cells, rule, 0.6, n_resamples=10).set_index("threshold")
+    above = (lambda v, t: v >= t) if rule == "ge" else (lambda v, t: v > t)
+    lab = pd.Series(labels, dtype=object)
+    for name, keep, pos, decide in (
+            ("clip_tau", lab.notna(), lab.isin(["replica", "partial", "reinterpretation"]), lambda t: above(clip, t)),
+            ("patch_tau", lab.isin(["replica", "reinterpretation"]), lab == "replica",
+             lambda t: above(cells, t).mean(axis=1) > 0.5)):
+        keep, y = keep.to_numpy(), pos.to_numpy()[keep.to_numpy()]
+        j, prec = [], []
+        for t in TAU_GRID:
+            d = decide(t)[keep]
+            tp, fp = (d & y).sum(), (d & ~y).sum()
+            j.append(tp / y.sum() - fp / (~y).sum())
+            prec.append(tp / (tp + fp) if tp + fp else np.nan)
+        assert got.loc[name, "youden_tau"] == TAU_GRID[int(np.argmax(j))]
+        first = np.flatnonzero(np.array(prec) >= 0.6)
+        assert got.loc[name, "tau_at_precision_0.6"] == (TAU_GRID[first[0]] if len(first) else np.nan) or not len(first)

@@ -8,18 +8,9 @@ import json
 import duckdb
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import cli
 
 from iconicity_core import db as database
-from iconicity_core.cli import app
-
-runner = CliRunner()
-
-
-def cli(*args, code: int = 0) -> str:
-    r = runner.invoke(app, [str(a) for a in args])
-    assert r.exit_code == code, r.output
-    return r.stdout
 
 
 @pytest.fixture()

@@ -99,15 +99,18 @@ def roc_frame(separations: list[Separation]) -> pd.DataFrame:
 TAU_GRID = np.round(np.linspace(0, 1, 101), 2)
 
 
-def _sweep(y: np.ndarray, decide) -> pd.DataFrame:
-    """TPR, FPR, precision and Youden's J of a decision rule at every tau of :data:`TAU_GRID`."""
-    rows = []
-    for tau in TAU_GRID:
-        pred = decide(tau)
-        tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
-        tpr, fpr = tp / max(1, int(y.sum())), fp / max(1, int((~y).sum()))
-        rows.append((tau, tpr, fpr, tp / (tp + fp) if tp + fp else np.nan, tpr - fpr))
-    return pd.DataFrame(rows, columns=["tau", "tpr", "fpr", "precision", "j"])
+def _sweep(y: np.ndarray, score: np.ndarray, rule: str) -> pd.DataFrame:
+    """TPR, FPR, precision and Youden's J of calling ``score > tau`` (``>=`` with rule ``ge``) positive,
+    at every tau of :data:`TAU_GRID` (one pass over the scores)."""
+    from ..core.sweeps import exceed_fraction
+
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    frac = exceed_fraction(y.astype(np.int32), score, TAU_GRID, rule)      # row 0: negatives, row 1: positives
+    tp, fp = np.rint(frac[1] * n_pos), np.rint(frac[0] * n_neg)
+    tpr, fpr = tp / max(1, n_pos), fp / max(1, n_neg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+    return pd.DataFrame({"tau": TAU_GRID, "tpr": tpr, "fpr": fpr, "precision": precision, "j": tpr - fpr})
 
 
 def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt", target_precision: float = 0.9,
@@ -136,18 +139,21 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
     cells = np.asarray(cells)
     gt = (lambda v, t: v >= t) if rule == "ge" else (lambda v, t: v > t)
     out = []
+    # an image is a replica at tau when more than half of its k cells exceed tau, i.e. when its
+    # (k // 2 + 1)-th largest cell does: one score per image, swept like the CLIP similarity
+    k = cells.shape[1] if cells.ndim == 2 else 0
     seps = {"clip_tau": ("recognisable vs miss", labels.notna().to_numpy(), labels.isin(RECOGNISABLE).to_numpy(),
-                         lambda m, tau: gt(clip[m], tau)),
+                         lambda m: clip[m]),
             "patch_tau": ("replica vs reinterpretation", labels.isin(["replica", "reinterpretation"]).to_numpy(),
                           (labels == "replica").to_numpy(),
-                          lambda m, tau: gt(cells[m], tau).mean(axis=1) > 0.5)}
-    for name, (sep, keep, positive, decide) in seps.items():
+                          lambda m: np.partition(cells[m], k - (k // 2 + 1), axis=1)[:, k - (k // 2 + 1)])}
+    for name, (sep, keep, positive, decisive) in seps.items():
         y = positive[keep]
         row = {"threshold": name, "separation": sep, "n_pos": int(y.sum()), "n_neg": int((~y).sum())}
         if y.all() or not y.any():
             out.append(row)
             continue
-        sw = _sweep(y, lambda tau: decide(keep, tau))
+        sw = _sweep(y, decisive(keep), rule)
         best = sw.loc[sw["j"].idxmax()]
         ok = sw[sw["precision"] >= target_precision]
         score = clip[keep] if name == "clip_tau" else gt(cells[keep], best["tau"]).mean(axis=1)
@@ -175,10 +181,15 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
     cells = np.asarray(arrays["cells"], np.float32).reshape(n, -1) if n else np.zeros((0, 16), np.float32)
     labels = pd.Series(arrays["label"], dtype=object)
     problems = []
+    paths = db.views.file_rows(con, list(arrays["file_id"])).set_index("file_id")["image"]
     if labels_file is not None:
         given, problems = read_labels(labels_file)
-        paths = db.views.file_rows(con, list(arrays["file_id"])).set_index("file_id")["image"]
         labels = pd.Series([given.get(paths.get(f)) for f in arrays["file_id"]], dtype=object)
+    else:                                             # the database's labels, then the dashboard's sidecar
+        from ..io import labels as sidecar
+
+        given = sidecar.current(db.path_of(con))
+        labels = pd.Series([given.get(paths.get(f), lab) for f, lab in zip(arrays["file_id"], labels)], dtype=object)
     if labels.notna().sum() == 0:
         raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
     rule = run_thresholds(db.runs.get(con, run_id).get("config")).rule

@@ -87,6 +87,8 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
     img = db.metrics.metrics_table(con, "image", t, Filters(), run_id)
     if labels is not None:
         img["label"] = img["image"].map(labels)
+    else:                                             # the database's labels, then the dashboard's sidecar
+        img["label"] = with_sidecar_labels(con, img)
     img = img[img["label"].notna()].reset_index(drop=True)
     if img.empty:
         raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
@@ -127,6 +129,16 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
         rec.outputs.update({"n_scored": n_scored, "n_skipped": len(img) - n_scored,
                             "skipped": [{"image": i, "why": w} for i, w in skipped[:1000]]})
     return Evaluation(table, rec.run_id, len(img), n_scored, skipped, problems)
+
+
+def with_sidecar_labels(con, images: pd.DataFrame) -> pd.Series:
+    """The ``label`` column of a per-image table with the labels people gave in the dashboard (the
+    sidecar ``DB.labels.csv``) taking precedence over the database's."""
+    from ..io import labels as sidecar
+
+    path = db.path_of(con)
+    given = sidecar.current(path) if path is not None else {}
+    return images["image"].map(given).fillna(images["label"]) if given else images["label"]
 
 
 def stored_baselines(con, t: Thresholds, run_id: str, f: Filters = Filters()) -> pd.DataFrame | None:

@@ -4,7 +4,8 @@
 * ``scoring``  score, demo
 * ``results``  metrics, errors, export, embedders, runs (list / show / delete), db upgrade
 * ``covariates`` covariates uniqueness | distinctiveness | ambiguity | frequency | popularity | dates
-* ``analysis`` analyze, evaluate
+* ``analysis`` analyze, evaluate, calibrate
+* ``explore``  map, labels import | export
 * ``study``    references build | fetch-images | curate, prompts perturb, generate
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 
 import typer
 
-from . import analysis, covariates, results, scoring, study
+from . import analysis, covariates, explore, results, scoring, study
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Iconicity Explorer: score generated images against cultural references.")
@@ -40,7 +41,7 @@ def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Also pri
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-for module in (scoring, results, covariates, analysis, study):
+for module in (scoring, results, covariates, analysis, explore, study):
     module.register(app)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -113,3 +114,65 @@ def baselines(path: str, version: tuple, run_id: str) -> pd.DataFrame | None:
 @st.cache_data(max_entries=8, show_spinner=False)
 def reference_counts(path: str, version: tuple, run_id: str) -> pd.DataFrame:
     return _read(path, lambda con: database.views.reference_counts(con, run_id))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Computing the map (once per database version; stored beside it)…")
+def map_coordinates(path: str, version: tuple, run_id: str, method: str) -> pd.DataFrame | None:
+    """``image_id, x, y`` of the run's map: read from the sidecar `iconicity map` (or an earlier open)
+    wrote, else computed now and stored there. None when the run kept no CLIP embeddings."""
+    from ..analysis import maps
+
+    stored = maps.load(path, run_id, method)
+    if stored is not None:
+        missing = set(map_files(path, version, run_id)["image_id"].dropna()) - set(stored["image_id"])
+        if not missing or not _read(path, lambda con: database.embeddings.have(
+                con, database.runs.get(con, run_id)["clip_key"], sorted(missing))):
+            return stored                                   # (else a resumed run added images: map again)
+    ids, vecs = clip_index(path, version, run_id)          # loaded once for the map and for Find similar
+    try:
+        return maps.store(path, run_id, method, ids, vecs)
+    except LookupError:
+        return None
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def map_files(path: str, version: tuple, run_id: str) -> pd.DataFrame:
+    return _read(path, lambda con: database.views.map_files(con, run_id))
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the CLIP embeddings (once per database version)…")
+def clip_index(path: str, version: tuple, run_id: str):
+    """``(image ids, float16 unit vectors)`` of every image of the run that has a stored CLIP embedding."""
+    files = map_files(path, version, run_id)
+
+    def read(con):
+        key = database.runs.get(con, run_id)["clip_key"]
+        ids, vecs = database.embeddings.all_of(con, key, sorted(set(files["image_id"].dropna())))
+        return np.asarray(ids), vecs.reshape(len(ids), -1).astype(np.float16) if ids else np.zeros((0, 0), np.float16)
+    return _read(path, read)
+
+
+def known_relpaths(path: str, version: tuple, relpaths: tuple[str, ...]) -> set[str]:
+    """Which of ``relpaths`` are files of the database (not cached: an import is rare)."""
+    return _read(path, lambda con: database.views.known_relpaths(con, list(relpaths)))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sidecar_labels(path: str, version: tuple, labels_version, run_id: str) -> dict[str, str]:
+    """file_id -> label from the labels sidecar beside the database (cached per version of both). Rows
+    apply oldest first, so the latest labelling of an image wins, whether it came from the dashboard
+    (which records the file) or an import (by relative path: every file of the run at that path)."""
+    from ..config import LABELS
+    from ..io import labels
+
+    if labels_version is None:
+        return {}
+    files = map_files(path, version, run_id)
+    by_image = files.groupby("image")["file_id"].agg(list).to_dict()
+    out: dict[str, str] = {}
+    for r in labels.rows(path):
+        if r["label"] not in LABELS:                   # a skip leaves an earlier label as it was
+            continue
+        for fid in ([r["file_id"]] if r.get("file_id") else by_image.get(r["image"], [])):
+            out[fid] = r["label"]
+    return out

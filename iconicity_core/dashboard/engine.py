@@ -110,6 +110,13 @@ class Engine:
                 self._memo.popitem(last=False)
         return value
 
+    def rows_of(self, file_ids) -> np.ndarray:
+        """Row index of each file id (-1 for ids the run did not score)."""
+        ids = np.asarray(list(file_ids), dtype="S16")
+        pos = np.searchsorted(self.a.file_id, ids)
+        pos = np.minimum(pos, max(0, self.n - 1))
+        return np.where((self.n > 0) & (self.a.file_id[pos] == ids), pos, -1)
+
     # -- building blocks -----------------------------------------------------------------------
     def mask(self, f: Filters) -> np.ndarray:
         """Images that pass the filters."""
@@ -141,27 +148,37 @@ class Engine:
     # -- tables (the same rows and values as `iconicity metrics --by ...`) ------------------------
     def reference_arrays(self, t: Thresholds, f: Filters) -> dict[str, np.ndarray]:
         """Per (model, slug, variant) group present under the filters: codes and n, cra, vr, vi, crt."""
-        def build():
-            m = self.mask(f)
-            g = self._ref[m]
-            n_groups = len(self._ref_keys)
-            n = np.bincount(g, minlength=n_groups)
-            rec = self.recognised(t)[m]
-            vr = self.vr(t.patch_tau, t.rule)[m]
-            n_rec = np.bincount(g, weights=rec, minlength=n_groups)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cra = n_rec / n
-                if t.pooling == "all":
-                    vr_ref = np.bincount(g, weights=vr, minlength=n_groups) / n
-                else:
-                    vr_ref = np.where(n_rec > 0, np.bincount(g, weights=vr * rec, minlength=n_groups) / n_rec, np.nan)
-            keep = n > 0
-            cra, vr_ref, n = cra[keep], vr_ref[keep], n[keep]
-            vi = 1.0 - vr_ref
-            crt = np.where(cra > 0, cra * (1.0 - vr_ref), 0.0)
-            return {"model": self._ref_model[keep], "slug": self._ref_slug[keep], "variant": self._ref_variant[keep],
-                    "n": n, "cra": cra, "vr": vr_ref, "vi": vi, "crt": crt}
-        return self.memo(("refarr", t, f), build)
+        return self.memo(("refarr", t, f), lambda: self._groups(t, self.mask(f)))
+
+    def subset_means(self, t: Thresholds, m: np.ndarray) -> dict[str, float]:
+        """CRA / VR / VI / CRT of a subset of the images (a map selection): per (model, reference,
+        variant) group of the subset, then macro means over the groups."""
+        r = self._groups(t, m)
+        with np.errstate(invalid="ignore"):
+            out = {k: float(np.nanmean(r[k])) if len(r[k]) and not np.isnan(r[k]).all() else float("nan")
+                   for k in ("cra", "vr", "vi", "crt")}
+        return out | {"images": int(m.sum()), "groups": int(len(r["n"]))}
+
+    def _groups(self, t: Thresholds, m: np.ndarray) -> dict[str, np.ndarray]:
+        """Per (model, slug, variant) group among the images of ``m``: codes, n, cra, vr, vi, crt."""
+        g = self._ref[m]
+        n_groups = len(self._ref_keys)
+        n = np.bincount(g, minlength=n_groups)
+        rec = self.recognised(t)[m]
+        vr = self.vr(t.patch_tau, t.rule)[m]
+        n_rec = np.bincount(g, weights=rec, minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cra = n_rec / n
+            if t.pooling == "all":
+                vr_ref = np.bincount(g, weights=vr, minlength=n_groups) / n
+            else:
+                vr_ref = np.where(n_rec > 0, np.bincount(g, weights=vr * rec, minlength=n_groups) / n_rec, np.nan)
+        keep = n > 0
+        cra, vr_ref, n = cra[keep], vr_ref[keep], n[keep]
+        vi = 1.0 - vr_ref
+        crt = np.where(cra > 0, cra * (1.0 - vr_ref), 0.0)
+        return {"model": self._ref_model[keep], "slug": self._ref_slug[keep], "variant": self._ref_variant[keep],
+                "n": n, "cra": cra, "vr": vr_ref, "vi": vi, "crt": crt}
 
     def reference_table(self, t: Thresholds, f: Filters = Filters()) -> pd.DataFrame:
         """``metrics --by reference``: model, slug, kind, variant, n, cra, vr, vi, crt, pooling."""
@@ -214,20 +231,34 @@ class Engine:
         """``metrics --by image`` without the relative path and seed (the dashboard looks them up for the
         images it shows): model, slug, kind, variant, file_id, clip_sim, recognised, vr, vi, label."""
         def build():
-            a, m = self.a, self.mask(f)
-            idx = np.flatnonzero(m)
-            vr = self.vr(t.patch_tau, t.rule)[idx]
-            slug = a.slug[idx]
-            labels = np.array([*a.labels, None], object)
-            df = pd.DataFrame({"model": np.array(a.models, object)[a.model[idx]],
-                               "slug": np.array(a.slugs, object)[slug],
-                               "kind": np.where(a.dynamic[slug], "dynamic", "static"),
-                               "variant": np.array(a.variants, object)[a.variant[idx]],
-                               "file_id": a.file_id[idx].astype(str), "clip_sim": a.clip[idx],
-                               "recognised": self.recognised(t)[idx], "vr": vr, "vi": 1.0 - vr,
-                               "label": labels[a.label[idx]]})
-            return df
+            return self._image_frame(t, np.flatnonzero(self.mask(f)))
         return self.memo(("imagetable", t, f), build)
+
+    def labelled_table(self, t: Thresholds, f: Filters, also: frozenset[str] = frozenset()) -> pd.DataFrame:
+        """:meth:`image_table` of the images with a label in the database, and of the files ``also``
+        (labelled elsewhere): calibration needs these few, not every image."""
+        return self.memo(("labelledtable", t, f, also),
+                         lambda: self._image_frame(t, np.flatnonzero(self.labelled(f, also))))
+
+    def labelled(self, f: Filters, also: frozenset[str] = frozenset()) -> np.ndarray:
+        """Images that pass the filters and have a label in the database or are among the files ``also``."""
+        m = self.mask(f) & (self.a.label >= 0)
+        extra = self.rows_of(sorted(also))
+        m[extra[(extra >= 0) & self.mask(f)[np.maximum(extra, 0)]]] = True
+        return m
+
+    def _image_frame(self, t: Thresholds, idx: np.ndarray) -> pd.DataFrame:
+        a = self.a
+        vr = self.vr(t.patch_tau, t.rule)[idx]
+        slug = a.slug[idx]
+        labels = np.array([*a.labels, None], object)
+        return pd.DataFrame({"model": np.array(a.models, object)[a.model[idx]],
+                             "slug": np.array(a.slugs, object)[slug],
+                             "kind": np.where(a.dynamic[slug], "dynamic", "static"),
+                             "variant": np.array(a.variants, object)[a.variant[idx]],
+                             "file_id": a.file_id[idx].astype(str), "clip_sim": a.clip[idx],
+                             "recognised": self.recognised(t)[idx], "vr": vr, "vi": 1.0 - vr,
+                             "label": labels[a.label[idx]]})
 
     # -- threshold sensitivity (independent of the current thresholds) ---------------------------
     def sweeps(self, f: Filters, pooling: str, taus: np.ndarray, grid_taus: np.ndarray,

@@ -10,8 +10,8 @@
   authors' CSV rows
 """
 from . import baselines, captions, embeddings, exports, ingest, metrics, refs, runs, schema, scores, views
-from .connection import DatabaseBusy, connect, transaction
+from .connection import DatabaseBusy, connect, path_of, transaction
 from .schema import SchemaError
 
 __all__ = ["DatabaseBusy", "SchemaError", "baselines", "captions", "connect", "embeddings", "exports", "ingest",
-           "metrics", "refs", "runs", "schema", "scores", "transaction", "views"]
+           "metrics", "path_of", "refs", "runs", "schema", "scores", "transaction", "views"]

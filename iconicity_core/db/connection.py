@@ -62,6 +62,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.commit()
 
 
+def path_of(con) -> Path | None:
+    """The file behind a connection (None for an in-memory database)."""
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return Path(row[0]) if row and row[0] else None
+
+
 def checkpoint(con) -> None:
     """Write the write-ahead log into the database file (readers then open it faster)."""
     con.execute("CHECKPOINT")

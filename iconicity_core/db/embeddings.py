@@ -45,10 +45,16 @@ def have(con, embedder: str, image_ids: list[str]) -> set[str]:
         [embedder, list(image_ids)]).fetchall()}
 
 
-def all_of(con, embedder: str) -> tuple[list[str], np.ndarray]:
-    """Every stored embedding of one embedder: ids and an ``(N, ...)`` quantized float32 array."""
-    rows = con.execute("SELECT image_id, shape, vec FROM embeddings WHERE embedder = ? ORDER BY image_id",
-                       [embedder]).fetchall()
+def all_of(con, embedder: str, image_ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Stored embeddings of one embedder (all, or those of ``image_ids``): ids (sorted) and an
+    ``(N, ...)`` quantized float32 array."""
+    if image_ids is None:
+        rows = con.execute("SELECT image_id, shape, vec FROM embeddings WHERE embedder = ? ORDER BY image_id",
+                           [embedder]).fetchall()
+    else:
+        rows = con.execute("""SELECT image_id, shape, vec FROM embeddings WHERE embedder = ?
+                              AND image_id IN (SELECT unnest(?)) ORDER BY image_id""",
+                           [embedder, list(image_ids)]).fetchall()
     if not rows:
         return [], np.zeros((0, 0), np.float32)
     shape = json.loads(rows[0][1])

@@ -19,7 +19,7 @@ import pandas as pd
 from ..io.provenance import library_versions
 from .connection import transaction
 
-KINDS = ("score", "evaluate", "calibrate", "covariate", "analyze", "export")
+KINDS = ("score", "evaluate", "calibrate", "map", "covariate", "analyze", "export")
 _JSON = ("clip_info", "dino_info", "versions", "config", "inputs", "outputs")
 
 

@@ -104,3 +104,19 @@ def reference_counts(con, run_id: str) -> pd.DataFrame:
     return con.execute(
         """SELECT slug, count(*) FILTER (WHERE kept) AS n_ref_images, count(*) FILTER (WHERE NOT kept) AS n_ref_dropped
            FROM ref_dedup WHERE run_id = ? GROUP BY slug ORDER BY slug""", [run_id]).df()
+
+
+def map_files(con, run_id: str) -> pd.DataFrame:
+    """The files a map of a score run shows: its scored generated images and its kept reference images
+    (``file_id, role, model, slug, variant, label, image_id, image``)."""
+    return con.execute(
+        """SELECT f.file_id, f.role, f.model, f.slug, f.variant, f.label, f.image_id, f.relpath AS image
+           FROM files f WHERE f.file_id IN (SELECT file_id FROM clip_sims WHERE run_id = $run)
+              OR f.file_id IN (SELECT file_id FROM ref_dedup WHERE run_id = $run AND kept)
+           ORDER BY f.role DESC, f.file_id""", {"run": run_id}).df()
+
+
+def known_relpaths(con, relpaths: list[str]) -> set[str]:
+    """Which of ``relpaths`` (paths relative to a dataset root) are files of this database."""
+    return {r[0] for r in con.execute("SELECT DISTINCT relpath FROM files WHERE relpath IN (SELECT unnest(?))",
+                                      [list(relpaths)]).fetchall()}

@@ -69,7 +69,7 @@ def spec_for(role: str, model: str) -> EmbedderSpec:
 
 @register("recognition", BASELINE, "weight-free appearance descriptor (colour layout + gradient orientations); "
           "low-level, not semantic", lambda m: m == BASELINE, 0.47,
-          "calibrated on the demo's labels (`iconicity calibrate`, Youden's point)")
+          "calibrated on the demo's labels (iconicity calibrate, Youden's point)")
 def _baseline_global(model: str, **_):
     from .baseline import BaselineGlobalEmbedder
     return BaselineGlobalEmbedder()
@@ -90,7 +90,7 @@ def _open_clip(model: str, pretrained: str = DEFAULT_CLIP_PRETRAINED, device: st
 
 
 @register("realization", BASELINE, "the appearance descriptor per grid cell (crop mode only)",
-          lambda m: m == BASELINE, 0.61, "calibrated on the demo's labels (`iconicity calibrate`, Youden's point)")
+          lambda m: m == BASELINE, 0.61, "calibrated on the demo's labels (iconicity calibrate, Youden's point)")
 def _baseline_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, cell_preprocess: str = "squash",
                     **_):
     _squash_crops_only(model, mode, cell_preprocess)

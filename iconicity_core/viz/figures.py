@@ -239,3 +239,59 @@ def correlation_scatter(refs: pd.DataFrame, cov: str, metric: str):
     layout = dict(title=dict(text=f"{metric.upper()} vs {cov}"), xaxis=dict(title=dict(text=cov),
                   **({"type": "log"} if log_x else {})), yaxis=dict(title=dict(text=metric)))
     return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
+
+
+def map_scatter(points: pd.DataFrame, colour: str = "model", title: str | None = None):
+    """The 2-D map (WebGL): one trace per category of ``colour`` (model, quadrant, label) or a colour
+    scale (clip_sim); references drawn as black-edged stars. A point's ``customdata`` is its index in
+    ``points`` (a click comes back as that index)."""
+    import plotly.graph_objects as go
+
+    traces = []
+    rows = points.index.to_numpy()
+    refs = (points["role"] == "reference").to_numpy()
+    gens = ~refs
+    hover = ("%{text}<extra></extra>")
+    text = (points["model"].fillna("reference").astype(str) + " · " + points["slug"].astype(str) + " · s="
+            + points["clip_sim"].map(lambda v: "" if v != v else f"{v:.2f}") + " · VR="
+            + points["vr"].map(lambda v: "" if v != v else f"{v:.2f}")).to_numpy(object)
+    if colour == "clip_sim":
+        traces.append(dict(type="scattergl", mode="markers", name="generated", x=points["x"].to_numpy(np.float32)[gens],
+                           y=points["y"].to_numpy(np.float32)[gens], customdata=rows[gens], text=text[gens],
+                           hovertemplate=hover, marker=dict(size=5, color=points["clip_sim"].to_numpy(np.float32)[gens],
+                                                            colorscale="Viridis", colorbar=dict(title="CLIP s"),
+                                                            opacity=0.7)))
+    else:
+        cats = points[colour].fillna("unlabelled").astype(str)
+        colours = _colours(cats[gens].unique())
+        for cat in sorted(cats[gens].unique()):
+            m = gens & (cats == cat).to_numpy()
+            traces.append(dict(type="scattergl", mode="markers", name=cat, x=points["x"].to_numpy(np.float32)[m],
+                               y=points["y"].to_numpy(np.float32)[m], customdata=rows[m], text=text[m],
+                               hovertemplate=hover, marker=dict(size=5, color=colours[cat], opacity=0.7)))
+    if refs.any():
+        traces.append(dict(type="scattergl", mode="markers", name="reference", x=points["x"].to_numpy(np.float32)[refs],
+                           y=points["y"].to_numpy(np.float32)[refs], customdata=rows[refs], text=text[refs],
+                           hovertemplate=hover, marker=dict(size=12, symbol="star", color="gold",
+                                                            line=dict(color="black", width=1))))
+    layout = dict(title=dict(text=title or f"CLIP map of {int(gens.sum()):,} generated and {int(refs.sum())} "
+                                            "reference images"),
+                  dragmode="lasso", xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False),
+                  height=620, legend=dict(itemsizing="constant"))
+    return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
+
+
+def compare_scatter(both: pd.DataFrame, metric: str, run_a: str, run_b: str):
+    """Per (model, reference, variant): a metric under run A against run B, with the identity line."""
+    import plotly.graph_objects as go
+
+    colours = _colours(both["model"])
+    traces = [dict(type="scattergl", mode="markers", name=m, x=d[f"{metric}_a"].to_numpy(float),
+                   y=d[f"{metric}_b"].to_numpy(float), text=d["slug"].to_numpy(object),
+                   hovertemplate="%{text}<br>A %{x:.2f} · B %{y:.2f}<extra>" + str(m) + "</extra>",
+                   marker=dict(color=colours[m], size=6, opacity=0.7)) for m, d in both.groupby("model", sort=True)]
+    traces.append(dict(type="scatter", mode="lines", x=[0, 1], y=[0, 1], name="A = B", line=dict(dash="dot", color="grey")))
+    layout = dict(title=dict(text=f"{metric.upper()} per reference and model: run {run_a} vs run {run_b}"),
+                  xaxis=dict(title=dict(text=f"run A ({run_a})"), range=[-0.03, 1.03]),
+                  yaxis=dict(title=dict(text=f"run B ({run_b})"), range=[-0.03, 1.03]), height=520)
+    return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)

@@ -1,0 +1,64 @@
+"""The 2-D map of a score run's images (generated and reference), from their CLIP embeddings, kept in a
+sidecar file next to the database (``results.duckdb.maps/<run>-<method>.parquet``: image_id, x, y), so
+it is computed once — by `iconicity map` or the dashboard's first open of the Map page — and then read.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import db
+from ..io.atomic import atomic_write
+from .projection import project
+
+
+def sidecar(database: str | Path, run_id: str, method: str) -> Path:
+    return Path(str(database) + ".maps") / f"{run_id}-{method}.parquet"
+
+
+def load(database: str | Path, run_id: str, method: str) -> pd.DataFrame | None:
+    """A stored map (None if there is none, or it is unreadable)."""
+    path = sidecar(database, run_id, method)
+    try:
+        return pd.read_parquet(path) if path.is_file() else None
+    except Exception:
+        return None
+
+
+def compute(con, run_id: str, method: str = "pca", database: str | Path | None = None) -> pd.DataFrame:
+    """Project the CLIP embeddings of the run's images (those the database kept: score with
+    ``--keep-embeddings all`` to map generated images too) and store the map beside the database."""
+    run = db.runs.get(con, run_id)
+    files = db.views.map_files(con, run_id)
+    ids, vecs = db.embeddings.all_of(con, run["clip_key"], sorted(set(files["image_id"].dropna())))
+    return store(database or db.path_of(con), run_id, method, ids, vecs)
+
+
+def store(database: str | Path | None, run_id: str, method: str, ids, vecs: np.ndarray) -> pd.DataFrame:
+    """Project ``vecs`` (one row per image id) and write the map beside ``database`` (when given). The
+    vectors are projected in float16 (the form the dashboard keeps in memory for Find similar), so
+    `iconicity map` and the dashboard draw the same map."""
+    if not len(ids):
+        raise LookupError("no CLIP embeddings are stored for this run — score with --keep-embeddings all")
+    xy = project(np.asarray(vecs, np.float16).reshape(len(ids), -1).astype(np.float32), method)
+    out = pd.DataFrame({"image_id": list(ids), "x": xy[:, 0], "y": xy[:, 1]})
+    if database is not None:
+        buf = io.BytesIO()
+        out.to_parquet(buf, index=False)
+        atomic_write(sidecar(database, run_id, method), buf.getvalue())
+    return out
+
+
+def map_run(con, run_id: str, method: str = "pca") -> tuple[Path, int]:
+    """`iconicity map`: compute and store the map as a recorded run (kind ``map``)."""
+    from ..io.provenance import sha256_file
+
+    database = db.path_of(con)
+    with db.runs.recorded(con, "map", {"method": method}, parent_run=run_id) as rec:
+        out = compute(con, run_id, method, database)
+        path = sidecar(database, run_id, method)
+        rec.outputs.update({"files": {str(path): sha256_file(path)}, "points": len(out)})
+    return path, len(out)

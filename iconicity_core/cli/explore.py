@@ -1,0 +1,70 @@
+"""`iconicity map` (the 2-D map of a run's images) and `iconicity labels import|export` (the labels
+sidecar the dashboard writes)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .options import Db, Run, fail, open_db
+
+
+def map_(db: Db, method: str = typer.Option("pca", help="pca, or umap (needs umap-learn)."), run: Run = None) -> None:
+    """Compute the 2-D map of a score run's images from their CLIP embeddings (stored beside the
+    database; the dashboard's Map page reads it)."""
+    from .. import db as database
+    from ..analysis.maps import map_run
+
+    con = open_db(db)
+    try:
+        path, n = map_run(con, database.runs.resolve(con, run), method)
+    except (LookupError, ValueError) as e:
+        fail(str(e))
+    finally:
+        con.close()
+    typer.echo(f"{n} images mapped -> {path}")
+
+
+labels_app = typer.Typer(no_args_is_help=True, help="Human labels, kept in DB.labels.csv beside the database.")
+
+
+@labels_app.command("export")
+def labels_export(db: Db, out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file (default stdout).")) -> None:
+    """The current labels as image,label (what `evaluate --labels` and `calibrate --labels` read)."""
+    from ..io import labels
+    from ..io.atomic import atomic_write
+
+    text = labels.export_csv(db)
+    if out:
+        atomic_write(out, text)
+    else:
+        typer.echo(text, nl=False)
+
+
+@labels_app.command("import")
+def labels_import(db: Db, csv_file: Path = typer.Argument(..., help="CSV with image,label."),
+                  who: str = typer.Option("import", help="Recorded as who labelled.")) -> None:
+    """Add labels from a CSV image,label (replica / partial / reinterpretation / miss)."""
+    from ..analysis.evaluate import read_labels
+    from ..io import labels
+    from .options import report_items
+
+    try:
+        given, problems = read_labels(csv_file)
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    from .. import db as database
+
+    con = open_db(db, read_only=True)
+    known = database.views.known_relpaths(con, list(given))
+    con.close()
+    rows, unknown = labels.importable(given, known, who)
+    report_items(problems + unknown, "problem")
+    labels.append(db, rows)
+    typer.echo(f"{len(rows)} label(s) added to {labels.sidecar(db)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("map")(map_)
+    app.add_typer(labels_app, name="labels")

@@ -1,0 +1,50 @@
+import getpass
+
+import pandas as pd
+import streamlit as st
+
+from iconicity_core.dashboard import cache, data, page
+from iconicity_core.dashboard.state import literal
+from iconicity_core.io import labels
+from iconicity_core.viz import figures
+
+KEYS = {"replica": "1", "partial": "2", "reinterpretation": "3", "miss": "4", "skip": "S"}
+
+with page("Label") as ctx:
+    st.caption(f"Labels go to `{labels.sidecar(ctx.db).name}` beside the database (never into it) and are read by "
+               "`iconicity evaluate`, `iconicity calibrate` and the Thresholds page. Keys: 1 replica · 2 partial · "
+               "3 reinterpretation · 4 miss · S skip.")
+    who = st.text_input("Your name (recorded with each label)", value=st.session_state.get("label_who") or
+                        getpass.getuser(), key="label_who")
+    queue = st.session_state.setdefault("label_queue", data.label_queue(ctx))
+    done = st.session_state.setdefault("label_done", 0)
+    if not queue:
+        st.success("Nothing left to label with the current filters.")
+    else:
+        fid = queue[0]
+        row = cache.patch_matches(*ctx.key, ctx.run_id, fid)[1]
+        refs = cache.reference_images(*ctx.key, ctx.run_id, row["slug"])
+        kept = list(refs[refs["kept"]]["file_id"])[:3]
+        paths = cache.image_paths(*ctx.key, (fid, *kept))
+        st.subheader(f"{literal(row['title'])} — {literal(row['model'])} ({done} labelled this session, "
+                     f"{len(queue)} in the queue)")
+        if row.get("label"):
+            st.caption("The database already has a label for this image (hidden, so it cannot sway you); yours "
+                       "will override it in evaluate / calibrate.")
+        cols = st.columns(1 + len(kept))
+        cols[0].image(figures.display_image(paths.get(fid)), caption=f"generated · s={row['clip_sim']:.2f}")
+        for c, r in zip(cols[1:], kept):
+            c.image(figures.display_image(paths.get(r)), caption="reference")
+        for c, (label, key) in zip(st.columns(len(KEYS)), KEYS.items()):
+            c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=data.label_and_next,
+                     args=(ctx, fid, label), width="stretch")
+    with st.expander("Import / export"):
+        st.download_button("labels as CSV (image,label)", labels.export_csv(ctx.db), "labels.csv", "text/csv",
+                           key="lab_export")
+        up = st.file_uploader("add labels from a CSV (image,label)", type=["csv"], key="lab_import")
+        if up is not None and st.button("import", key="lab_do_import"):
+            n, problems = data.import_labels(ctx, up.getvalue(), up.name, who)
+            st.success(f"{n} label(s) imported.")
+            if problems:
+                st.warning(f"{len(problems)} row(s) skipped:")
+                st.dataframe(pd.DataFrame(problems, columns=["row", "problem"]), hide_index=True)

@@ -1,0 +1,31 @@
+import streamlit as st
+
+from iconicity_core.dashboard import cache, data, page, widgets
+from iconicity_core.dashboard.state import literal
+from iconicity_core.viz import figures
+
+with page("Find similar") as ctx:
+    query = st.session_state.get("similar_to")
+    if query is None:
+        _slug, query, _gal = widgets.pick_generation(ctx, "sim")
+    else:
+        st.caption("From the map or a gallery; clear it to pick another image.")
+        if st.button("pick another image", key="sim_clear"):
+            st.session_state.pop("similar_to", None)
+            st.rerun()
+    k = st.slider("Neighbours", 4, 48, 12, 4, key="sim_k")
+    near = data.similar(ctx, query, k)
+    if near.empty:
+        st.info("No stored CLIP embedding for this image: score with `--keep-embeddings all` to find similar images.")
+        st.stop()
+    paths = cache.image_paths(*ctx.key, (query, *near["file_id"]))
+    left, right = st.columns([1, 3])
+    left.image(figures.display_image(paths.get(query)), caption="this image")
+    with right:
+        st.caption("Nearest by CLIP cosine, across every model and the references (ties by file).")
+        cols = st.columns(4)
+        for i, r in enumerate(near.itertuples()):
+            who = "reference" if r.role == "reference" else literal(r.model)
+            cols[i % 4].image(figures.display_image(paths.get(r.file_id)),
+                              caption=f"{r.cosine:.3f} · {who} · {literal(r.slug)}")
+    st.dataframe(near[["cosine", "role", "model", "slug", "variant", "image"]], hide_index=True, width="stretch")

@@ -1,0 +1,240 @@
+"""Exploring a run: the map of its images (computed once, stored beside the database), find similar,
+compare two runs, and labelling into a sidecar the scores database never sees."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import APP, BASELINE, cli, invoke
+from streamlit.testing.v1 import AppTest
+
+from iconicity_core import db
+from iconicity_core.analysis import maps
+from iconicity_core.io import labels
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _open(database: Path, monkeypatch, page: str | None = None, **state) -> AppTest:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("ICONICITY_DB", str(database))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    for k, v in state.items():
+        at.session_state[k] = v
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+    return at
+
+
+@pytest.fixture()
+def demo_copy(small_demo_db, tmp_path) -> Path:
+    database = tmp_path / "demo.duckdb"
+    shutil.copy(small_demo_db, database)
+    return database
+
+
+@pytest.fixture()
+def scored(small_dataset, tmp_path) -> Path:
+    """The small dataset (exact copies, shuffled tiles, unrelated images), every embedding kept."""
+    database = tmp_path / "s.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE, "--keep-embeddings", "all")
+    return database
+
+
+def _file_id(database: Path, relpath: str) -> str:
+    con = db.connect(database, read_only=True)
+    try:
+        return con.execute("SELECT file_id FROM files WHERE relpath = ?", [relpath]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _run(database: Path) -> str:
+    con = db.connect(database, read_only=True)
+    try:
+        return db.runs.resolve(con, None)
+    finally:
+        con.close()
+
+
+def _relpaths(database: Path) -> list[str]:
+    con = db.connect(database, read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT relpath FROM files WHERE role = 'generation' ORDER BY relpath "
+                                          "LIMIT 5").fetchall()]
+    finally:
+        con.close()
+
+
+def test_every_explore_page_renders(demo_copy, monkeypatch):
+    for page in ("pages/map.py", "pages/similar.py", "pages/compare.py", "pages/label.py"):
+        _open(demo_copy, monkeypatch, page)
+
+
+def test_the_map_is_computed_once_stored_beside_the_database_and_read_back(demo_copy, monkeypatch):
+    out = cli("map", "--db", demo_copy)
+    con = db.connect(demo_copy, read_only=True)
+    run = db.runs.resolve(con, None)
+    kinds = list(db.runs.table(con)["kind"])
+    n_files = len(db.views.map_files(con, run))
+    con.close()
+    path = maps.sidecar(demo_copy, run, "pca")
+    assert path.is_file() and str(path) in out
+    stored = pd.read_parquet(path)
+    assert list(stored.columns) == ["image_id", "x", "y"] and stored["image_id"].is_unique
+    assert 0 < len(stored) <= n_files and stored[["x", "y"]].notna().all().all()
+    assert "map" in kinds
+    mtime, digest = path.stat().st_mtime_ns, sha(demo_copy)
+    at = _open(demo_copy, monkeypatch, "pages/map.py")
+    assert len(at.get("plotly_chart")) == 1
+    assert path.stat().st_mtime_ns == mtime                       # read, not recomputed
+    assert sha(demo_copy) == digest                               # and the database is untouched
+
+    path.unlink()                                                 # without it the page computes and stores it
+    _open(demo_copy, monkeypatch, "pages/map.py")
+    again = pd.read_parquet(path)
+    pd.testing.assert_frame_equal(again, stored)                  # deterministic
+
+    stored.iloc[1:].to_parquet(path)                              # a map from before a resumed run added images
+    _open(demo_copy, monkeypatch, "pages/map.py")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), stored)  # mapped again, every image on it
+
+
+def test_map_without_kept_embeddings_says_what_to_do(small_dataset, tmp_path, monkeypatch):
+    database = tmp_path / "refs_only.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE, "--keep-embeddings", "none")
+    r = invoke("map", "--db", database)
+    assert r.exit_code != 0 and "--keep-embeddings all" in r.output
+    at = _open(database, monkeypatch, "pages/map.py")
+    assert any("--keep-embeddings all" in i.value for i in at.info)
+
+
+def test_find_similar_puts_identical_images_first(scored, monkeypatch):
+    copy = _file_id(scored, "generations/model_a/mona/copy.png")
+    at = _open(scored, monkeypatch, "pages/similar.py", similar_to=copy)
+    near = at.dataframe[0].value
+    top = near.head(2)
+    assert (top["cosine"] > 0.9999).all(), near
+    assert set(top["image"]) == {"generations/model_b/mona/copy.png", "references/mona/mona.png"}
+    assert (near["cosine"].diff().dropna() <= 1e-9).all()        # best first
+    assert "generations/model_a/mona/copy.png" not in set(near["image"])     # not itself
+
+
+def test_compare_runs_agrees_with_itself_and_sees_a_different_grid(scored, small_dataset, monkeypatch):
+    cli("score", small_dataset, "--db", scored, *BASELINE, "--threshold-rule", "ge")   # same similarities
+    at = _open(scored, monkeypatch, "pages/compare.py")
+    runs = at.selectbox(key="cmp_run").options
+    assert len(runs) == 1
+    at.toggle(key="cmp_same").set_value(True).run()
+    agreement = at.dataframe[1].value
+    assert (agreement["agree"] == 1.0).all(), agreement
+    movers = at.dataframe[2].value
+    assert len(movers) == 2 and (movers["change"] == 0).all(), movers     # no reference moves
+
+    cli("score", small_dataset, "--db", scored, *BASELINE, "--grid", "2x2")
+    at = _open(scored, monkeypatch, "pages/compare.py")
+    other = [r for r in at.selectbox(key="cmp_run").options]
+    assert len(other) == 2
+    changed = False
+    for r in other:
+        at.selectbox(key="cmp_run").set_value(r).run()
+        refs = at.get("plotly_chart")
+        assert refs and not at.exception
+        changed |= bool((at.dataframe[2].value["change"].abs() > 1e-9).any())
+    assert changed                                                # a different grid moves some reference's CRT
+
+
+def test_labelling_writes_the_sidecar_only_and_evaluate_reads_it(demo_copy, monkeypatch):
+    digest = sha(demo_copy)
+    at = _open(demo_copy, monkeypatch, "pages/label.py")
+    at.text_input(key="label_who").set_value("ana").run()
+    at.button(key="lab_replica").click().run()
+    at.button(key="lab_skip").click().run()
+    at.button(key="lab_miss").click().run()
+    got = labels.rows(demo_copy)
+    assert [r["label"] for r in got] == ["replica", "miss"] and {r["who"] for r in got} == {"ana"}
+    assert got[0]["file_id"] != got[1]["file_id"]                  # the queue moved on
+    assert sha(demo_copy) == digest
+
+    # the CLI sees them: export, then evaluate uses the sidecar over the database's labels
+    exported = cli("labels", "export", "--db", demo_copy)
+    assert exported.splitlines()[0] == "image,label" and len(exported.splitlines()) == 3
+    extra = demo_copy.parent / "more.csv"
+    first = got[0]["image"]
+    extra.write_text(f"image,label\n{first},partial\nnot/a/file.png,replica\nbroken,whatever\n")
+    out = invoke("labels", "import", "--db", demo_copy, extra)
+    assert out.exit_code == 0, out.output
+    assert labels.current(demo_copy)[first] == "partial"             # the latest labelling wins
+    assert "whatever" in out.output and "not/a/file.png" in out.output    # bad rows are named, not imported
+    assert "not/a/file.png" not in labels.current(demo_copy) and "1 label(s) added" in out.output
+    assert sha(demo_copy) == digest
+
+    # the dashboard sees the import (by path) over its own earlier label (by file): the latest wins
+    from iconicity_core.dashboard import cache
+
+    version = cache.file_version(demo_copy)
+    seen = cache.sidecar_labels(str(demo_copy), version, cache.file_version(labels.sidecar(demo_copy)),
+                                _run(demo_copy))
+    assert seen[got[0]["file_id"]] == "partial" and seen[got[1]["file_id"]] == "miss"
+
+
+def test_importing_labels_in_the_dashboard_names_every_row_it_skips(demo_copy):
+    from types import SimpleNamespace
+
+    from iconicity_core.dashboard import cache, data
+
+    ctx = SimpleNamespace(db=demo_copy, key=(str(demo_copy), cache.file_version(demo_copy)))
+    image = _relpaths(demo_copy)[0]
+    csv = f"image,label\n{image},miss\nnope.png,replica\n{image}x,maybe\n".encode()
+    n, problems = data.import_labels(ctx, csv, "mine.csv", "ana")
+    assert n == 1 and labels.current(demo_copy) == {image: "miss"}
+    assert [p[0] for p in problems] == ["mine.csv:4", "nope.png"]
+    n, problems = data.import_labels(ctx, b"picture,verdict\na.png,miss\n", "wrong.csv", "ana")
+    assert n == 0 and problems[0][0] == "wrong.csv" and "image,label" in problems[0][1]
+    n, problems = data.import_labels(ctx, b"\xff\xfe\x00garbage", "binary.csv", "ana")
+    assert n == 0 and problems and labels.current(demo_copy) == {image: "miss"}
+
+
+def test_sidecar_labels_override_the_database_in_calibrate(demo_copy):
+    con = db.connect(demo_copy, read_only=True)
+    rows = con.execute("SELECT relpath FROM files WHERE label = 'replica' ORDER BY relpath LIMIT 40").fetchall()
+    con.close()
+    import json
+
+    before = json.loads(cli("calibrate", "--db", demo_copy, "--format", "json"))
+    labels.append(demo_copy, [(r[0], "miss", "", "test") for r in rows])   # contradict 40 replicas
+    after = json.loads(cli("calibrate", "--db", demo_copy, "--format", "json"))
+    assert before != after
+
+
+def test_a_region_selects_every_mapped_image_inside_it_drawn_or_not():
+    import numpy as np
+
+    from iconicity_core.dashboard.data import map_drawn, map_selection
+
+    rng = np.random.default_rng(3)
+    pts = pd.DataFrame({"x": rng.uniform(-1, 1, 5000), "y": rng.uniform(-1, 1, 5000),
+                        "role": np.where(np.arange(5000) < 40, "reference", "generation")})
+    drawn = map_drawn(pts, 500)
+    assert len(drawn) == 500 and (drawn["role"] == "reference").sum() == 40
+    assert drawn.index.equals(map_drawn(pts, 500).index)                   # the same sample every time
+    box = {"box": [{"x": [0.5, 0.0], "y": [0.0, 0.5]}], "lasso": [], "points": []}
+    got = map_selection(pts, box)
+    want = pts[(pts.x >= 0) & (pts.x <= 0.5) & (pts.y >= 0) & (pts.y <= 0.5)]
+    assert got.index.equals(want.index) and len(got) > len(got.index.intersection(drawn.index))
+    tri = {"lasso": [{"x": [0, 1, 0], "y": [0, 0, 1]}], "points": [{"customdata": 7}]}
+    got = map_selection(pts, tri)
+    inside = (pts.x > 0) & (pts.y > 0) & (pts.x + pts.y < 1)
+    assert set(got.index) == set(pts.index[inside]) | {7}
+    assert map_selection(pts, None).empty and map_selection(pts, {"points": [{"customdata": 10**6}]}).empty

@@ -238,3 +238,22 @@ def test_a_region_selects_every_mapped_image_inside_it_drawn_or_not():
     inside = (pts.x > 0) & (pts.y > 0) & (pts.x + pts.y < 1)
     assert set(got.index) == set(pts.index[inside]) | {7}
     assert map_selection(pts, None).empty and map_selection(pts, {"points": [{"customdata": 10**6}]}).empty
+
+
+def _label_many(database: str, who: str, n: int) -> None:
+    for i in range(n):
+        labels.append(database, [(f"gen/{who}/{i}.png", "miss", "", who)])
+
+
+def test_people_labelling_at_once_lose_no_label(tmp_path):
+    import multiprocessing as mp
+
+    database = str(tmp_path / "s.duckdb")
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_label_many, args=(database, f"p{k}", 15)) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    assert len(labels.rows(database)) == 60 and len(labels.current(database)) == 60

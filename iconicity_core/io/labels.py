@@ -53,14 +53,17 @@ def append(database: str | Path, new: list[tuple], when: datetime | None = None)
     bad = [r[1] for r in new if r[1] not in CHOICES]
     if bad:
         raise ValueError(f"labels must be one of {', '.join(CHOICES)}, got {bad}")
+    from filelock import FileLock
+
     stamp = (when or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    buf = io.StringIO(newline="")
-    w = csv.DictWriter(buf, fieldnames=COLUMNS)
-    w.writeheader()
-    w.writerows(rows(database))
-    w.writerows({"image": i, "label": lab, "file_id": fid or "", "who": who or "", "when": stamp}
-                for i, lab, fid, who in new)
-    return atomic_write(sidecar(database), buf.getvalue())
+    with FileLock(str(sidecar(database)) + ".lock"):        # two people labelling at once lose no row
+        buf = io.StringIO(newline="")
+        w = csv.DictWriter(buf, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows(database))
+        w.writerows({"image": i, "label": lab, "file_id": fid or "", "who": who or "", "when": stamp}
+                    for i, lab, fid, who in new)
+        return atomic_write(sidecar(database), buf.getvalue())
 
 
 def importable(given: dict[str, str], known: set[str], who: str) -> tuple[list[tuple], list[tuple[str, str]]]:

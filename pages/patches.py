@@ -23,6 +23,9 @@ with page("Patch matches") as ctx:
     c1.metric("CLIP similarity s_i", f"{row['clip_sim']:.3f}")
     c2.metric("VR (reused cells)", f"{vr:.2f}")
     c3.metric("Same-position mean", f"{m['same_pos_sim'].mean():.3f}")
+    if st.button("Find similar images", key="pm_similar", help="Its nearest images by CLIP, across every model"):
+        st.session_state["similar_to"] = fid
+        st.switch_page("pages/similar.py")
     reused = {} if same else reuse_map(m["ref_file"].tolist(), m["ref_cell"].tolist(), m["sim"].tolist(),
                                        ctx.thresholds.patch_tau)
     left, right = st.columns(2)

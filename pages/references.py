@@ -52,6 +52,10 @@ with page("References") as ctx:
                 st.image(figures.display_image(paths[r.file_id] if r.file_id in paths else
                                                cache.image_path(*ctx.key, r.file_id)),
                          caption=f"s={r.clip_sim:.2f} · VR {r.vr:.2f} · {badges}{label}")
-                if st.button("patch matches", key=f"pm_{r.file_id}"):
+                b1, b2 = st.columns(2)
+                if b1.button("patches", key=f"pm_{r.file_id}"):
                     st.session_state["image"] = r.file_id
                     st.switch_page("pages/patches.py")
+                if b2.button("similar", key=f"sim_{r.file_id}"):
+                    st.session_state["similar_to"] = r.file_id
+                    st.switch_page("pages/similar.py")

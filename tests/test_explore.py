@@ -130,6 +130,15 @@ def test_find_similar_puts_identical_images_first(scored, monkeypatch):
     assert (near["cosine"].diff().dropna() <= 1e-9).all()        # best first
     assert "generations/model_a/mona/copy.png" not in set(near["image"])     # not itself
 
+    # reached from the patch view and from the References gallery too
+    at = _open(scored, monkeypatch, "pages/patches.py", ref="mona", image=copy)
+    at.button(key="pm_similar").click().run()
+    assert at.session_state["similar_to"] == copy and not at.exception
+    assert any("Find similar" in t.value for t in at.title)
+    at = _open(scored, monkeypatch, "pages/references.py", ref="mona")
+    at.button(key=f"sim_{copy}").click().run()
+    assert at.session_state["similar_to"] == copy and any("Find similar" in t.value for t in at.title)
+
 
 def test_compare_runs_agrees_with_itself_and_sees_a_different_grid(scored, small_dataset, monkeypatch):
     cli("score", small_dataset, "--db", scored, *BASELINE, "--threshold-rule", "ge")   # same similarities

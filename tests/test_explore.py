@@ -266,3 +266,14 @@ def test_people_labelling_at_once_lose_no_label(tmp_path):
         p.join(60)
     assert all(p.exitcode == 0 for p in procs)
     assert len(labels.rows(database)) == 60 and len(labels.current(database)) == 60
+
+
+def test_labelling_from_the_patch_view_writes_the_sidecar_only(demo_copy, monkeypatch):
+    digest = sha(demo_copy)
+    at = _open(demo_copy, monkeypatch, "pages/patches.py")
+    at.button(key="pm_lab_partial").click().run()
+    assert not at.exception
+    got = labels.rows(demo_copy)
+    assert [r["label"] for r in got] == ["partial"] and got[0]["file_id"]
+    assert [p.proto.popover.label for p in at.get("popover")] == ["Label this image (partial)"]
+    assert sha(demo_copy) == digest

@@ -3,7 +3,6 @@ paths, matches) — memoised per inputs, so a rerun that changes nothing recompu
 slider move recomputes only what depends on it."""
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import numpy as np
@@ -350,14 +349,16 @@ def label_queue(ctx, n: int = 200, seed: int = 0) -> list[str]:
     (five bins per model, taken in turn), deterministic for a seed. Images with no label anywhere come
     first; when every image has a label in the database (the demo), the queue offers them for
     re-labelling (sidecar labels override the database's)."""
-    eng, f = ctx.engine, ctx.filters
-    img = eng.image_table(ctx.thresholds, f)
-    done = sidecar_labels(ctx)
-    img = img[~img["file_id"].isin(done)]
-    if img["label"].isna().any():                  # images with no label anywhere first; then re-labelling
-        img = img[img["label"].isna()]
-    if img.empty:
+    eng = ctx.engine
+    a, m = eng.a, eng.mask(ctx.filters).copy()
+    done = eng.rows_of(sorted(sidecar_labels(ctx)))
+    m[done[done >= 0]] = False
+    if (m & (a.label < 0)).any():                  # images with no label anywhere first; then re-labelling
+        m &= a.label < 0
+    idx = np.flatnonzero(m)
+    if not len(idx):
         return []
+    img = pd.DataFrame({"model": a.model[idx], "clip_sim": a.clip[idx], "file_id": a.file_id[idx].astype(str)})
     img = img.assign(bin=img.groupby("model")["clip_sim"].transform(
         lambda s: pd.qcut(s.rank(method="first"), min(5, len(s)), labels=False)))
     rng = np.random.default_rng(seed)

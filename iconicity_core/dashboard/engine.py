@@ -133,17 +133,14 @@ class Engine:
 
     def recognised(self, t: Thresholds) -> np.ndarray:
         """``s_i > tau`` with the dynamic threshold for dynamic references (float64, as in SQL)."""
-        tau = np.where(self.a.dynamic, np.float64(t.dynamic_tau), np.float64(t.clip_tau))[self.a.slug]
-        return self.memo(("rec", t.clip_tau, t.dynamic_tau, t.rule),
-                         lambda: self.a.clip >= tau if t.rule == "ge" else self.a.clip > tau)
-
-    def reused_counts(self, patch_tau: float, rule: str = "gt") -> np.ndarray:
-        """Reused cells per image (``sim > tau`` with the float64 answer, as in SQL)."""
-        return self.memo(("reused", patch_tau, rule),
-                         lambda: (self.a.cells > float32_cut(patch_tau, rule)).sum(axis=1, dtype=np.int16))
+        def build():
+            tau = np.where(self.a.dynamic, np.float64(t.dynamic_tau), np.float64(t.clip_tau))[self.a.slug]
+            return self.a.clip >= tau if t.rule == "ge" else self.a.clip > tau
+        return self.memo(("rec", t.clip_tau, t.dynamic_tau, t.rule), build)
 
     def vr(self, patch_tau: float, rule: str = "gt") -> np.ndarray:
-        return self.reused_counts(patch_tau, rule) / np.float64(self.k)
+        """Fraction of reused cells per image (``sim > tau`` with the float64 answer, as in SQL)."""
+        return self.memo(("vr", patch_tau, rule), lambda: _vr(self.a.cells, patch_tau, rule))
 
     # -- tables (the same rows and values as `iconicity metrics --by ...`) ------------------------
     def reference_arrays(self, t: Thresholds, f: Filters) -> dict[str, np.ndarray]:
@@ -268,43 +265,38 @@ class Engine:
         def build():
             a, m = self.a, self.mask(f)
             ns = len(a.slugs)
-            ms_key = a.model[m].astype(np.int64) * ns + a.slug[m]
-            keys, g = np.unique(ms_key, return_inverse=True)
+            keys, g = np.unique(a.model[m].astype(np.int64) * ns + a.slug[m], return_inverse=True)
             model_of_group = keys // ns
-            cra = exceed_fraction(g, a.clip[m], taus, rule)
-            vr = exceed_fraction(g, a.cells[m], taus, rule)
+            models = np.unique(model_of_group)
+            clip, cells = a.clip[m], a.cells[m]
             curves = {}
-            for name, frac in (("cra", cra), ("vr", vr)):
-                per_model = np.stack([frac[model_of_group == mc].mean(axis=0) for mc in np.unique(model_of_group)])
-                names = np.array(a.models, object)[np.unique(model_of_group)]
+            for name, frac in (("cra", exceed_fraction(g, clip, taus, rule)),
+                               ("vr", exceed_fraction(g, cells, taus, rule))):
+                per_model = np.stack([frac[model_of_group == mc].mean(axis=0) for mc in models])
+                names = np.array(a.models, object)[models]
                 curves[name] = pd.DataFrame({"tau": np.tile(taus, len(names)), "model": np.repeat(names, len(taus)),
                                              name: per_model.ravel()})
-            curves["grid"] = self._crt_grid(m, grid_taus, pooling, rule)
+            curves["grid"] = self._crt_grid(g, model_of_group, models, clip, cells, grid_taus, pooling, rule)
             return curves
         return self.memo(("sweeps", f, pooling, tuple(taus), tuple(grid_taus), rule), build)
 
-    def _crt_grid(self, m: np.ndarray, taus: np.ndarray, pooling: str, rule: str = "gt") -> pd.DataFrame:
-        a = self.a
-        ns = len(a.slugs)
-        key = a.model[m].astype(np.int64) * ns + a.slug[m]
-        keys, g = np.unique(key, return_inverse=True)
-        model_of_group = keys // ns
-        n = np.bincount(g)
+    def _crt_grid(self, g, model_of_group, models, clip, cells, taus, pooling: str, rule: str) -> pd.DataFrame:
+        """Per-model CRT at every (CLIP tau, patch tau) of ``taus`` x ``taus`` (groups ``g``: model x slug)."""
+        n_groups = len(model_of_group)
+        n = np.bincount(g, minlength=n_groups)
         rows = []
-        cells = a.cells[m]
-        vrs = {pt: (cells > float32_cut(pt, rule)).sum(axis=1, dtype=np.int16) / np.float64(self.k) for pt in taus}
+        vrs = {pt: _vr(cells, pt, rule) for pt in taus}
         for ct in taus:
-            rec = a.clip[m] >= np.float64(ct) if rule == "ge" else a.clip[m] > np.float64(ct)
-            n_rec = np.bincount(g, weights=rec, minlength=len(keys))
+            rec = clip >= np.float64(ct) if rule == "ge" else clip > np.float64(ct)
+            n_rec = np.bincount(g, weights=rec, minlength=n_groups)
             cra = n_rec / n
             for pt in taus:
                 vr = vrs[pt]
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    pooled = (np.bincount(g, weights=vr, minlength=len(keys)) / n if pooling == "all" else
-                              np.where(n_rec > 0, np.bincount(g, weights=vr * rec, minlength=len(keys)) / n_rec, np.nan))
+                    pooled = (np.bincount(g, weights=vr, minlength=n_groups) / n if pooling == "all" else
+                              np.where(n_rec > 0, np.bincount(g, weights=vr * rec, minlength=n_groups) / n_rec, np.nan))
                 crt = np.where(cra > 0, cra * (1 - pooled), 0.0)
-                for mc in np.unique(model_of_group):
-                    rows.append((ct, pt, a.models[mc], float(crt[model_of_group == mc].mean())))
+                rows += [(ct, pt, self.a.models[mc], float(crt[model_of_group == mc].mean())) for mc in models]
         return pd.DataFrame(rows, columns=["clip_tau", "patch_tau", "model", "crt"])
 
     def ranking_stability(self, grid: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
@@ -329,3 +321,7 @@ class Engine:
             return out
         return self.memo(("hist", f, bins), build)
 
+
+def _vr(cells: np.ndarray, tau: float, rule: str) -> np.ndarray:
+    """Fraction of each row's cells above ``tau`` (compared in float32 with the float64 answer)."""
+    return (cells > float32_cut(tau, rule)).sum(axis=1, dtype=np.int16) / np.float64(cells.shape[1])

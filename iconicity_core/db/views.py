@@ -29,11 +29,11 @@ def choices(con) -> dict[str, list[str]]:
 
 def engine_arrays(con, run_id: str) -> dict:
     """Everything the dashboard's in-memory metrics engine needs for one score run, as compact arrays:
-    per generated image (ordered by file id) its file id, model, slug, prompt variant, label, seed and
+    per generated image (ordered by file id) its file id, model, slug, prompt variant, label and
     best CLIP similarity, and the ``(n_images, n_cells)`` matrix of per-cell best similarities; per
     reference its kind. Only images with every cell scored take part (as in :mod:`.metrics`)."""
     params = {"run": run_id}
-    sel = """SELECT c.file_id, f.model, f.slug, f.variant, f.label, f.seed, c.sim FROM clip_sims c
+    sel = """SELECT c.file_id, f.model, f.slug, f.variant, f.label, c.sim FROM clip_sims c
              JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug WHERE c.run_id = $run"""
     img = con.execute(sel + " ORDER BY c.file_id", params).fetchnumpy()
     cells = con.execute(f"""SELECT s.sim FROM cell_sims s SEMI JOIN ({sel}) x ON x.file_id = s.file_id

@@ -186,10 +186,11 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
         given, problems = read_labels(labels_file)
         labels = pd.Series([given.get(paths.get(f)) for f in arrays["file_id"]], dtype=object)
     else:                                             # the database's labels, then the dashboard's sidecar
-        from ..io import labels as sidecar
+        from .evaluate import with_sidecar_labels
 
-        given = sidecar.current(db.path_of(con))
-        labels = pd.Series([given.get(paths.get(f), lab) for f, lab in zip(arrays["file_id"], labels)], dtype=object)
+        files = pd.DataFrame({"file_id": arrays["file_id"], "image": paths.reindex(arrays["file_id"]).to_numpy(),
+                              "label": labels})
+        labels = with_sidecar_labels(con, files).astype(object)
     if labels.notna().sum() == 0:
         raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
     rule = run_thresholds(db.runs.get(con, run_id).get("config")).rule

@@ -102,17 +102,19 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
         skipped: list[tuple[str, str]] = []
         ref_features: dict[str, dict[str, list]] = {}     # slug -> measure -> features of its kept references
         rows = []
+        gen_paths = db.views.image_paths(con, list(img["file_id"]))      # one query, not one per image
         for r in tqdm(img.itertuples(), total=len(img), desc="baselines", disable=not progress):
             if r.slug not in ref_features:
                 refs = db.views.reference_images(con, run_id, r.slug)
                 kept = refs[refs["kept"]]
+                ref_paths = db.views.image_paths(con, list(kept["file_id"]))
                 ims = [im for f, rel in zip(kept["file_id"], kept["relpath"])
-                       if (im := _load(db.views.image_path(con, f), rel, skipped)) is not None]
+                       if (im := _load(ref_paths[f], rel, skipped)) is not None]
                 ref_features[r.slug] = {name: [m.featurize(im) for im in ims] for name, m in measures.items()}
             if not ref_features[r.slug][next(iter(measures))]:
                 skipped.append((r.image, f"no readable reference image for {r.slug!r}"))
                 continue
-            gen = _load(db.views.image_path(con, r.file_id), r.image, skipped)
+            gen = _load(gen_paths[r.file_id], r.image, skipped)
             if gen is None:
                 continue
             for name, m in measures.items():
@@ -137,8 +139,8 @@ def with_sidecar_labels(con, images: pd.DataFrame) -> pd.Series:
     from ..io import labels as sidecar
 
     path = db.path_of(con)
-    given = sidecar.current(path) if path is not None else {}
-    return images["image"].map(given).fillna(images["label"]) if given else images["label"]
+    given = sidecar.by_file(path, images["file_id"], images["image"]) if path is not None else {}
+    return images["file_id"].map(given).fillna(images["label"]) if given else images["label"]
 
 
 def stored_baselines(con, t: Thresholds, run_id: str, f: Filters = Filters()) -> pd.DataFrame | None:

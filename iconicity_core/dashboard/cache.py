@@ -159,20 +159,11 @@ def known_relpaths(path: str, version: tuple, relpaths: tuple[str, ...]) -> set[
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def sidecar_labels(path: str, version: tuple, labels_version, run_id: str) -> dict[str, str]:
-    """file_id -> label from the labels sidecar beside the database (cached per version of both). Rows
-    apply oldest first, so the latest labelling of an image wins, whether it came from the dashboard
-    (which records the file) or an import (by relative path: every file of the run at that path)."""
-    from ..config import LABELS
+    """file_id -> label from the labels sidecar beside the database (cached per version of both; see
+    :func:`iconicity_core.io.labels.by_file`)."""
     from ..io import labels
 
     if labels_version is None:
         return {}
     files = map_files(path, version, run_id)
-    by_image = files.groupby("image")["file_id"].agg(list).to_dict()
-    out: dict[str, str] = {}
-    for r in labels.rows(path):
-        if r["label"] not in LABELS:                   # a skip leaves an earlier label as it was
-            continue
-        for fid in ([r["file_id"]] if r.get("file_id") else by_image.get(r["image"], [])):
-            out[fid] = r["label"]
-    return out
+    return labels.by_file(path, files["file_id"], files["image"])

@@ -48,6 +48,29 @@ def current(database: str | Path) -> dict[str, str]:
     return out
 
 
+def by_file(database: str | Path, file_ids, images) -> dict[str, str]:
+    """file_id -> latest label, for the files ``file_ids`` at the relative paths ``images`` (the same
+    order). A row recorded with its file (the dashboard's) labels that file; a row without one (an
+    import) labels every file at its path; rows apply oldest first, so the latest labelling wins.
+
+    >>> import tempfile, pathlib
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"
+    >>> _ = append(db, [("a.png", "miss", "f1", "ana"), ("a.png", "replica", "", "import")])
+    >>> by_file(db, ["f1", "f2"], ["a.png", "a.png"])
+    {'f1': 'replica', 'f2': 'replica'}
+    """
+    at: dict[str, list[str]] = {}
+    for fid, image in zip(file_ids, images):
+        at.setdefault(image, []).append(fid)
+    out: dict[str, str] = {}
+    for r in rows(database):
+        if r["label"] not in LABELS:                   # a skip leaves an earlier label as it was
+            continue
+        for fid in ([r["file_id"]] if r.get("file_id") else at.get(r["image"], [])):
+            out[fid] = r["label"]
+    return out
+
+
 def append(database: str | Path, new: list[tuple], when: datetime | None = None) -> Path:
     """Add ``(image, label, file_id, who)`` rows (``label`` one of :data:`CHOICES`)."""
     bad = [r[1] for r in new if r[1] not in CHOICES]

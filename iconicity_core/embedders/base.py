@@ -45,7 +45,8 @@ class GlobalEmbedder(Protocol):
         """``(N, D)`` unit vectors."""
 
     def embed(self, images: list[Image.Image]) -> np.ndarray:
-        """``(N, D)`` unit vectors."""
+        """``(N, D)`` unit vectors (the families inherit this)."""
+        return self.embed_prepared([self.prepare(im) for im in images])
 
 
 class CellEmbedder(Protocol):
@@ -61,7 +62,8 @@ class CellEmbedder(Protocol):
         """``(N, rows*cols, D)`` unit vectors, cells row-major."""
 
     def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
-        """``(N, rows*cols, D)`` unit vectors, cells row-major."""
+        """``(N, rows*cols, D)`` unit vectors, cells row-major (the families inherit this)."""
+        return self.embed_prepared([self.prepare(im) for im in images])
 
 
 def resolve_device(device: str = "auto") -> str:

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.grid import cell_boxes
-from .base import EmbedderInfo
+from .base import CellEmbedder, EmbedderInfo, GlobalEmbedder
 
 SIDE = 32
 BLOCKS = 4
@@ -68,7 +68,7 @@ def _info(kind: str, key_suffix: str = "") -> EmbedderInfo:
     )
 
 
-class BaselineGlobalEmbedder:
+class BaselineGlobalEmbedder(GlobalEmbedder):
     """Global weight-free descriptor (stands in for CLIP when no weights are available)."""
 
     def __init__(self) -> None:
@@ -80,11 +80,8 @@ class BaselineGlobalEmbedder:
     def embed_prepared(self, prepared: list) -> np.ndarray:
         return descriptors(np.stack(prepared)) if prepared else np.zeros((0, 0), np.float32)
 
-    def embed(self, images: list[Image.Image]) -> np.ndarray:
-        return self.embed_prepared([self.prepare(im) for im in images])
 
-
-class BaselineCellEmbedder:
+class BaselineCellEmbedder(CellEmbedder):
     """The same descriptor per grid cell (stands in for DINOv3 crops)."""
 
     def __init__(self, rows: int = 4, cols: int = 4) -> None:
@@ -101,5 +98,3 @@ class BaselineCellEmbedder:
             return np.zeros((0, k, 0), np.float32)
         return descriptors(np.concatenate(prepared)).reshape(len(prepared), k, -1)
 
-    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
-        return self.embed_prepared([self.prepare(im) for im in images])

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .base import EmbedderInfo, ModelLoadError, file_digest
+from .base import EmbedderInfo, GlobalEmbedder, ModelLoadError, file_digest
 
 
-class OpenClipEmbedder:
+class OpenClipEmbedder(GlobalEmbedder):
     """Global image embedder. ``pretrained`` is an open_clip tag (``openai``) or a checkpoint path.
 
     Example (needs weights)::
@@ -73,10 +73,6 @@ class OpenClipEmbedder:
                 f = self.model.encode_image(x.to(self.device, non_blocking=True))
             out.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
-
-    def embed(self, images: list[Image.Image]) -> np.ndarray:
-        return self.embed_prepared([self.prepare(im) for im in images])
-
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         """``(N, D)`` unit vectors from the CLIP text tower (the tokenizer ships with open_clip)."""

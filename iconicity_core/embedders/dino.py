@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.grid import cell_boxes, split_ranges
-from .base import EmbedderInfo, ModelLoadError, dir_digest, hf_token
+from .base import CellEmbedder, EmbedderInfo, ModelLoadError, dir_digest, hf_token
 
 PATCH_MODES = ("crop", "token")
 CELL_PREPROCESS = ("squash", "center-crop")
@@ -26,7 +26,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class Dinov3CellEmbedder:
+class Dinov3CellEmbedder(CellEmbedder):
     """Cell embedder over a DINOv3 ViT loaded from a Hub id or a ``save_pretrained`` directory."""
 
     def __init__(self, model: str = "facebook/dinov3-vits16-pretrain-lvd1689m", mode: str = "crop",
@@ -141,9 +141,6 @@ class Dinov3CellEmbedder:
             h = self._forward(crops[i : i + self.batch_size].to(self.device, non_blocking=True), normalized=True)
             feats.append(torch.nn.functional.normalize(h.mean(dim=1), dim=-1).cpu())
         return torch.cat(feats).numpy().reshape(len(prepared), k, -1).astype(np.float32)
-
-    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
-        return self.embed_prepared([self.prepare(im) for im in images])
 
     def _token(self, prepared: list) -> np.ndarray:
         import torch

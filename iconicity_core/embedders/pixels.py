@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.grid import cell_boxes
-from .base import EmbedderInfo
+from .base import CellEmbedder, EmbedderInfo, GlobalEmbedder
 
 SIDE = 8
 
@@ -38,7 +38,7 @@ def _info(kind: str, suffix: str = "") -> EmbedderInfo:
                         semantic=False)
 
 
-class PixelGlobalEmbedder:
+class PixelGlobalEmbedder(GlobalEmbedder):
     def __init__(self) -> None:
         self.info = _info("global")
 
@@ -48,11 +48,8 @@ class PixelGlobalEmbedder:
     def embed_prepared(self, prepared: list) -> np.ndarray:
         return np.stack(prepared) if prepared else np.zeros((0, 0), np.float32)
 
-    def embed(self, images: list[Image.Image]) -> np.ndarray:
-        return self.embed_prepared([self.prepare(im) for im in images])
 
-
-class PixelCellEmbedder:
+class PixelCellEmbedder(CellEmbedder):
     def __init__(self, rows: int = 4, cols: int = 4) -> None:
         self.rows, self.cols, self.mode = rows, cols, "crop"
         self.info = _info("cells", f":crop:{rows}x{cols}")
@@ -70,5 +67,3 @@ class PixelCellEmbedder:
         k = self.rows * self.cols
         return np.stack(prepared) if prepared else np.zeros((0, k, 0), np.float32)
 
-    def embed_cells(self, images: list[Image.Image]) -> np.ndarray:
-        return self.embed_prepared([self.prepare(im) for im in images])

@@ -75,8 +75,7 @@ def operating_point(clip, cells, rule: str = "gt", clip_tau_dynamic: float | Non
     from ..embedders import list_embedders
 
     def spec(role, info):
-        fam = {"open_clip": "open_clip", "dinov3": "dinov3"}.get(info.family, info.family)
-        return next((e for e in list_embedders(role) if e.name == fam), None)
+        return next((e for e in list_embedders(role) if e.name == info.family), None)
 
     g, c = spec("recognition", clip.info), spec("realization", cells.info)
     clip_tau = g.default_tau if g and g.default_tau is not None else CLIP_TAU
@@ -325,20 +324,16 @@ class _Writer:
     def _write(self, meta: list, new: dict, files: list) -> None:
         s = self.s
         ck, dk = s.clip.info.key, s.cells.info.key
-        # the numbers used are exactly what a later load from the database gives (quantize)
-        g = {iid: quantize(v) for iid, v in new[ck].items()}
-        c = {iid: quantize(v) for iid, v in new[dk].items()}
-        for iid in list(g.keys() | c.keys()):            # kept in memory until the image's last file is written
-            self.mem[iid] = (g.get(iid, self.mem.get(iid, (None, None))[0]), c.get(iid, self.mem.get(iid, (None, None))[1]))
-        for iid in {f[2] for f in files}:
-            mg, mc = self.mem.get(iid, (None, None))
-            if mg is not None:
-                g.setdefault(iid, mg)
-            if mc is not None:
-                c.setdefault(iid, mc)
-        old = sorted({f[2] for f in files} - (g.keys() & c.keys()))
-        g |= {k: v for k, v in emb_db.get(s.con, ck, [i for i in old if i not in g]).items()}
-        c |= {k: v for k, v in emb_db.get(s.con, dk, [i for i in old if i not in c]).items()}
+        # new vectors stay in memory until the image's last file is written; the numbers used are exactly
+        # what a later load from the database gives (quantize)
+        for slot, key in enumerate((ck, dk)):
+            for iid, v in new[key].items():
+                self.mem.setdefault(iid, [None, None])[slot] = quantize(v)
+        need = {f[2] for f in files}
+        g = {i: self.mem[i][0] for i in need if self.mem.get(i, (None, None))[0] is not None}
+        c = {i: self.mem[i][1] for i in need if self.mem.get(i, (None, None))[1] is not None}
+        g |= emb_db.get(s.con, ck, sorted(need - g.keys()))           # embedded by an earlier run
+        c |= emb_db.get(s.con, dk, sorted(need - c.keys()))
         for f in files:
             self.pending[f[2]] -= 1
             if self.pending[f[2]] <= 0:

@@ -1,7 +1,5 @@
 import streamlit as st
 
-from iconicity_core.analysis.calibration import calibration, calibration_table, roc_curves, roc_frame
-from iconicity_core.analysis.evaluate import baseline_measures
 from iconicity_core.dashboard import data, page
 from iconicity_core.viz import figures
 
@@ -32,8 +30,7 @@ with page("Thresholds") as ctx:
     c1.plotly_chart(figures.count_histogram(hist["clip_sim"], "Best CLIP similarity s_i", t.clip_tau), key="th_hist_s")
     c2.plotly_chart(figures.count_histogram(hist["cell_sim"], "Per-cell best similarity", t.patch_tau), key="th_hist_c")
 
-    labelled = data.labelled_images(ctx)
-    seps = calibration(labelled)
+    seps, auc_table, roc = data.headline_roc(ctx)
     if seps:
         st.subheader("Calibration against ground-truth labels")
         st.caption("Which thresholds do the labels support? CLIP τ: recognisable vs miss; patch τ: replica vs "
@@ -45,13 +42,12 @@ with page("Thresholds") as ctx:
         if best.notna().all():
             st.button(f"Apply the suggested thresholds (CLIP τ {best['clip_tau']:.2f}, patch τ {best['patch_tau']:.2f})",
                       key="th_apply", on_click=data.apply_thresholds, args=(best["clip_tau"], best["patch_tau"]))
-        st.dataframe(calibration_table(labelled), hide_index=True)
-        st.plotly_chart(figures.lines(roc_frame(seps), "fpr", "tpr", "ROC curves", color="analysis"), key="th_roc")
+        st.dataframe(auc_table, hide_index=True)
+        st.plotly_chart(figures.lines(roc, "fpr", "tpr", "ROC curves", color="analysis"), key="th_roc")
 
-    base = data.baselines(ctx)
-    if base is not None:
+    curves = data.baseline_rocs(ctx)
+    if curves is not None:
         st.subheader("Against plain similarity measures (from `iconicity evaluate`)")
-        curves = roc_curves(base, baseline_measures(base))
         st.dataframe(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).round(3), width="stretch")
         for sep, d in curves.groupby("separation"):
             st.plotly_chart(figures.lines(d, "fpr", "tpr", f"ROC: {sep} — VR / CLIP similarity vs baselines",

@@ -146,4 +146,7 @@ def test_calibration_sweeps_equal_deciding_every_threshold_one_by_one(rule):
             prec.append(tp / (tp + fp) if tp + fp else np.nan)
         assert got.loc[name, "youden_tau"] == TAU_GRID[int(np.argmax(j))]
         first = np.flatnonzero(np.array(prec) >= 0.6)
-        assert got.loc[name, "tau_at_precision_0.6"] == (TAU_GRID[first[0]] if len(first) else np.nan) or not len(first)
+        if len(first):
+            assert got.loc[name, "tau_at_precision_0.6"] == TAU_GRID[first[0]]
+        else:
+            assert np.isnan(got.loc[name, "tau_at_precision_0.6"])

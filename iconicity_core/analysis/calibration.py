@@ -53,8 +53,13 @@ def calibration(images: pd.DataFrame) -> list[Separation]:
 
 def calibration_table(images: pd.DataFrame) -> pd.DataFrame:
     """The AUCs as a small table (one row per separation)."""
+    return separations_table(calibration(images))
+
+
+def separations_table(separations: list[Separation]) -> pd.DataFrame:
+    """One row per separation: name, score, ROC-AUC, positives and negatives."""
     return pd.DataFrame([{"separation": s.name, "score": s.score, "roc_auc": s.auc, "n_pos": s.n_pos,
-                          "n_neg": s.n_neg} for s in calibration(images)])
+                          "n_neg": s.n_neg} for s in separations])
 
 
 SEPARATIONS = {   # name -> (which labelled images take part, which of them are positives)

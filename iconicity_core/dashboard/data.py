@@ -117,23 +117,37 @@ def labelled_images(ctx) -> pd.DataFrame:
         if given:
             d = d.assign(label=d["file_id"].map(given).fillna(d["label"]))
         return d[d["label"].notna()].reset_index(drop=True)
-    return ctx.engine.memo(("labelled", t, f, hash(frozenset(given.items()))), build)
+    return ctx.engine.memo(("labelled", t, f, _labels_version(ctx)), build)
 
 
-def baselines(ctx) -> pd.DataFrame | None:
-    """Labelled images with CLIP similarity, VR and the latest `iconicity evaluate` scores."""
+def headline_roc(ctx) -> tuple[list, pd.DataFrame, pd.DataFrame]:
+    """The labelled images' ROC analyses (VR, CLIP similarity): separations, their AUC table and the
+    curves to plot — computed once per thresholds, filters and labels."""
+    from ..analysis.calibration import calibration, roc_frame, separations_table
+
+    labelled = labelled_images(ctx)
+
+    def build():
+        seps = calibration(labelled)
+        return seps, separations_table(seps), roc_frame(seps)
+    return ctx.engine.memo(("headline", ctx.thresholds, ctx.filters, _labels_version(ctx)), build)
+
+
+def baseline_rocs(ctx) -> pd.DataFrame | None:
+    """ROC curves of VR / CLIP similarity against the latest `iconicity evaluate` scores (None if it
+    never ran), per thresholds, filters and labels."""
+    from ..analysis.calibration import roc_curves
+    from ..analysis.evaluate import baseline_measures
+
     b = cache.baselines(*ctx.key, ctx.run_id)
     if b is None or b.empty:
         return None
-    return labelled_images(ctx).merge(b, on="file_id")
+    labelled = labelled_images(ctx)
 
-
-def image_scores(ctx, file_id: str) -> dict:
-    """The current scores of one generated image."""
-    t = ctx.thresholds
-    df = ctx.engine.image_table(t, Filters())
-    row = df[df["file_id"] == file_id]
-    return row.iloc[0].to_dict() if len(row) else {}
+    def build():
+        base = labelled.merge(b, on="file_id")
+        return roc_curves(base, baseline_measures(base))
+    return ctx.engine.memo(("baselinerocs", ctx.thresholds, ctx.filters, _labels_version(ctx)), build)
 
 
 def image_csv(ctx) -> str:
@@ -160,7 +174,6 @@ def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> p
     from ..analysis.calibration import calibrate
 
     t, f = ctx.thresholds, ctx.filters
-
     given = sidecar_labels(ctx)
 
     def build():
@@ -170,7 +183,7 @@ def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> p
             labels = np.array([given.get(i, lab) for i, lab in zip(a.file_id[m].astype(str), labels)], object)
         return calibrate(labels, a.clip[m], a.cells[m], t.rule, target_precision, n_resamples)
     return ctx.engine.memo(("calibrate", f, t.rule, target_precision, n_resamples,
-                            hash(frozenset(given.items()))), build)
+                            _labels_version(ctx)), build)
 
 
 def apply_thresholds(clip_tau: float, patch_tau: float) -> None:

@@ -23,10 +23,13 @@ def _cmd(root, db, tiny_models):
             "--batch-size", "1", *args]
 
 
-def _run_and_kill(cmd, pattern: str, timeout: float = 120) -> bool:
-    """Start ``cmd``; SIGKILL it as soon as its stderr matches ``pattern``. True if killed."""
+def _run_and_kill(cmd, pattern: str, timeout: float = 120, sig=signal.SIGKILL, out: list | None = None) -> bool:
+    """Start ``cmd`` in its own process group; send ``sig`` to the group (as a terminal's Ctrl-C reaches
+    every process of a job) as soon as its stderr matches ``pattern``. True if signalled; ``out`` gets
+    the exit code and stderr."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # even if ours ignores it
     buf, hit = [], threading.Event()
 
     def reader():
@@ -41,8 +44,11 @@ def _run_and_kill(cmd, pattern: str, timeout: float = 120) -> bool:
         time.sleep(0.01)
     killed = p.poll() is None
     if killed:
-        p.send_signal(signal.SIGKILL)
-    p.wait()
+        os.killpg(p.pid, sig)
+    p.wait(120)
+    if out is not None:
+        time.sleep(0.2)                                  # the reader thread takes the last words
+        out += [p.returncode, "".join(buf)]
     return killed
 
 
@@ -80,3 +86,24 @@ def test_sigkill_and_resume_gives_identical_data(tmp_path, tiny_models):
     want, got = _snapshot(full), _snapshot(db)
     assert got[0] == want[0]
     assert got[1] == want[1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_soon_says_how_to_resume_and_resuming_gives_identical_data(tmp_path, tiny_models):
+    root = build_small_dataset(tmp_path / "ds")
+    for i in range(40):
+        g = root / "generations" / "model_c" / ("mona" if i % 2 else "film")
+        save(shuffle_tiles(texture(i % 4 + 1), seed=i) if i % 3 else texture(100 + i), g / f"g{i:02d}.png")
+    full = tmp_path / "full.duckdb"
+    subprocess.run(_cmd(root, full, tiny_models), check=True, capture_output=True)
+
+    db, out = tmp_path / "resumed.duckdb", []
+    cmd = _cmd(root, db, tiny_models) + ["--workers", "2"]
+    assert _run_and_kill(cmd, r"generations written: ([4-9]|\d\d+)/", sig=signal.SIGINT, out=out), \
+        "the run finished before Ctrl-C; make the dataset larger"
+    assert out[0] == 130 and "run the same command again to resume" in out[1], out
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT status FROM runs WHERE kind = 'score'").fetchone()[0] == "interrupted"
+    con.close()
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert _snapshot(db) == _snapshot(full)

@@ -115,6 +115,9 @@ def score(
     except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
             database.SchemaError) as e:
         fail(str(e))
+    except KeyboardInterrupt:
+        typer.echo("interrupted: every batch already written is kept — run the same command again to resume", err=True)
+        raise typer.Exit(130) from None
     report_items(summary.problems, "problem")
     report_items(summary.errors, "error")
     if fmt == "json":

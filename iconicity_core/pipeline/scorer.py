@@ -295,11 +295,12 @@ class _Writer:
             raise self.error
 
     def stop(self) -> None:
+        """After an error or Ctrl-C in the main thread: the writer finishes the batches already queued
+        (embedded work is not thrown away) and ends. A blocking put: the writer is consuming (or, after
+        its own error, draining), so it cannot wait forever — a full queue made the old non-blocking
+        put fail and the join hang."""
         if self.thread.is_alive():
-            try:
-                self.q.put_nowait(None)
-            except Exception:
-                pass
+            self.q.put(None)
             self.thread.join()
 
     def _loop(self) -> None:

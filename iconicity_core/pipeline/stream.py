@@ -70,10 +70,15 @@ class _Prepared:
         return prepare(self.tasks[i], self.clip, self.cells, self.max_pixels)
 
 
-def _one_thread(_worker_id: int) -> None:
+def _worker_init(_worker_id: int) -> None:
+    import signal
+
     import torch
 
     torch.set_num_threads(1)         # each worker is one core; the model stage keeps the others
+    # Ctrl-C reaches the whole process group: the main process stops the workers itself (a worker that
+    # died of it mid-transfer left the loader waiting out its 5 s shutdown timeout)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def default_workers() -> int:
@@ -95,7 +100,7 @@ def stream(tasks: list[Task], clip, cells, batch_size: int = 32, workers: int | 
 
     loader = DataLoader(_Prepared(tasks, clip, cells, max_pixels), batch_size=batch_size, shuffle=False,
                         num_workers=min(workers, max(1, -(-len(tasks) // batch_size))), collate_fn=list,
-                        prefetch_factor=2, worker_init_fn=_one_thread, pin_memory=pin_memory)
+                        prefetch_factor=2, worker_init_fn=_worker_init, pin_memory=pin_memory)
     try:
         yield from loader
     except RuntimeError as e:

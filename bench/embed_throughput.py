@@ -24,9 +24,9 @@ import time
 import numpy as np
 from PIL import Image
 
+from iconicity_core.core.similarity import match_cells
 from iconicity_core.embedders import load_cells
 from iconicity_core.testing import save_random_dinov3
-from iconicity_core.core.similarity import match_cells
 
 
 def images(n: int, seed: int, size: int = 512) -> list[Image.Image]:

@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-#: Recognition threshold on the best CLIP similarity (DESIGN §2).
+#: Recognition threshold on the best CLIP similarity (docs/method.md).
 CLIP_TAU = 0.70
 #: Realization threshold on a cell's best DINOv3 similarity.
 PATCH_TAU = 0.60
@@ -32,7 +32,12 @@ KINDS: tuple[str, ...] = ("static", "dynamic")
 #: How a similarity is compared with its threshold: ``gt`` (``s > tau``, the paper) or ``ge`` (``s >= tau``,
 #: the authors' released scripts).
 RULES: tuple[str, ...] = ("gt", "ge")
-#: Score presets: ``paper`` = DESIGN §2; ``authors`` = the released scripts (README, "Reproducing ...").
+#: Which cell similarity decides reuse: ``any`` (best match anywhere in any reference image, the paper)
+#: or ``same-position`` (the cell at the same grid position only).
+MATCHES: tuple[str, ...] = ("any", "same-position")
+MATCH = "any"
+#: Score presets: ``paper`` = the method as published (docs/method.md); ``authors`` = the released
+#: scripts (docs/method.md, "Reproducing the released scripts").
 PRESETS: dict[str, dict] = {
     "paper": {"clip_model": "ViT-B-32", "clip_pretrained": "openai", "cell_preprocess": "squash", "cell_size": None,
               "threshold_rule": "gt", "clip_tau_dynamic": None, "k_gen": None},
@@ -52,12 +57,15 @@ class Thresholds:
     patch_tau: float = PATCH_TAU
     pooling: str = POOLING
     rule: str = "gt"                           # gt: s > tau (the paper); ge: s >= tau (the released scripts)
+    match: str = MATCH                         # any: best cell match anywhere (the paper); same-position
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if self.rule not in RULES:
             raise ValueError(f"threshold rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+        if self.match not in MATCHES:
+            raise ValueError(f"matching must be one of {', '.join(MATCHES)}, got {self.match!r}")
         for name in ("clip_tau", "clip_tau_dynamic", "patch_tau"):
             v = getattr(self, name)
             if v is not None and not -1.0 <= v <= 1.0:
@@ -83,25 +91,28 @@ class Filters:
 
 
 def run_thresholds(run_config: dict | None, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
-                   patch_tau: float | None = None, pooling: str = POOLING) -> Thresholds:
+                   patch_tau: float | None = None, pooling: str | None = None, match: str | None = None,
+                   rule: str | None = None) -> Thresholds:
     """Thresholds for reading a score run: the values given, else the run's operating point (its
-    embedders' defaults, recorded with the run), else the paper's; always the run's threshold rule.
+    embedders' defaults, recorded with the run), else the paper's; the run's threshold rule unless
+    ``rule`` is given. The CLI, the notebook API and the dashboard all start here.
 
     >>> run_thresholds({"threshold_rule": "ge", "operating_point": {"clip_tau": 0.7, "clip_tau_dynamic": 0.75,
     ...                 "patch_tau": 0.6}}, clip_tau=0.5)
-    Thresholds(clip_tau=0.5, clip_tau_dynamic=0.75, patch_tau=0.6, pooling='recognised', rule='ge')
+    Thresholds(clip_tau=0.5, clip_tau_dynamic=0.75, patch_tau=0.6, pooling='recognised', rule='ge', match='any')
     >>> run_thresholds({}).clip_tau, run_thresholds({}).dynamic_tau
     (0.7, 0.7)
     """
     cfg = run_config or {}
     op = cfg.get("operating_point") or {}
-    rule = cfg.get("threshold_rule") or op.get("rule") or "gt"
+    rule = rule or cfg.get("threshold_rule") or op.get("rule") or "gt"
     op_tau = op.get("clip_tau", CLIP_TAU)
     op_dyn = op.get("clip_tau_dynamic")
     if clip_tau_dynamic is None and op_dyn is not None and op_dyn != op_tau:
         clip_tau_dynamic = op_dyn              # a distinct dynamic default (the scripts' 0.75) stays
     return Thresholds(op_tau if clip_tau is None else clip_tau, clip_tau_dynamic,
-                      op.get("patch_tau", PATCH_TAU) if patch_tau is None else patch_tau, pooling, rule)
+                      op.get("patch_tau", PATCH_TAU) if patch_tau is None else patch_tau, pooling or POOLING, rule,
+                      match or MATCH)
 
 
 def data_dir() -> Path:

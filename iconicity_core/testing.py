@@ -157,7 +157,7 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
         for lo in tqdm(range(0, n_refs, chunk_refs), desc="synthetic references", disable=not progress):
             gens = []
             for i in range(lo, min(n_refs, lo + chunk_refs)):
-                for m, (model, bias) in enumerate(SYNTHETIC_MODELS.items()):
+                for model, bias in SYNTHETIC_MODELS.items():
                     for v, (variant, count) in enumerate(SYNTHETIC_VARIANTS.items()):
                         gens += [(i, model, bias, variant, v, j) for j in range(count)]
             n = len(gens)

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from iconicity_core.dashboard import data, page
+from iconicity_core.dashboard import explore, page
 from iconicity_core.viz import figures
 
 with page("Compare runs") as ctx:
@@ -14,7 +14,7 @@ with page("Compare runs") as ctx:
     metric = c2.selectbox("Metric", ["crt", "cra", "vr"], key="cmp_metric")
     same = c3.toggle("The sidebar's thresholds for both", False, key="cmp_same",
                      help="Off: each run at its own operating point (its embedders' thresholds).")
-    out = data.compare_runs(ctx, run_b, same)
+    out = explore.compare_runs(ctx, run_b, same)
     st.caption(f"Run A at CLIP τ {ctx.thresholds.clip_tau:.2f}, patch τ {ctx.thresholds.patch_tau:.2f}; run B at CLIP τ "
                f"{out['t_b'].clip_tau:.2f}, patch τ {out['t_b'].patch_tau:.2f}.")
     st.plotly_chart(figures.compare_scatter(out["refs"], metric, ctx.run_id, run_b), key="cmp_scatter")

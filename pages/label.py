@@ -3,7 +3,7 @@ import getpass
 import pandas as pd
 import streamlit as st
 
-from iconicity_core.dashboard import cache, data, page
+from iconicity_core.dashboard import cache, labelling, page
 from iconicity_core.dashboard.state import literal
 from iconicity_core.io import labels
 from iconicity_core.viz import figures
@@ -16,7 +16,7 @@ with page("Label") as ctx:
                "3 reinterpretation · 4 miss · S skip.")
     who = st.text_input("Your name (recorded with each label)", value=st.session_state.get("label_who") or
                         getpass.getuser(), key="label_who")
-    queue = st.session_state.setdefault("label_queue", data.label_queue(ctx))
+    queue = st.session_state.setdefault("label_queue", labelling.queue(ctx))
     done = st.session_state.setdefault("label_done", 0)
     if not queue:
         st.success("Nothing left to label with the current filters.")
@@ -36,14 +36,14 @@ with page("Label") as ctx:
         for c, r in zip(cols[1:], kept):
             c.image(figures.display_image(paths.get(r)), caption="reference")
         for c, (label, key) in zip(st.columns(len(KEYS)), KEYS.items()):
-            c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=data.label_and_next,
+            c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=labelling.label_and_next,
                      args=(ctx, fid, label), width="stretch")
     with st.expander("Import / export"):
         st.download_button("labels as CSV (image,label)", labels.export_csv(ctx.db), "labels.csv", "text/csv",
                            key="lab_export")
         up = st.file_uploader("add labels from a CSV (image,label)", type=["csv"], key="lab_import")
         if up is not None and st.button("import", key="lab_do_import"):
-            n, problems = data.import_labels(ctx, up.getvalue(), up.name, who)
+            n, problems = labelling.import_labels(ctx, up.getvalue(), up.name, who)
             st.success(f"{n} label(s) imported.")
             if problems:
                 st.warning(f"{len(problems)} row(s) skipped:")

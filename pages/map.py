@@ -1,7 +1,8 @@
 import streamlit as st
 
+from iconicity_core.analysis import maps
 from iconicity_core.analysis.projection import available_methods
-from iconicity_core.dashboard import cache, data, page
+from iconicity_core.dashboard import cache, explore, page
 from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
@@ -14,19 +15,19 @@ with page("Map") as ctx:
                                "database (`iconicity map` does it ahead of time).")
     colour = c2.segmented_control("Colour by", ["model", "quadrant", "label", "clip_sim"], default="model",
                                   key="map_colour") or "model"
-    n_draw = c3.select_slider("Points drawn", data.MAP_DRAW_CHOICES, data.MAP_DRAW_DEFAULT, key="map_draw",
+    n_draw = c3.select_slider("Points drawn", maps.DRAW_CHOICES, maps.DRAW_DEFAULT, key="map_draw",
                               format_func="{:,}".format,
                               help="More points cost the browser more on every lasso move. A selection always "
                                    "takes every image inside it, drawn or not.")
-    points = data.map_frame(ctx, method)
+    points = explore.map_frame(ctx, method)
     if points is None:
         st.info("This run kept no CLIP embeddings to map: score with `--keep-embeddings all` (the demo does), "
                 "then open this page again or run `iconicity map --db ...`.")
         st.stop()
-    fig = data.map_chart(ctx, points, method, n_draw, colour)
+    fig = explore.map_chart(ctx, points, method, n_draw, colour)
     n_gen = int((points["role"] != "reference").sum())
     event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("lasso", "box", "points"))
-    sel = data.map_selection(points, event.selection if event else None)
+    sel = maps.selected(points, event.selection if event else None)
     if sel.empty:
         st.caption(f"{n_gen:,} generated and {len(points) - n_gen:,} reference images mapped. Draw a lasso or a "
                    "box around points (or click one) to see those images, their scores, and the selection's CRA / "
@@ -34,7 +35,7 @@ with page("Map") as ctx:
         st.stop()
     gen = sel[sel["role"] != "reference"]
     st.subheader(f"Selection: {len(gen):,} generated and {len(sel) - len(gen)} reference image(s)")
-    st.dataframe(data.selection_summary(ctx, gen), hide_index=True, width="stretch",
+    st.dataframe(explore.selection_summary(ctx, gen), hide_index=True, width="stretch",
                  column_config={m: st.column_config.NumberColumn(format="%.3f") for m in ("cra", "vr", "vi", "crt")})
     shown = sel.head(GALLERY)
     paths = cache.image_paths(*ctx.key, tuple(shown["file_id"]))

@@ -3,9 +3,10 @@ import getpass
 import streamlit as st
 
 from iconicity_core.config import LABELS
+from iconicity_core.core import metrics as K
 from iconicity_core.core.grid import parse_grid
 from iconicity_core.core.similarity import reuse_map
-from iconicity_core.dashboard import cache, data, page, widgets
+from iconicity_core.dashboard import cache, labelling, page, widgets
 from iconicity_core.dashboard.state import literal
 from iconicity_core.io import labels
 from iconicity_core.viz import figures
@@ -21,7 +22,9 @@ with page("Patch matches") as ctx:
     sims = (m["same_pos_sim"] if same else m["sim"]).to_numpy()
     cell_names = None if same else [f"R{ref_index.get(f, '?')}c{c}" for f, c in zip(m["ref_file"], m["ref_cell"])]
     gen = figures.display_image(paths[fid])
-    overlay = figures.patch_overlay(gen, sims, ctx.thresholds.patch_tau, rows, cols, cell_names)
+    t = ctx.thresholds
+    hit = K.reused(sims.astype("float32"), t.patch_tau, t.rule)
+    overlay = figures.patch_overlay(gen, sims, hit, rows, cols, cell_names)
     vr = float(gal.set_index("file_id").loc[fid, "vr"])
     c1, c2, c3 = st.columns(3)
     c1.metric("CLIP similarity s_i", f"{row['clip_sim']:.3f}")
@@ -31,13 +34,12 @@ with page("Patch matches") as ctx:
     if b1.button("Find similar images", key="pm_similar", help="Its nearest images by CLIP, across every model"):
         st.session_state["similar_to"] = fid
         st.switch_page("pages/similar.py")
-    with b2.popover(f"Label this image ({data.sidecar_labels(ctx).get(fid) or 'no label of yours yet'})"):
+    with b2.popover(f"Label this image ({labelling.sidecar_labels(ctx).get(fid) or 'no label of yours yet'})"):
         st.caption(f"Written to `{labels.sidecar(ctx.db).name}` beside the database, as on the Label page.")
         for c, choice in zip(st.columns(len(LABELS)), LABELS):
-            c.button(choice, key=f"pm_lab_{choice}", on_click=data.save_label,
+            c.button(choice, key=f"pm_lab_{choice}", on_click=labelling.save_label,
                      args=(ctx, fid, choice, st.session_state.get("label_who") or getpass.getuser()))
-    reused = {} if same else reuse_map(m["ref_file"].tolist(), m["ref_cell"].tolist(), m["sim"].tolist(),
-                                       ctx.thresholds.patch_tau)
+    reused = {} if same else reuse_map(m["ref_file"].tolist(), m["ref_cell"].tolist(), hit)
     left, right = st.columns(2)
     with left:
         st.image(overlay, caption=f"{literal(row['relpath'])} — red outline: reused (> patch τ {ctx.thresholds.patch_tau:.2f}); "

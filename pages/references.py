@@ -46,7 +46,7 @@ with page("References") as ctx:
         p = st.number_input(f"page ({n_pages})", 1, n_pages, 1, key=f"gal_page_{model}") - 1
         cols = st.columns(6)
         for k, r in enumerate(g.iloc[p * PAGE:(p + 1) * PAGE].itertuples()):
-            badges = ("✅ recognised" if r.recognised else "✖ not recognised") + (" · ♻ reused" if r.vr > 0.5 else "")
+            badges = ("✅ recognised" if r.recognised else "✖ not recognised") + (" · ♻ reused" if r.high_reuse else "")
             label = f" · label: {literal(r.label)}" if isinstance(r.label, str) else ""
             with cols[k % 6]:
                 st.image(figures.display_image(paths[r.file_id] if r.file_id in paths else

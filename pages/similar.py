@@ -1,6 +1,6 @@
 import streamlit as st
 
-from iconicity_core.dashboard import cache, data, page, widgets
+from iconicity_core.dashboard import cache, explore, page, widgets
 from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
@@ -14,7 +14,7 @@ with page("Find similar") as ctx:
             st.session_state.pop("similar_to", None)
             st.rerun()
     k = st.slider("Neighbours", 4, 48, 12, 4, key="sim_k")
-    near = data.similar(ctx, query, k)
+    near = explore.similar(ctx, query, k)
     if near.empty:
         st.info("No stored CLIP embedding for this image: score with `--keep-embeddings all` to find similar images.")
         st.stop()

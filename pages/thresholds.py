@@ -1,6 +1,6 @@
 import streamlit as st
 
-from iconicity_core.dashboard import data, page
+from iconicity_core.dashboard import data, page, widgets
 from iconicity_core.viz import figures
 
 with page("Thresholds") as ctx:
@@ -41,11 +41,11 @@ with page("Thresholds") as ctx:
         best = cal.set_index("threshold")["youden_tau"]
         if best.notna().all():
             st.button(f"Apply the suggested thresholds (CLIP τ {best['clip_tau']:.2f}, patch τ {best['patch_tau']:.2f})",
-                      key="th_apply", on_click=data.apply_thresholds, args=(best["clip_tau"], best["patch_tau"]))
+                      key="th_apply", on_click=widgets.apply_thresholds, args=(best["clip_tau"], best["patch_tau"]))
         st.dataframe(auc_table, hide_index=True)
         st.plotly_chart(figures.lines(roc, "fpr", "tpr", "ROC curves", color="analysis"), key="th_roc")
 
-    curves = data.baseline_rocs(ctx)
+    curves = data.measure_rocs(ctx)
     if curves is not None:
         st.subheader("Against plain similarity measures (from `iconicity evaluate`)")
         st.dataframe(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).round(3), width="stretch")

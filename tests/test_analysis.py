@@ -3,8 +3,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iconicity_core.analysis.correlation import (adjust_pvalues, correlation_table, is_count_like, multivariable,
-                                     partial_spearman, spearman_ci)
+from iconicity_core.analysis.correlation import (
+    adjust_pvalues,
+    correlation_table,
+    is_count_like,
+    multivariable,
+    partial_spearman,
+    spearman_ci,
+)
 
 
 def test_monotone_gives_rho_one():

@@ -9,7 +9,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "iconicity_core"
 ROOT = PKG.parent
 #: lower never imports higher (modules at the package root: config is importable by all)
-LAYERS = ["core", "io", "embedders", "db", "pipeline", "study", "demo", "analysis", "viz", "dashboard", "cli"]
+LAYERS = ["core", "io", "embedders", "db", "pipeline", "study", "demo", "analysis", "viz", "api", "dashboard", "cli"]
 SQL_CALLS = re.compile(r"(?<!pd)\.(execute|executemany|sql|read_parquet|read_csv)\(")
 
 
@@ -76,3 +76,77 @@ def test_architecture_doc_names_every_package():
             assert f"{d.name}/" in doc, f"ARCHITECTURE.md does not mention {d.name}/"
     for name in ("config.py", "testing.py"):
         assert name in doc
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Every module of the package -> the package modules it imports anywhere (function-level imports too),
+    relative imports resolved; ``from pkg import name`` points at ``pkg.name`` when that is a module."""
+    modules = {_module_name(p): p for p in PKG.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for mod, path in modules.items():
+        is_pkg = path.name == "__init__.py"
+        base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = base[: len(base) - (node.level - 1)]
+                    target = ".".join(anchor + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                if not target.startswith("iconicity_core"):
+                    continue
+                for a in node.names:
+                    sub = f"{target}.{a.name}"
+                    targets.append(sub if sub in modules else target)
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("iconicity_core")]
+            for t in targets:
+                while t not in modules and "." in t:
+                    t = t.rsplit(".", 1)[0]
+                if t in modules and t != mod:
+                    graph[mod].add(t)
+    return graph
+
+
+def test_no_import_cycles_not_even_inside_a_layer():
+    """A cycle hidden by a function-level import is still a cycle: modules form a DAG. (A package's
+    ``__init__`` re-exporting its own modules is not a cycle of two modules that need each other, so edges
+    from a module to its own package's ``__init__`` are ignored.)"""
+    graph = _import_graph()
+    for mod, deps in graph.items():
+        deps.discard(mod.rsplit(".", 1)[0])          # `from . import x` inside a package reaches its __init__
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c", "a"]]   # the detector works
+    assert graph["iconicity_core.analysis.calibration"] >= {"iconicity_core.analysis.roc"}      # and sees imports
+    cycles = _cycles(graph)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                cycles.append(stack[stack.index(d):] + [d])
+            elif d not in state:
+                visit(d)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    return cycles

@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import write_refs_csv
 
-from iconicity_core.analysis import covariates as C
 from iconicity_core import db as store
+from iconicity_core.analysis import covariates as C
 from iconicity_core.io.dataset import scan_dataset
 from iconicity_core.pipeline.ingest import sync_dataset
 

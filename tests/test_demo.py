@@ -7,9 +7,9 @@ import pytest
 from conftest import SMALL_DEMO
 
 from iconicity_core.analysis.calibration import calibration_table
+from iconicity_core.db.metrics import metrics_table
 from iconicity_core.demo.simulate import LABELS, MODELS
 from iconicity_core.demo.sources import SOURCES
-from iconicity_core.db.metrics import metrics_table
 
 
 def _tables(db):

@@ -201,17 +201,17 @@ def test_labelling_writes_the_sidecar_only_and_evaluate_reads_it(demo_copy, monk
 def test_importing_labels_in_the_dashboard_names_every_row_it_skips(demo_copy):
     from types import SimpleNamespace
 
-    from iconicity_core.dashboard import cache, data
+    from iconicity_core.dashboard import cache, labelling
 
     ctx = SimpleNamespace(db=demo_copy, key=(str(demo_copy), cache.file_version(demo_copy)))
     image = _relpaths(demo_copy)[0]
     csv = f"image,label\n{image},miss\nnope.png,replica\n{image}x,maybe\n".encode()
-    n, problems = data.import_labels(ctx, csv, "mine.csv", "ana")
+    n, problems = labelling.import_labels(ctx, csv, "mine.csv", "ana")
     assert n == 1 and labels.current(demo_copy) == {image: "miss"}
     assert [p[0] for p in problems] == ["mine.csv:4", "nope.png"]
-    n, problems = data.import_labels(ctx, b"picture,verdict\na.png,miss\n", "wrong.csv", "ana")
+    n, problems = labelling.import_labels(ctx, b"picture,verdict\na.png,miss\n", "wrong.csv", "ana")
     assert n == 0 and problems[0][0] == "wrong.csv" and "image,label" in problems[0][1]
-    n, problems = data.import_labels(ctx, b"\xff\xfe\x00garbage", "binary.csv", "ana")
+    n, problems = labelling.import_labels(ctx, b"\xff\xfe\x00garbage", "binary.csv", "ana")
     assert n == 0 and problems and labels.current(demo_copy) == {image: "miss"}
 
 
@@ -230,7 +230,8 @@ def test_sidecar_labels_override_the_database_in_calibrate(demo_copy):
 def test_a_region_selects_every_mapped_image_inside_it_drawn_or_not():
     import numpy as np
 
-    from iconicity_core.dashboard.data import map_drawn, map_selection
+    from iconicity_core.analysis.maps import drawn as map_drawn
+    from iconicity_core.analysis.maps import selected as map_selection
 
     rng = np.random.default_rng(3)
     pts = pd.DataFrame({"x": rng.uniform(-1, 1, 5000), "y": rng.uniform(-1, 1, 5000),

@@ -3,8 +3,8 @@ dates, capped), errors that name the URL, the raw-response cache."""
 from __future__ import annotations
 
 import socket
-from email.utils import formatdate
 import time
+from email.utils import formatdate
 
 import pytest
 from replay_server import ReplayServer

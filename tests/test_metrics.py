@@ -1,44 +1,80 @@
-"""Known answers for the pure metric functions and similarity kernels."""
+"""Known answers for THE metric kernel (core/metrics.py) and the similarity kernels: copy -> 1, shuffled
+tiles -> VR 1 with `any` matching, thresholds at the boundary under both rules, float32 exactly as float64."""
 import numpy as np
+import pandas as pd
 import pytest
 
-from iconicity_core.core import metrics as M
+from iconicity_core.core import metrics as K
 from iconicity_core.core.grid import cell_boxes, parse_grid, split_ranges
 from iconicity_core.core.similarity import l2_normalize, match_cells
 
 
-def test_thresholds_are_strict():
-    s = np.array([0.70, 0.7000001, 0.69])
-    assert M.recognised(s, 0.70).tolist() == [False, True, False]
-    cells = np.array([[0.6, 0.6000001, 0.2, 0.9]])
-    assert M.visual_reuse(cells, 0.6).tolist() == [0.5]
+def test_a_value_at_tau_passes_only_under_ge():
+    s = np.array([0.70, np.nextafter(0.70, 1), np.nextafter(0.70, 0)])
+    assert K.recognised(s, 0.70).tolist() == [False, True, False]
+    assert K.recognised(s, 0.70, "ge").tolist() == [True, True, False]
+    with pytest.raises(ValueError, match="rule"):
+        K.recognised(s, 0.7, ">")
 
 
-def test_cra_vr_vi_crt_known_values():
+@pytest.mark.parametrize("rule", ["gt", "ge"])
+def test_float32_cells_are_compared_with_the_float64_answer(rule):
+    rng = np.random.default_rng(0)
+    taus = np.concatenate([np.round(np.linspace(0, 1, 101), 2), rng.random(50)])
+    cells32 = np.concatenate([taus.astype(np.float32), np.nextafter(taus.astype(np.float32), 2),
+                              np.nextafter(taus.astype(np.float32), -2), rng.random(200).astype(np.float32)])
+    for tau in taus:
+        want = cells32.astype(np.float64) > tau if rule == "gt" else cells32.astype(np.float64) >= tau
+        assert (K.reused(cells32, tau, rule) == want).all(), tau        # float32 path
+        assert (K.passes(cells32.astype(np.float64), tau, rule) == want).all(), tau
+
+
+def test_group_statistics_finish_to_the_paper_formulas():
     s = np.array([0.9, 0.8, 0.1, 0.2])
-    cells = np.array([[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]], float)
-    assert M.cra(s, 0.5) == 0.5
-    np.testing.assert_allclose(M.visual_reuse(cells, 0.5), [1, 0.25, 1, 0])
-    np.testing.assert_allclose(M.visual_independence(cells, 0.5), [0, 0.75, 0, 1])
-    # pooled over recognised images (the first two): VR = 0.625, VI = 0.375, CRT = 0.5 * 0.375
-    assert M.pooled_vr(s, cells, 0.5, 0.5) == pytest.approx(0.625)
-    assert M.crt(s, cells, 0.5, 0.5) == pytest.approx(0.1875)
-    # pooled over all: VR = 0.5625
-    assert M.pooled_vr(s, cells, 0.5, 0.5, "all") == pytest.approx(0.5625)
-    assert M.crt(s, cells, 0.5, 0.5, "all") == pytest.approx(0.5 * 0.4375)
+    cells = np.array([[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]], np.float32)
+    np.testing.assert_allclose(K.visual_reuse(cells, 0.5), [1, 0.25, 1, 0])
+    m = K.reference_scores(s, cells, 0.5, 0.5)                  # recognised: the first two images
+    assert m == pytest.approx({"n": 4, "cra": 0.5, "vr": 0.625, "vi": 0.375, "crt": 0.5 * 0.375})
+    m = K.reference_scores(s, cells, 0.5, 0.5, "all")
+    assert m["vr"] == pytest.approx(0.5625) and m["crt"] == pytest.approx(0.5 * 0.4375)
 
 
-def test_crt_zero_when_nothing_recognised_and_vr_undefined():
-    s = np.array([0.1, 0.2])
-    cells = np.ones((2, 4))
-    assert M.crt(s, cells, 0.7, 0.6) == 0.0
-    assert np.isnan(M.pooled_vr(s, cells, 0.7, 0.6))
-    assert M.pooled_vr(s, cells, 0.7, 0.6, "all") == 1.0
+def test_crt_is_zero_when_nothing_is_recognised_and_vr_undefined():
+    s, cells = np.array([0.1, 0.2]), np.ones((2, 4), np.float32)
+    m = K.reference_scores(s, cells, 0.7, 0.6)
+    assert m["crt"] == 0.0 and np.isnan(m["vr"])
+    assert K.reference_scores(s, cells, 0.7, 0.6, "all")["vr"] == 1.0
     with pytest.raises(ValueError, match="pooling"):
-        M.crt(s, cells, 0.7, 0.6, "mean")
+        K.reference_scores(s, cells, 0.7, 0.6, "mean")
 
 
-def test_match_cells_position_independent_and_same_position():
+def test_per_kind_thresholds():
+    dyn = np.array([False, True, True])
+    assert K.recognised(np.array([0.72, 0.72, 0.76]), K.clip_taus(dyn, 0.7, 0.75)).tolist() == [True, False, True]
+
+
+def test_reference_and_model_tables_macro_average_over_references():
+    img = pd.DataFrame({"model": ["m"] * 5, "slug": ["a", "a", "b", "b", "c"],
+                        "kind": ["static", "static", "static", "static", "dynamic"], "variant": ["t"] * 5})
+    rec = np.array([True, True, True, False, False])
+    vr = np.array([1.0, 0.5, 0.0, 1.0, 1.0])
+    ref = K.reference_table(img, rec, vr).set_index("slug")
+    assert ref.loc["a", "cra"] == 1.0 and ref.loc["a", "vr"] == 0.75 and ref.loc["b", "vr"] == 0.0
+    assert np.isnan(ref.loc["c", "vr"]) and ref.loc["c", "crt"] == 0.0
+    model = K.model_table(ref.reset_index()).set_index("kind")
+    assert model.loc["static", "n_refs"] == 2 and model.loc["all", "n_refs"] == 3
+    assert model.loc["all", "cra"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert model.loc["all", "vr"] == pytest.approx((0.75 + 0.0) / 2)        # NaN left out
+    assert list(model.index) == ["dynamic", "static", "all"]
+
+
+def test_quadrants_and_high_reuse():
+    assert K.quadrants([0.9, 0.9, 0.1, 0.1, 0.5], [0.9, 0.1, 0.9, np.nan, 0.5]).tolist() == [
+        "replicated", "reinterpreted", "reused unrecognised", "missed", "missed"]
+    assert K.high_reuse([0.5, 0.5000001, np.nan]).tolist() == [False, True, False]
+
+
+def test_copy_gives_one_and_shuffled_tiles_reuse_everything_anywhere_but_not_in_place():
     rng = np.random.default_rng(0)
     ref = l2_normalize(rng.normal(size=(2, 16, 8)))        # two reference images
     perm = rng.permutation(16)
@@ -49,6 +85,10 @@ def test_match_cells_position_independent_and_same_position():
     assert m.best_ref_cell.tolist() == perm.tolist()
     moved = perm != np.arange(16)
     assert (m.same_pos_sim[moved] < 0.99).all()
+    assert K.visual_reuse(m.best_sim[None], 0.99)[0] == 1.0                      # any: VR 1
+    assert K.visual_reuse(m.same_pos_sim[None], 0.99)[0] == (~moved).mean()      # same position: only unmoved
+    copy = match_cells(ref[0], ref)
+    assert K.visual_reuse(copy.same_pos_sim[None], 0.99)[0] == 1.0 == K.visual_reuse(copy.best_sim[None], 0.99)[0]
 
 
 def test_grid_split_matches_authors_rule():
@@ -75,3 +115,20 @@ def test_stored_embeddings_round_trip_exactly(tmp_path):
     for i, key in enumerate("abc"):
         assert np.array_equal(back[key], quantize(raw[i]))     # in-memory and reloaded agree bit for bit
         np.testing.assert_allclose(np.linalg.norm(back[key], axis=-1), 1.0, atol=1e-6)
+
+
+def test_each_metric_rule_is_written_in_one_module():
+    """`grep` finds the comparison rules and the CRT / quadrant rules only in the kernel."""
+    import re
+    from pathlib import Path
+
+    pkg = Path(K.__file__).resolve().parents[1]
+    patterns = {"rule branch": (re.compile(r"""rule\s*==\s*["']ge["']"""), ["core/metrics.py"]),
+                "CRT zero rule": (re.compile(r"cra\s*>\s*0"), ["core/metrics.py"]),
+                "quadrant cut": (re.compile(r"QUADRANT_CUT\s*="), ["core/metrics.py"]),
+                "a literal quadrant cut": (re.compile(r"(vr|cra)\w*\s*>\s*0\.5"), [])}
+    sources = [*pkg.rglob("*.py"), *(pkg.parent / "pages").glob("*.py")]
+    for name, (pat, where) in patterns.items():
+        hits = sorted({p.relative_to(pkg).as_posix() if pkg in p.parents else p.name for p in sources
+                       if pat.search(p.read_text())})
+        assert hits == where, (name, hits)

@@ -41,7 +41,7 @@ def test_every_computation_is_listed_shown_and_deletable(scored_db, tmp_path):
 
     shown = json.loads(cli("runs", "show", kinds["evaluate"]["run_id"][:12], "--db", db))
     assert shown["inputs"]["labels_sha256"].startswith("sha256:") and shown["config"]["precision"] == 0.9
-    assert shown["versions"]["duckdb"] and shown["produced"]["baseline_scores"] > 0
+    assert shown["versions"]["duckdb"] and shown["produced"]["measure_scores"] > 0
     score = json.loads(cli("runs", "show", score_id, "--db", db))
     assert score["config"]["clip_model"] == "baseline" and score["outputs"]["n_generations_scored"] == 10
 
@@ -62,7 +62,7 @@ def test_every_computation_is_listed_shown_and_deletable(scored_db, tmp_path):
     # the score run: its similarities, its child runs and their rows, and unused embeddings go
     cli("runs", "delete", score_id, "--db", db, "--yes")
     con = duckdb.connect(str(db), read_only=True)
-    for table in ("clip_sims", "cell_sims", "ref_dedup", "baseline_scores", "embeddings", "runs"):
+    for table in ("clip_sims", "cell_sims", "ref_dedup", "measure_scores", "embeddings", "runs"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert con.execute("SELECT count(*) FROM files").fetchone()[0] > 0          # the dataset stays registered
     con.close()
@@ -102,8 +102,8 @@ def test_old_schema_is_migrated_and_a_newer_one_refused(tmp_path):
     con = database.connect(db, read_only=True)
     assert database.schema.version_of(con) == database.schema.VERSION
     assert database.runs.get(con, "abc")["kind"] == "score"
-    ev = database.baselines.latest_evaluate_run(con, "abc")
-    assert database.baselines.read(con, ev).set_index("file_id").loc["f1", "phash"] == 0.5
+    ev = database.measures.latest_evaluate_run(con, "abc")
+    assert database.measures.read(con, ev).set_index("file_id").loc["f1", "phash"] == 0.5
     con.close()
     con = duckdb.connect(str(db))
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")

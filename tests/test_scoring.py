@@ -12,10 +12,10 @@ from conftest import model_args
 from helpers import save, texture
 from typer.testing import CliRunner
 
-from iconicity_core.core import metrics as M
 from iconicity_core import db as store
 from iconicity_core.cli import app
 from iconicity_core.config import Thresholds
+from iconicity_core.core import metrics as M
 from iconicity_core.db.metrics import metrics_table
 
 runner = CliRunner()
@@ -191,13 +191,11 @@ def test_unicode_slugs_and_titles(tmp_path, tiny_models):
     assert con.execute("SELECT title FROM refs WHERE slug = '千と千尋'").fetchone()[0] == "千と千尋の神隠し"
 
 
-def test_model_table_from_reference_table_matches_sql(scored):
-    from iconicity_core.db.metrics import model_table_from_references
-
+def test_model_table_is_the_kernels_macro_mean_of_the_reference_table(scored):
     con = duckdb.connect(str(scored[1]["crop"]), read_only=True)
     t = Thresholds(0.5, 0.9, 0.55, "all")
     direct = metrics_table(con, "model", t)
-    derived = model_table_from_references(con, metrics_table(con, "reference", t))
+    derived = M.model_table(metrics_table(con, "reference", t)[M.REFERENCE_COLUMNS]).assign(pooling="all", match="any")
     pd.testing.assert_frame_equal(direct, derived)
 
 

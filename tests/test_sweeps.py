@@ -1,40 +1,29 @@
-"""Threshold sweeps agree with the metric definitions at every threshold."""
+"""Threshold sweeps agree with the kernel at every threshold, under both rules and in float32 and float64."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from iconicity_core.core import metrics as M
+from iconicity_core.core import metrics as K
 from iconicity_core.core import sweeps
 
 
-@pytest.fixture()
-def data():
+@pytest.mark.parametrize("rule", ["gt", "ge"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exceed_fraction_equals_the_kernel_at_every_threshold(rule, dtype):
     rng = np.random.default_rng(3)
-    n = 300
-    images = pd.DataFrame({"model": rng.choice(["a", "b"], n), "slug": rng.choice(["x", "y", "z"], n),
-                           "kind": "static", "variant": "title", "clip_sim": np.round(rng.random(n), 2)})
-    return images, np.round(rng.random((n, 16)), 2)
+    n = 400
+    groups = rng.integers(0, 5, n)
+    values = np.round(rng.random((n, 4)), 2).astype(dtype)      # many values sit exactly on a threshold
+    taus = np.round(np.linspace(0, 1, 101), 2)
+    frac = sweeps.exceed_fraction(groups, values, taus, rule)
+    for j, t in enumerate(taus):
+        hit = K.passes(values, t, rule)
+        for g in range(5):
+            assert frac[g, j] == pytest.approx(hit[groups == g].mean()), (t, g)
 
 
-def test_curves_match_direct_computation(data):
-    images, cells = data
-    taus = np.round(np.linspace(0, 1, 21), 2)       # includes values equal to data (strictness matters)
-    cra = sweeps.cra_curve(images, taus).set_index(["model", "tau"])["cra"]
-    vr = sweeps.vr_curve(images, cells, taus).set_index(["model", "tau"])["vr"]
-    for t in taus:
-        for model, g in images.groupby("model"):
-            per_ref = [M.cra(gg["clip_sim"].to_numpy(), t) for _, gg in g.groupby("slug")]
-            assert cra[(model, t)] == pytest.approx(np.mean(per_ref))
-            per_ref = [M.visual_reuse(cells[gg.index], t).mean() for _, gg in g.groupby("slug")]
-            assert vr[(model, t)] == pytest.approx(np.mean(per_ref))
-
-
-def test_model_metrics_and_ranking(data):
-    images, cells = data
-    m = sweeps.model_metrics(images, cells, 0.5, 0.5).set_index("model")
-    for model, g in images.groupby("model"):
-        crts = [M.crt(gg["clip_sim"].to_numpy(), cells[gg.index], 0.5, 0.5) for _, gg in g.groupby("slug")]
-        assert m.loc[model, "crt"] == pytest.approx(np.mean(crts))
-    grid = sweeps.crt_grid(images, cells, np.array([0.4, 0.5]), np.array([0.4, 0.5]))
-    stab = sweeps.ranking_stability(grid, 0.5, 0.5)
-    assert stab.set_index(["clip_tau", "patch_tau"]).loc[(0.5, 0.5), "kendall_tau"] == pytest.approx(1.0)
+def test_ranking_stability_is_one_at_the_current_point_and_sees_a_flip():
+    grid = pd.DataFrame({"clip_tau": [0.5] * 3 + [0.6] * 3, "patch_tau": [0.5] * 6, "model": list("abc") * 2,
+                         "crt": [0.1, 0.2, 0.3, 0.3, 0.2, 0.1]})
+    stab = sweeps.ranking_stability(grid, 0.5, 0.5).set_index("clip_tau")["kendall_tau"]
+    assert stab[0.5] == pytest.approx(1.0) and stab[0.6] == pytest.approx(-1.0)

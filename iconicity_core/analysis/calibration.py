@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-RECOGNISABLE = ("replica", "partial", "reinterpretation")
+from ..core import metrics as K
+from .roc import RECOGNISABLE, auc_ci, labelled_scores
 
 
 @dataclass(frozen=True)
@@ -62,36 +63,6 @@ def separations_table(separations: list[Separation]) -> pd.DataFrame:
                           "n_neg": s.n_neg} for s in separations])
 
 
-SEPARATIONS = {   # name -> (which labelled images take part, which of them are positives)
-    "replica vs reinterpretation": (lambda lab: lab.isin(["replica", "reinterpretation"]), lambda lab: lab == "replica"),
-    "recognisable vs miss": (lambda lab: lab.notna(), lambda lab: lab.isin(RECOGNISABLE)),
-}
-
-
-def labelled_scores(scores: pd.DataFrame, measures: list[str]):
-    """Yield ``(separation, measure, y, s)`` for every separation with both classes present and every
-    measure column of ``scores`` (NaN scores left out)."""
-    for sep, (keep, positive) in SEPARATIONS.items():
-        d = scores[keep(scores["label"])]
-        y = positive(d["label"]).to_numpy()
-        if y.all() or not y.any():
-            continue
-        for m in measures:
-            s = d[m].to_numpy(float)
-            ok = ~np.isnan(s)
-            yield sep, m, y[ok], s[ok]
-
-
-def roc_curves(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
-    """Long table of ROC curves (fpr, tpr, auc) for every measure and both separations."""
-    parts = []
-    for sep, m, y, s in labelled_scores(scores, measures):
-        fpr, tpr, _ = roc_curve(y, s)
-        parts.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "measure": m, "separation": sep,
-                                   "auc": roc_auc_score(y, s)}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fpr", "tpr", "measure", "separation", "auc"])
-
-
 def roc_frame(separations: list[Separation]) -> pd.DataFrame:
     """Long table (fpr, tpr, analysis) of the headline ROC curves, for plotting."""
     if not separations:
@@ -137,15 +108,13 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
     >>> float(t.loc["clip_tau", "youden_tau"]), float(t.loc["patch_tau", "youden_tau"])
     (0.2, 0.2)
     """
-    from .baselines import auc_ci
-
     labels = pd.Series(np.asarray(labels, object))
     clip = np.asarray(clip_sim, float)
     cells = np.asarray(cells)
-    gt = (lambda v, t: v >= t) if rule == "ge" else (lambda v, t: v > t)
     out = []
-    # an image is a replica at tau when more than half of its k cells exceed tau, i.e. when its
-    # (k // 2 + 1)-th largest cell does: one score per image, swept like the CLIP similarity
+    # an image is a replica at tau when its VR is above the quadrant cut (K.high_reuse: more than half of its
+    # k cells reused), i.e. when its (k // 2 + 1)-th largest cell passes tau: one score per image, swept
+    # like the CLIP similarity (tests check it against K.high_reuse(K.visual_reuse(...)))
     k = cells.shape[1] if cells.ndim == 2 else 0
     seps = {"clip_tau": ("recognisable vs miss", labels.notna().to_numpy(), labels.isin(RECOGNISABLE).to_numpy(),
                          lambda m: clip[m]),
@@ -161,7 +130,7 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
         sw = _sweep(y, decisive(keep), rule)
         best = sw.loc[sw["j"].idxmax()]
         ok = sw[sw["precision"] >= target_precision]
-        score = clip[keep] if name == "clip_tau" else gt(cells[keep], best["tau"]).mean(axis=1)
+        score = clip[keep] if name == "clip_tau" else K.visual_reuse(cells[keep], best["tau"], rule)
         auc, lo, hi = auc_ci(y, score, n_resamples)
         row |= {"roc_auc": auc, "ci_low": lo, "ci_high": hi, "youden_tau": float(best["tau"]),
                 "youden_j": float(best["j"]),
@@ -178,8 +147,8 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
     the run id."""
     from .. import db
     from ..config import run_thresholds
+    from ..io.labels import read_labels
     from ..io.provenance import sha256_file
-    from .evaluate import read_labels
 
     arrays = db.views.engine_arrays(con, run_id)
     n = len(arrays["file_id"])

@@ -1,4 +1,4 @@
-"""Covariates of references (DESIGN §1): title uniqueness, training-data frequency, popularity, date.
+"""Covariates of references (docs/method.md): title uniqueness, training-data frequency, popularity, date.
 
 Each function computes one or more columns of the references and writes them as a recorded run
 (kind ``covariate``) with their provenance (source, version, parameters, input hashes), so

@@ -1,4 +1,4 @@
-"""`iconicity evaluate`: baseline similarity measures for every labelled generated image, stored in the
+"""`iconicity evaluate`: plain similarity measures for every labelled generated image, stored in the
 database (keyed by the evaluate run) and summarised as ROC-AUCs next to CLIP similarity and VR.
 
 Images are read with the scorer's safe loader: a missing or broken file is skipped and reported per
@@ -14,32 +14,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import db
-from ..config import LABELS, Filters, Thresholds
-from ..io.csvfiles import read_table
+from ..config import Filters, Thresholds
 from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, read_and_load
+from ..io.labels import read_labels
 from ..io.provenance import sha256_file
-from .baselines import PAIR_MEASURES, SSCD, Measure, cosine_measure, evaluation_table
+from .measures import PAIR_MEASURES, SSCD, Measure, cosine_measure, evaluation_table
 
 log = logging.getLogger(__name__)
 MEASURE_ORDER = ("clip_sim", "vr", "mean_cell_sim", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd")
-
-
-def read_labels(path: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """A user CSV ``image,label`` (image = path relative to the dataset root, as in `metrics --by image`).
-    Returns the labels and per-row problems (unknown label, empty image)."""
-    t = read_table(Path(path), ("image", "label"))
-    if not {"image", "label"} <= set(t.columns):
-        raise ValueError(f"{path}: needs the columns image,label")
-    labels, problems = {}, list(t.problems)
-    for line, row in t.rows:
-        image, label = row["image"].strip(), row["label"].strip().lower()
-        if not image or not label:
-            continue
-        if label not in LABELS:
-            problems.append((f"{Path(path).name}:{line}", f"label {row['label']!r} is not one of {', '.join(LABELS)} — row skipped"))
-            continue
-        labels[image] = label
-    return labels, problems
 
 
 @dataclass
@@ -80,7 +62,7 @@ def _measures(sscd: Path | None, dino_model: str | None) -> dict[str, Measure]:
 def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | None = None,
              precision: float = 0.9, n_resamples: int = 999, run_id: str | None = None,
              progress: bool = True, dino_model: str | None = None) -> Evaluation:
-    """Score every labelled image with every baseline (max over the kept references of its slug),
+    """Score every labelled image with every plain measure (max over the kept references of its slug),
     store the scores under a new evaluate run, and return the AUC table."""
     run_id = db.runs.resolve(con, run_id)
     labels, problems = read_labels(labels_file) if labels_file else (None, [])
@@ -103,7 +85,7 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
         ref_features: dict[str, dict[str, list]] = {}     # slug -> measure -> features of its kept references
         rows = []
         gen_paths = db.views.image_paths(con, list(img["file_id"]))      # one query, not one per image
-        for r in tqdm(img.itertuples(), total=len(img), desc="baselines", disable=not progress):
+        for r in tqdm(img.itertuples(), total=len(img), desc="plain measures", disable=not progress):
             if r.slug not in ref_features:
                 refs = db.views.reference_images(con, run_id, r.slug)
                 kept = refs[refs["kept"]]
@@ -123,9 +105,9 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
         for item, why in skipped:
             log.warning("skipped %s: %s", item, why)
         df = pd.DataFrame(rows, columns=["file_id", "measure", "value"])
-        db.baselines.write(con, rec.run_id, df)
-        scores = img.merge(db.baselines.read(con, rec.run_id), on="file_id")
-        scores = scores.merge(db.baselines.mean_cell_sims(con, run_id), on="file_id")
+        db.measures.write(con, rec.run_id, df)
+        scores = img.merge(db.measures.read(con, rec.run_id), on="file_id")
+        scores = scores.merge(db.measures.mean_cell_sims(con, run_id), on="file_id")
         table = evaluation_table(scores, [m for m in MEASURE_ORDER if m in scores], precision, n_resamples)
         n_scored = int(scores["file_id"].nunique())
         rec.outputs.update({"n_scored": n_scored, "n_skipped": len(img) - n_scored,
@@ -143,18 +125,18 @@ def with_sidecar_labels(con, images: pd.DataFrame) -> pd.Series:
     return images["file_id"].map(given).fillna(images["label"]) if given else images["label"]
 
 
-def stored_baselines(con, t: Thresholds, run_id: str, f: Filters = Filters()) -> pd.DataFrame | None:
+def stored_measures(con, t: Thresholds, run_id: str, f: Filters = Filters()) -> pd.DataFrame | None:
     """Per-image labels, CLIP similarity, VR and the scores of the latest evaluate run over ``run_id``
     (None if `evaluate` never ran on it)."""
-    ev = db.baselines.latest_evaluate_run(con, run_id)
+    ev = db.measures.latest_evaluate_run(con, run_id)
     if ev is None:
         return None
-    b = db.baselines.read(con, ev)
+    b = db.measures.read(con, ev)
     if b.empty:
         return None
     return db.metrics.metrics_table(con, "image", t, f, run_id).merge(b, on="file_id")
 
 
-def baseline_measures(scores: pd.DataFrame) -> list[str]:
-    """The measure columns present in a :func:`stored_baselines` table, in the display order."""
+def measure_columns(scores: pd.DataFrame) -> list[str]:
+    """The measure columns present in a :func:`stored_measures` table, in the display order."""
     return [m for m in MEASURE_ORDER if m in scores and m != "mean_cell_sim"]

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import db
 from ..config import Thresholds
+from ..core import metrics as K
 from ..core.grid import parse_grid
 from ..io.atomic import atomic_write
 from ..io.provenance import sha256_file
@@ -27,9 +28,9 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     run = db.runs.get(con, run_id)
     rows, cols = parse_grid(run["grid"])
     base = db.exports.generated_rows(con, run_id).merge(db.exports.reference_info(con, run_id), on="slug", how="left")
-    tau = base["mode"].map({"static": t.clip_tau, "dynamic": t.dynamic_tau})
-    base["cra_pass"] = base["cra_sim"] >= tau if t.rule == "ge" else base["cra_sim"] > tau
-    cells = db.exports.cell_summaries(con, run_id, t.patch_tau, t.rule)
+    base["cra_pass"] = K.recognised(base["cra_sim"].to_numpy(float),
+                                    K.clip_taus(base["mode"].to_numpy() == "dynamic", t.clip_tau, t.dynamic_tau), t.rule)
+    cells = db.exports.cell_summaries(con, run_id, t.patch_tau, t.rule, t.match)
     vr = base.merge(cells, on="file_id")
     vr["grid_rows"], vr["grid_cols"] = rows, cols
     vr["n_ref_patches"] = vr["n_ref_kept"] * rows * cols
@@ -46,7 +47,7 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     tables[out / "iconicity_images.csv"] = (vr[core + ["variant", "cra_sim", "cra_pass", "vr_max", "vr_mean", "vr_p90",
                                                        "vr", "n_gen_patches"]],
                                             "every generated image, with cra_pass and the thresholded vr")
-    rule = ">=" if t.rule == "ge" else "strict >"
+    rule = {"ge": ">=", "gt": "strict >"}[t.rule]
     config = {"format": "authors", "thresholds": t.as_dict(), "threshold_rule": rule, "out": str(out)}
     with db.runs.recorded(con, "export", config, parent_run=run_id) as rec:
         files = {}

@@ -62,3 +62,37 @@ def map_run(con, run_id: str, method: str = "pca") -> tuple[Path, int]:
         path = sidecar(database, run_id, method)
         rec.outputs.update({"files": {str(path): sha256_file(path)}, "points": len(out)})
     return path, len(out)
+
+
+#: How many points the map may draw (a fixed random sample beyond). A lasso or box selects every mapped
+#: image inside it, drawn or not, so the sample only thins the picture.
+DRAW_CHOICES = (5_000, 10_000, 20_000, 50_000, 100_000)
+DRAW_DEFAULT = 10_000
+
+
+def drawn(points: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The points the map draws: all of them up to ``n``, else a fixed random sample of ``n`` (the same
+    points at every threshold; references first, up to a quarter of ``n``)."""
+    if len(points) <= n:
+        return points
+    order = np.random.default_rng(0).permutation(len(points))
+    refs = order[(points["role"].to_numpy()[order] == "reference")][: n // 4]
+    gens = order[(points["role"].to_numpy()[order] != "reference")][: n - len(refs)]
+    return points.iloc[np.sort(np.concatenate([refs, gens]))]
+
+
+def selected(points: pd.DataFrame, selection) -> pd.DataFrame:
+    """The mapped images a chart selection names: every point inside its boxes and lasso polygons (drawn
+    or not) and the points clicked (their ``customdata`` is their position in ``points``)."""
+    from .projection import in_region
+
+    if not selection:
+        return points.iloc[:0]
+    inside = in_region(points["x"].to_numpy(), points["y"].to_numpy(), selection.get("box") or [],
+                       selection.get("lasso") or [])
+    for p in selection.get("points") or []:
+        c = p.get("customdata")
+        c = c[0] if isinstance(c, list) and c else c
+        if isinstance(c, (int, float)) and 0 <= int(c) < len(points):
+            inside[int(c)] = True
+    return points[inside]

@@ -44,7 +44,7 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
         try:
             import umap
         except ImportError:
-            raise ValueError("--method umap needs umap-learn (pip install umap-learn); --method pca works without")
+            raise ValueError("--method umap needs umap-learn (pip install umap-learn); --method pca works without") from None
         return umap.UMAP(n_components=2, random_state=seed, metric="cosine").fit_transform(x).astype(np.float32)
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
 

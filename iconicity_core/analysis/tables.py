@@ -2,10 +2,8 @@
 side, quadrants. Used by the SQL views (CLI, reports) and the dashboard's engine alike."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-QUADRANTS = ("replicated", "reinterpreted", "reused unrecognised", "missed")
 #: Columns of the score tables; a covariate with one of these names is shown as ``cov_<name>``.
 SCORE_COLUMNS = frozenset({"model", "variant", "n", "cra", "vr", "vi", "crt", "pooling", "quadrant", "n_images",
                            "n_ref_images", "n_ref_dropped"})
@@ -43,17 +41,6 @@ def variants_wide(ref_metrics: pd.DataFrame, base: str = "title") -> pd.DataFram
             if v != base and f"{metric}_{base}" in wide and f"{metric}_{v}" in wide:
                 wide[f"d{metric}_{v}"] = wide[f"{metric}_{v}"] - wide[f"{metric}_{base}"]
     return wide.reset_index()
-
-
-def quadrants(cra, vr, cra_cut: float = 0.5, vr_cut: float = 0.5) -> np.ndarray:
-    """Quadrant of each reference in the recognition x realization plane (VR NaN counts as no reuse).
-
-    >>> quadrants([0.9, 0.9, 0.1, 0.1], [0.9, 0.1, 0.9, float("nan")]).tolist()
-    ['replicated', 'reinterpreted', 'reused unrecognised', 'missed']
-    """
-    rec = np.asarray(cra, float) > cra_cut
-    reuse = np.nan_to_num(np.asarray(vr, float), nan=0.0) > vr_cut
-    return np.array(QUADRANTS, object)[np.where(rec, np.where(reuse, 0, 1), np.where(reuse, 2, 3))]
 
 
 def per_reference(ref_metrics: pd.DataFrame, refs: pd.DataFrame, counts: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -3,20 +3,35 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from .options import (POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Quiet,
-                      Run, fail, open_db, report_items, thresholds)
+from .options import (
+    MATCH,
+    POOLING,
+    ClipTau,
+    ClipTauDynamic,
+    Db,
+    Format,
+    Match,
+    PatchTau,
+    Pooling,
+    Quiet,
+    Run,
+    fail,
+    open_db,
+    report_items,
+    thresholds,
+)
 
 
 def analyze(
     db: Db,
     out: Path = typer.Option(Path("analysis"), "--out", help="Folder for the CSV, LaTeX and HTML files."),
-    covariates: Optional[str] = typer.Option(None, help="Comma-separated covariate columns (default: all numeric)."),
+    covariates: str | None = typer.Option(None, help="Comma-separated covariate columns (default: all numeric)."),
     clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     pooling: Pooling = POOLING,
+    match: Match = MATCH,
     correction: str = typer.Option("holm", help="holm or bh."),
     n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
     run: Run = None,
@@ -29,7 +44,7 @@ def analyze(
     if correction not in ("holm", "bh"):
         fail("--correction must be holm or bh")
     con = open_db(db)
-    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling)
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling, match)
     try:
         covs = [c.strip() for c in covariates.split(",")] if covariates else None
         paths = write_analysis(con, out, t, covs, correction, n_resamples, run_id, variant)
@@ -42,12 +57,13 @@ def analyze(
 def evaluate(
     db: Db,
     out: Path = typer.Option(Path("evaluation.csv"), "--out", help="CSV of AUCs (a .meta.json goes beside it)."),
-    labels: Optional[Path] = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
+    labels: Path | None = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
                                                     "default: the labels stored in the database (demo)."),
-    sscd: Optional[Path] = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
-    dino_model: Optional[str] = typer.Option(None, help="Also a global DINOv3 cosine (Hub id or local dir)."),
+    sscd: Path | None = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
+    dino_model: str | None = typer.Option(None, help="Also a global DINOv3 cosine (Hub id or local dir)."),
     precision: float = typer.Option(0.9, help="Report the threshold reaching this precision."),
     clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
+    match: Match = MATCH,
     n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
     run: Run = None,
     fmt: Format = "text",
@@ -63,7 +79,7 @@ def evaluate(
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
     con = open_db(db)
-    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau)
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, match=match)
     try:
         ev = run_evaluate(con, t, labels, sscd, precision, n_resamples, run_id, progress=not quiet, dino_model=dino_model)
     except (ValueError, LookupError, FileNotFoundError, ModelLoadError) as e:
@@ -85,7 +101,7 @@ def evaluate(
 
 def calibrate(
     db: Db,
-    labels: Optional[Path] = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
+    labels: Path | None = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
                                                     "default: the labels stored in the database (demo)."),
     target_precision: float = typer.Option(0.9, help="Report the lowest τ whose precision reaches this."),
     n_resamples: int = typer.Option(999, help="Bootstrap resamples for the ROC-AUC confidence intervals."),

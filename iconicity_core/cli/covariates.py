@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -52,7 +51,6 @@ def cov_distinctiveness(
 ) -> None:
     """Semantic distinctiveness of titles: 1 - max cosine to common phrases (CLIP text tower)."""
     from ..analysis.covariates import semantic_distinctiveness
-
     from ..embedders import ModelLoadError, load_global, resolve_device
 
     if clip_model == "baseline":
@@ -67,12 +65,12 @@ def cov_distinctiveness(
 @covariates_app.command("frequency")
 def cov_frequency(
     db: Db,
-    captions: Optional[str] = typer.Option(None, help="Glob of Parquet files, e.g. 'captions/*.parquet'."),
+    captions: str | None = typer.Option(None, help="Glob of Parquet files, e.g. 'captions/*.parquet'."),
     column: str = typer.Option("caption", help="Caption column in the Parquet files."),
-    from_csv: Optional[Path] = typer.Option(None, help="Import published counts: CSV with slug and --csv-column."),
+    from_csv: Path | None = typer.Option(None, help="Import published counts: CSV with slug and --csv-column."),
     csv_column: str = typer.Option("count"),
     name: str = typer.Option("train_freq", help="Covariate column to write."),
-    corpus: Optional[str] = typer.Option(None, help="Corpus name recorded with the counts (e.g. LAION-2B-en)."),
+    corpus: str | None = typer.Option(None, help="Corpus name recorded with the counts (e.g. LAION-2B-en)."),
 ) -> None:
     """Training-data frequency: captions containing each title as a whole phrase (DuckDB, streaming)."""
     import glob
@@ -95,12 +93,12 @@ def cov_frequency(
 @covariates_app.command("popularity")
 def cov_popularity(
     db: Db,
-    from_csv: Optional[Path] = typer.Option(None, help="CSV: slug,<column>"),
+    from_csv: Path | None = typer.Option(None, help="CSV: slug,<column>"),
     column: str = typer.Option("pageviews", help="Column of the CSV (and name of the covariate)."),
     fetch_pageviews: bool = typer.Option(False, help="Fetch Wikipedia page views from the Wikimedia REST API."),
     start: str = typer.Option("20240101"), end: str = typer.Option("20241231"),
     project: str = typer.Option("en.wikipedia"),
-    title_column: Optional[str] = typer.Option(None, help="Reference column holding the article title."),
+    title_column: str | None = typer.Option(None, help="Reference column holding the article title."),
     endpoint: str = typer.Option("https://wikimedia.org/api/rest_v1", help="API base URL."),
     cache_dir: Path = typer.Option(Path(".iconicity_cache/pageviews"), help="Raw responses are cached here."),
 ) -> None:

@@ -3,7 +3,6 @@ sidecar the dashboard writes)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -30,14 +29,19 @@ labels_app = typer.Typer(no_args_is_help=True, help="Human labels, kept in DB.la
 
 
 @labels_app.command("export")
-def labels_export(db: Db, out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file (default stdout).")) -> None:
+def labels_export(db: Db, out: Path | None = typer.Option(None, "--out", "-o", help="CSV file (default stdout).")) -> None:
     """The current labels as image,label (what `evaluate --labels` and `calibrate --labels` read)."""
     from ..io import labels
     from ..io.atomic import atomic_write
 
     text = labels.export_csv(db)
+    if out is not None and out.is_dir():
+        fail(f"--out {out} is a folder — give a file name, e.g. --out {out / 'labels.csv'}")
     if out:
-        atomic_write(out, text)
+        try:
+            atomic_write(out, text)
+        except OSError as e:
+            fail(f"cannot write {out} ({e.strerror})")
     else:
         typer.echo(text, nl=False)
 
@@ -46,12 +50,11 @@ def labels_export(db: Db, out: Optional[Path] = typer.Option(None, "--out", "-o"
 def labels_import(db: Db, csv_file: Path = typer.Argument(..., help="CSV with image,label."),
                   who: str = typer.Option("import", help="Recorded as who labelled.")) -> None:
     """Add labels from a CSV image,label (replica / partial / reinterpretation / miss)."""
-    from ..analysis.evaluate import read_labels
     from ..io import labels
     from .options import report_items
 
     try:
-        given, problems = read_labels(csv_file)
+        given, problems = labels.read_labels(csv_file)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     from .. import db as database
@@ -61,7 +64,10 @@ def labels_import(db: Db, csv_file: Path = typer.Argument(..., help="CSV with im
     con.close()
     rows, unknown = labels.importable(given, known, who)
     report_items(problems + unknown, "problem")
-    labels.append(db, rows)
+    try:
+        labels.append(db, rows)
+    except labels.LabelsFileError as e:
+        fail(str(e))
     typer.echo(f"{len(rows)} label(s) added to {labels.sidecar(db)}")
 
 

@@ -5,25 +5,28 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 
 from .. import config
 
 Db = Annotated[Path, typer.Option("--db", help="Scores database (DuckDB file).")]
-ClipTau = Annotated[Optional[float], typer.Option(help="CLIP threshold (static references; dynamic too unless set) "
+ClipTau = Annotated[float | None, typer.Option(help="CLIP threshold (static references; dynamic too unless set) "
                                                       "[default: the run's operating point, see `runs show`].")]
-ClipTauDynamic = Annotated[Optional[float], typer.Option(help="CLIP threshold for dynamic references.")]
-PatchTau = Annotated[Optional[float], typer.Option(help="Cell reuse threshold [default: the run's operating point].")]
+ClipTauDynamic = Annotated[float | None, typer.Option(help="CLIP threshold for dynamic references.")]
+PatchTau = Annotated[float | None, typer.Option(help="Cell reuse threshold [default: the run's operating point].")]
 Pooling = Annotated[str, typer.Option(help="VI(c) over 'recognised' generations or 'all'.")]
-Run = Annotated[Optional[str], typer.Option(help="Score run id or a unique prefix (default: the latest; "
+Match = Annotated[str, typer.Option(help="Patch matching: 'any' (a cell matches any cell of any reference image, the "
+                                         "paper) or 'same-position' (only the cell at the same grid position).")]
+Run = Annotated[str | None, typer.Option(help="Score run id or a unique prefix (default: the latest; "
                                                  "see `iconicity runs`).")]
 Format = Annotated[str, typer.Option("--format", help="csv or json.")]
 Quiet = Annotated[bool, typer.Option(help="No progress bars.")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 
 POOLING = config.POOLING
+MATCH = config.MATCH
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:
@@ -32,7 +35,8 @@ def fail(msg: str, code: int = 2) -> NoReturn:
 
 
 def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: float | None,
-               patch_tau: float | None, pooling: str = config.POOLING) -> tuple[str, config.Thresholds]:
+               patch_tau: float | None, pooling: str = config.POOLING,
+               match: str = config.MATCH) -> tuple[str, config.Thresholds]:
     """The score run (id or prefix; default the latest) and the thresholds to read it at: the values
     given, else the run's operating point; always the run's threshold rule."""
     from .. import db as database
@@ -40,7 +44,7 @@ def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: f
     try:
         run_id = database.runs.resolve(con, run)
         return run_id, config.run_thresholds(database.runs.get(con, run_id).get("config"), clip_tau, clip_tau_dynamic,
-                                             patch_tau, pooling)
+                                             patch_tau, pooling, match)
     except (ValueError, LookupError) as e:
         fail(str(e))
 

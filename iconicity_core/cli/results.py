@@ -3,12 +3,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from .options import (POOLING, ClipTau, ClipTauDynamic, Db, Format, PatchTau, Pooling, Run,
-                      emit, fail, open_db, thresholds)
+from .options import (
+    MATCH,
+    POOLING,
+    ClipTau,
+    ClipTauDynamic,
+    Db,
+    Format,
+    Match,
+    PatchTau,
+    Pooling,
+    Run,
+    emit,
+    fail,
+    open_db,
+    thresholds,
+)
 
 
 def metrics(
@@ -18,9 +31,10 @@ def metrics(
     clip_tau_dynamic: ClipTauDynamic = None,
     patch_tau: PatchTau = None,
     pooling: Pooling = POOLING,
+    match: Match = MATCH,
     fmt: Format = "csv",
     run: Run = None,
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
 ) -> None:
     """CRA / VR / VI / CRT from stored similarities, at any thresholds (nothing is re-embedded)."""
     from .. import db as database
@@ -28,9 +42,10 @@ def metrics(
     if by not in database.metrics.BY:
         fail(f"--by must be one of {', '.join(database.metrics.BY)}")
     con = open_db(db, read_only=True)
-    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling)
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling, match)
     df = database.metrics.metrics_table(con, by, t, run_id=run_id)
-    emit(df, fmt, output, {"by": by, "run_id": run_id, "thresholds": t.as_dict(), "vi_pooling": pooling})
+    emit(df, fmt, output, {"by": by, "run_id": run_id, "thresholds": t.as_dict(), "vi_pooling": t.pooling,
+                           "match": t.match})
 
 
 def errors(db: Db, fmt: Format = "csv") -> None:
@@ -45,6 +60,7 @@ def export(
     out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
     fmt: str = typer.Option("authors", "--format", help="authors: the released scripts' CSV files."),
     clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
+    match: Match = MATCH,
     run: Run = None,
 ) -> None:
     """Export results in the authors' CSV format (their file names and rows, plus every image with
@@ -54,7 +70,7 @@ def export(
     if fmt != "authors":
         fail("--format authors is the only export format so far")
     con = open_db(db)
-    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau)
+    run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, match=match)
     paths = export_authors(con, out, t, run_id)
     for p in paths:
         typer.echo(str(p))
@@ -64,7 +80,7 @@ runs_app = typer.Typer(help="Recorded computations: list, show, delete.", invoke
 
 
 @runs_app.callback()
-def runs_list(ctx: typer.Context, db: Optional[Path] = typer.Option(None, "--db", help="Scores database."),
+def runs_list(ctx: typer.Context, db: Path | None = typer.Option(None, "--db", help="Scores database."),
               fmt: Format = "csv") -> None:
     """List every recorded run (score, evaluate, covariate, analyze, export), newest first."""
     if ctx.invoked_subcommand is not None:
@@ -86,7 +102,7 @@ def _db(ctx: typer.Context, db: Path | None) -> Path:
 
 @runs_app.command("show")
 def runs_show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
-              db: Optional[Path] = typer.Option(None, "--db")) -> None:
+              db: Path | None = typer.Option(None, "--db")) -> None:
     """Everything recorded about one run: config, inputs, versions, outputs, and the rows it produced."""
     from .. import db as database
 
@@ -107,7 +123,7 @@ def _find(con, prefix: str) -> str:
 
 @runs_app.command("delete")
 def runs_delete(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
-                db: Optional[Path] = typer.Option(None, "--db"),
+                db: Path | None = typer.Option(None, "--db"),
                 yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
     """Delete a run, its child runs and everything they produced (similarities, baseline scores,
     covariate columns, and files they wrote that are unchanged since)."""

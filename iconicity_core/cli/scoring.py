@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,45 +14,47 @@ from .options import Device, Format, Quiet, fail, report_items
 
 
 def score(
-    dataset: Optional[Path] = typer.Argument(None, help="Dataset folder (DESIGN layout). Omit with --authors-*."),
+    dataset: Path | None = typer.Argument(None, help="Dataset folder (README, 'Dataset layout'). Omit with --authors-*."),
     db: Path = typer.Option(..., "--db", help="DuckDB file to create or extend."),
-    preset: str = typer.Option("paper", help="paper (DESIGN §2) or authors (the released scripts: CLIP ViT-B-16, "
+    preset: str = typer.Option("paper", help="paper (the published method) or authors (the released scripts: CLIP ViT-B-16, "
                                                "center-crop cells at 256, >= rule, dynamic τ 0.75, --k-gen 50). "
                                                "Options given explicitly override the preset's values."),
-    clip_model: Optional[str] = typer.Option(None, help="open_clip architecture, or 'baseline' (see `iconicity embedders`) "
+    clip_model: str | None = typer.Option(None, help="open_clip architecture, or 'baseline' (see `iconicity embedders`) "
                                                          f"[paper: {DEFAULT_CLIP_MODEL}]."),
-    clip_pretrained: Optional[str] = typer.Option(None, help="open_clip weights tag or local checkpoint path "
+    clip_pretrained: str | None = typer.Option(None, help="open_clip weights tag or local checkpoint path "
                                                               f"[paper: {DEFAULT_CLIP_PRETRAINED}]."),
     dino_model: str = typer.Option(DEFAULT_DINO_MODEL, help="DINOv3 Hub id or local directory, or 'baseline'."),
-    cell_preprocess: Optional[str] = typer.Option(None, help="squash (each cell resized to the input size) or "
+    cell_preprocess: str | None = typer.Option(None, help="squash (each cell resized to the input size) or "
                                                               "center-crop (timm's transform, as the scripts) [paper: squash]."),
-    cell_size: Optional[int] = typer.Option(None, help="Cell input side (default: the model's input size)."),
-    threshold_rule: Optional[str] = typer.Option(None, help="gt (s > τ, the paper) or ge (s >= τ, the scripts); "
+    cell_size: int | None = typer.Option(None, help="Cell input side (default: the model's input size)."),
+    threshold_rule: str | None = typer.Option(None, help="gt (s > τ, the paper) or ge (s >= τ, the scripts); "
                                                              "recorded with the run, honoured by metrics and the dashboard."),
-    clip_tau_dynamic: Optional[float] = typer.Option(None, help="Default CLIP τ for dynamic references recorded "
+    clip_tau_dynamic: float | None = typer.Option(None, help="Default CLIP τ for dynamic references recorded "
                                                                  "with the run [authors: 0.75]."),
-    k_gen: Optional[int] = typer.Option(None, help="Score only the first K generations per model, reference and "
+    k_gen: int | None = typer.Option(None, help="Score only the first K generations per model, reference and "
                                                    "prompt variant, by file name [authors: 50]."),
     patch_mode: str = typer.Option("crop", help="crop (paper-faithful) or token (one pass, pooled tokens)."),
     grid: str = typer.Option(config.GRID, help="ROWSxCOLS grid for the patch-level scores."),
     token_size: int = typer.Option(224, help="Input side for --patch-mode token."),
     device: Device = "auto",
     batch_size: int = typer.Option(32, help="Images per batch."),
-    workers: Optional[int] = typer.Option(None, help="Processes that read, decode and prepare images "
+    workers: int | None = typer.Option(None, help="Processes that read, decode and prepare images "
                                                      "(default: one per core; 0: in the main process)."),
     keep_embeddings: str = typer.Option("references", help="Embeddings kept in the database: all, references (the "
                                                             "generated images' similarities are kept, their vectors "
                                                             "not) or none. The map and find-similar need all."),
-    engine: str = typer.Option("local", help="local (worker processes on this machine) or ray (a Ray cluster)."),
-    ray_address: Optional[str] = typer.Option(None, help="--engine ray: auto, ray://HOST:PORT, or none for a "
+    backend: str = typer.Option("local", "--backend", "--engine",
+                                help="Where the embedding stage runs: local (worker processes on this machine) or ray "
+                                     "(a Ray cluster). (--engine is the old name.)"),
+    ray_address: str | None = typer.Option(None, help="--backend ray: auto, ray://HOST:PORT, or none for a "
                                                          "local cluster."),
-    gpus_per_worker: float = typer.Option(0.0, help="--engine ray: GPUs per embedding actor (0: CPU actors)."),
-    ray_workers: int = typer.Option(2, help="--engine ray: embedding actors."),
+    gpus_per_worker: float = typer.Option(0.0, help="--backend ray: GPUs per embedding actor (0: CPU actors)."),
+    ray_workers: int = typer.Option(2, help="--backend ray: embedding actors."),
     phash_max: int = typer.Option(config.PHASH_MAX, help="Dynamic references within this pHash Hamming distance are duplicates."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, help="Refuse larger images (decompression bombs)."),
-    authors_refs: Optional[Path] = typer.Option(None, help="Authors' layout: reference root (a folder per slug)."),
+    authors_refs: Path | None = typer.Option(None, help="Authors' layout: reference root (a folder per slug)."),
     authors_gen: list[str] = typer.Option([], help="Authors' layout: MODEL=DIR, repeatable."),
-    authors_prompts: Optional[Path] = typer.Option(None, help="Authors' layout: prompt CSV (slug column label_clean)."),
+    authors_prompts: Path | None = typer.Option(None, help="Authors' layout: prompt CSV (slug column label_clean)."),
     authors_kind: str = typer.Option("static", help="Authors' layout: static or dynamic."),
     fmt: Format = "text",
     quiet: Quiet = False,
@@ -98,14 +99,14 @@ def score(
         cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
                            token_size=token_size, cell_preprocess=p["cell_preprocess"], cell_size=p["cell_size"])
         config_ = {"preset": preset, **p, "dino_model": dino_model, "patch_mode": patch_mode, "grid": grid,
-                   "engine": engine,
+                   "backend": backend,
                    "token_size": token_size, "batch_size": batch_size, "phash_max": phash_max,
                    "max_pixels": max_pixels, "dataset": str(dataset) if dataset else None, "layout": ds.layout,
                    "operating_point": operating_point(clip, cells, p["threshold_rule"], p["clip_tau_dynamic"])}
         summary = score_dataset(ds, db, clip, cells, phash_max=phash_max, batch_size=batch_size,
                                 max_pixels=max_pixels, device=dev, progress=not quiet, config=config_,
                                 k_gen=p["k_gen"], threshold_rule=p["threshold_rule"], workers=workers,
-                                keep_embeddings=keep_embeddings, engine=engine,
+                                keep_embeddings=keep_embeddings, backend=backend,
                                 ray={"address": ray_address, "gpus_per_worker": gpus_per_worker, "actors": ray_workers,
                                      "models": {"clip_model": p["clip_model"], "clip_pretrained": p["clip_pretrained"],
                                                 "dino_model": dino_model, "patch_mode": patch_mode, "rows": rows,
@@ -130,7 +131,7 @@ def score(
 
 
 def demo(
-    db: Optional[Path] = typer.Option(None, "--db", help="Where to write the demo database "
+    db: Path | None = typer.Option(None, "--db", help="Where to write the demo database "
                                                            "(default: $ICONICITY_DATA/demo.duckdb)."),
     embedders: str = typer.Option("auto", help="auto (pretrained if cached, else baseline), baseline or pretrained."),
     per_cell: int = typer.Option(20, help="Generations per model, reference and prompt variant."),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ def references_build(
     out_dir: Path = typer.Argument(..., help="Dataset folder to write references.csv into."),
     classes: str = typer.Option("painting,album,film,tv_series", help="Comma-separated: painting, album, film, tv_series."),
     min_sitelinks: int = typer.Option(20, help="Keep items with more sitelinks than this."),
-    per_class: Optional[int] = typer.Option(None, help="At most this many items per class (most sitelinks first)."),
+    per_class: int | None = typer.Option(None, help="At most this many items per class (most sitelinks first)."),
     page_size: int = typer.Option(500, help="SPARQL LIMIT per request."),
     endpoint: str = typer.Option("https://query.wikidata.org/sparql", help="SPARQL endpoint."),
     timeout: float = typer.Option(60.0), retries: int = typer.Option(5),
@@ -56,7 +55,7 @@ def references_fetch_images(
 @references_app.command("curate")
 def references_curate(
     out_dir: Path = typer.Argument(..., help="Dataset folder with references.csv."),
-    candidates: Optional[Path] = typer.Option(None, help="Folder with one sub-folder of candidate images per "
+    candidates: Path | None = typer.Option(None, help="Folder with one sub-folder of candidate images per "
                                                          "dynamic slug (default OUT_DIR/candidates)."),
     clip_model: str = typer.Option(DEFAULT_CLIP_MODEL), clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED),
     phash_max: int = typer.Option(18), min_sim: float = typer.Option(0.7, help="Keep candidates above this CLIP "
@@ -81,7 +80,7 @@ prompts_app = typer.Typer(no_args_is_help=True, help="Prompt variants per refere
 def prompts_perturb(
     dataset: Path = typer.Argument(..., help="Dataset folder with references.csv."),
     variants: str = typer.Option("title,synonym", help="Comma-separated: title, synonym, description."),
-    descriptions: Optional[Path] = typer.Option(None, help="CSV with slug and a description column."),
+    descriptions: Path | None = typer.Option(None, help="CSV with slug and a description column."),
     description_column: str = typer.Option("description"),
     wordnet: Path = typer.Option(Path("/usr/share/wordnet"), help="WordNet database folder (Debian wordnet-base)."),
 ) -> None:
@@ -101,10 +100,10 @@ def generate(
     model: str = typer.Option(..., "--model", help="Preset (sd15, sd21, sdxl, sd3-medium, flux-schnell), Hub id or local dir."),
     n: int = typer.Option(10, "--n", help="Images per prompt (seeds --seed .. --seed+n-1)."),
     variant: str = typer.Option("title", help="Prompt variant (see `iconicity prompts perturb`)."),
-    seed: int = typer.Option(0), size: Optional[int] = typer.Option(None, help="Side in pixels (preset default)."),
-    steps: Optional[int] = typer.Option(None), guidance: Optional[float] = typer.Option(None),
+    seed: int = typer.Option(0), size: int | None = typer.Option(None, help="Side in pixels (preset default)."),
+    steps: int | None = typer.Option(None), guidance: float | None = typer.Option(None),
     batch_size: int = typer.Option(4), device: str = typer.Option("auto"),
-    slugs: Optional[str] = typer.Option(None, help="Comma-separated slugs (default: all references)."),
+    slugs: str | None = typer.Option(None, help="Comma-separated slugs (default: all references)."),
 ) -> None:
     """Generate images for every reference with diffusers (resumable; fp16 on CUDA)."""
     from ..study.generate import generate as run_generate

@@ -94,15 +94,16 @@ def quantize(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def reuse_map(ref_files: list, ref_cells: list, sims: list, tau: float) -> dict:
+def reuse_map(ref_files: list, ref_cells: list, reused) -> dict:
     """Which cells of which reference image were reused, and by which generated cells:
-    ``{ref_file: {ref_cell: [generated cells]}}`` for the generated cells whose best match is > ``tau``.
+    ``{ref_file: {ref_cell: [generated cells]}}`` for the generated cells flagged in ``reused`` (from
+    :func:`iconicity_core.core.metrics.reused`, so the outlines agree with the VR that counts them).
 
-    >>> reuse_map(["a", "a", "b"], [3, 3, 0], [0.9, 0.8, 0.1], 0.5)
+    >>> reuse_map(["a", "a", "b"], [3, 3, 0], [True, True, False])
     {'a': {3: [0, 1]}}
     """
     out: dict = {}
-    for gen_cell, (f, c, s) in enumerate(zip(ref_files, ref_cells, sims)):
-        if s > tau:
+    for gen_cell, (f, c, hit) in enumerate(zip(ref_files, ref_cells, reused)):
+        if hit:
             out.setdefault(f, {}).setdefault(int(c), []).append(gen_cell)
     return out

@@ -1,7 +1,6 @@
-"""Threshold sensitivity (pure numpy/pandas): metrics over grids of thresholds, ranking stability.
-
-Inputs are the raw per-image numbers: a frame with ``model, slug, kind, clip_sim`` and a matrix of
-per-cell best similarities (one row per image, same order).
+"""Threshold sweeps (pure numpy/pandas): how many values pass each of many thresholds in one pass, and
+how stable a ranking is across a grid of thresholds. Passing is the kernel's rule
+(:func:`iconicity_core.core.metrics.cut`), so a sweep at one threshold equals the metric there.
 """
 from __future__ import annotations
 
@@ -9,47 +8,30 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from .metrics import float32_cut
-
-
-def _tau_vec(kind: pd.Series, clip_tau: float, clip_tau_dynamic: float | None) -> np.ndarray:
-    dyn = clip_tau if clip_tau_dynamic is None else clip_tau_dynamic
-    return np.where(kind.to_numpy() == "dynamic", dyn, clip_tau)
-
-
-def model_metrics(images: pd.DataFrame, cells: np.ndarray, clip_tau: float, patch_tau: float,
-                  pooling: str = "recognised", clip_tau_dynamic: float | None = None) -> pd.DataFrame:
-    """Per-model macro means (CRA, VR, VI, CRT) at one threshold pair — same rules as the SQL."""
-    rec = images["clip_sim"].to_numpy() > _tau_vec(images["kind"], clip_tau, clip_tau_dynamic)
-    vr = (cells > patch_tau).mean(axis=1)
-    df = pd.DataFrame({"model": images["model"].to_numpy(), "slug": images["slug"].to_numpy(),
-                       "variant": images["variant"].to_numpy(), "rec": rec.astype(float),
-                       "vr_pool": np.where(rec | (pooling == "all"), vr, np.nan)})
-    ref = df.groupby(["model", "variant", "slug"]).agg(cra=("rec", "mean"), vr=("vr_pool", "mean"))
-    ref["vi"] = 1 - ref["vr"]
-    ref["crt"] = np.where(ref["cra"] > 0, ref["cra"] * ref["vi"], 0.0)
-    return ref.groupby(["model", "variant"])[["cra", "vr", "vi", "crt"]].mean().reset_index()
+from .metrics import cut, cut32
 
 
 def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt") -> np.ndarray:
-    """For each group, the fraction of its values above each threshold (strictly, or ``>=`` with rule
-    ``ge``).
+    """For each group, the fraction of its values that pass each threshold (the kernel's rule).
 
     ``groups``: ``(n,)`` integer codes; ``values``: ``(n,)`` or ``(n, k)``; ``taus`` ascending.
-    One pass (histogram of how many thresholds each value exceeds, then a reverse cumulative sum).
+    One pass (histogram of how many thresholds each value passes, then a reverse cumulative sum).
 
     >>> exceed_fraction(np.array([0, 0, 1]), np.array([0.2, 0.8, 0.5]), np.array([0.1, 0.5, 0.9])).tolist()
     [[1.0, 0.5, 0.0], [1.0, 0.0, 0.0]]
+    >>> exceed_fraction(np.array([0, 0, 1]), np.array([0.2, 0.8, 0.5]), np.array([0.1, 0.5, 0.9]), "ge").tolist()
+    [[1.0, 0.5, 0.0], [1.0, 1.0, 0.0]]
     """
     v = np.asarray(values).reshape(len(groups), -1)
     taus = np.asarray(taus, np.float64)
     groups = np.asarray(groups, np.int32)
-    t32 = np.array([float32_cut(t, rule) for t in taus], np.float32)
+    cuts = np.array([cut(t, rule) for t in taus], np.float64)
+    cuts32 = np.array([cut32(t, rule) for t in taus], np.float32)
 
-    def count(x: np.ndarray) -> np.ndarray:             # x > taus[j]  <=>  j < count
-        if x.dtype == np.float32:      # compare in float32 with thresholds that give the float64 answer
-            return _count_below(t32, x)
-        return np.searchsorted(taus, x.astype(np.float64), side="right" if rule == "ge" else "left").astype(np.int32)
+    def count(x: np.ndarray) -> np.ndarray:             # x passes taus[j]  <=>  x > cuts[j]  <=>  j < count
+        if x.dtype == np.float32:      # compare in float32 with cuts that give the float64 answer
+            return _count_below(cuts32, x)
+        return np.searchsorted(cuts, x.astype(np.float64), side="left").astype(np.int32)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     t1 = len(taus) + 1
     hist = np.zeros(n_groups * t1, np.int64)
@@ -57,9 +39,9 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
     for s in range(0, len(v), step):
         code = groups[s:s + step, None] * np.int32(t1) + count(v[s:s + step])
         hist += np.bincount(code.ravel(), minlength=n_groups * t1)
-    hist = hist.reshape(n_groups, t1).astype(np.float64)
-    above = hist[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
-    return above / np.maximum(hist.sum(axis=1, keepdims=True), 1)
+    counts = hist.reshape(n_groups, t1).astype(np.float64)
+    above = counts[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
+    return above / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 
 
 def _count_below(t: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -84,39 +66,6 @@ def _count_below(t: np.ndarray, v: np.ndarray) -> np.ndarray:
         if not (down.any() or up.any()):
             return g
         g = g - down + up
-
-
-def _macro_curve(images: pd.DataFrame, values: np.ndarray, taus: np.ndarray, name: str) -> pd.DataFrame:
-    keys = images[["model", "slug"]].astype(str)
-    codes, uniq = pd.factorize(keys["model"] + "\0" + keys["slug"])
-    frac = exceed_fraction(codes, values, taus)
-    per_ref = pd.DataFrame(frac, columns=taus)
-    per_ref["model"] = [u.split("\0")[0] for u in uniq]
-    out = per_ref.groupby("model").mean().T.reset_index(names="tau")
-    return out.melt(id_vars="tau", var_name="model", value_name=name)
-
-
-def cra_curve(images: pd.DataFrame, taus: np.ndarray) -> pd.DataFrame:
-    """CRA per model (macro over references) for every CLIP threshold in ``taus`` (ascending)."""
-    return _macro_curve(images, images["clip_sim"].to_numpy(), taus, "cra")
-
-
-def vr_curve(images: pd.DataFrame, cells: np.ndarray, taus: np.ndarray) -> pd.DataFrame:
-    """Mean VR per model (macro over references, all generations) for every patch threshold.
-
-    Every image has the same number of cells, so a reference's mean VR is its fraction of reused cells."""
-    return _macro_curve(images, cells, taus, "vr")
-
-
-def crt_grid(images: pd.DataFrame, cells: np.ndarray, clip_taus: np.ndarray, patch_taus: np.ndarray,
-             pooling: str = "recognised") -> pd.DataFrame:
-    """Per-model CRT (all variants pooled) over the grid of (CLIP tau, patch tau)."""
-    rows = []
-    for ct in clip_taus:
-        for pt in patch_taus:
-            m = model_metrics(images.assign(variant="*"), cells, float(ct), float(pt), pooling)
-            rows += [{"clip_tau": ct, "patch_tau": pt, "model": r.model, "crt": r.crt} for r in m.itertuples()]
-    return pd.DataFrame(rows)
 
 
 def ranking_stability(grid: pd.DataFrame, clip_tau: float, patch_tau: float) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import db as database
-from .engine import Arrays, Engine
+from ..analysis.engine import Arrays, Engine
 
 
 def file_version(path: Path) -> tuple:
@@ -103,11 +103,11 @@ def patch_matches(path: str, version: tuple, run_id: str, file_id: str) -> tuple
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def baselines(path: str, version: tuple, run_id: str) -> pd.DataFrame | None:
+def measures(path: str, version: tuple, run_id: str) -> pd.DataFrame | None:
     """Scores of the latest `iconicity evaluate` over the run (None if it never ran)."""
     def read(con):
-        ev = database.baselines.latest_evaluate_run(con, run_id)
-        return None if ev is None else database.baselines.read(con, ev)
+        ev = database.measures.latest_evaluate_run(con, run_id)
+        return None if ev is None else database.measures.read(con, ev)
     return _read(path, read)
 
 

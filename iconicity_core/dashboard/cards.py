@@ -2,6 +2,7 @@
 heatmap, the references, scores, thresholds and embedder provenance)."""
 from __future__ import annotations
 
+from ..core import metrics as K
 from ..core.grid import parse_grid
 from ..viz import figures
 from . import cache
@@ -16,7 +17,8 @@ def finding_card(ctx, slug: str, file_id: str, gallery) -> tuple[str, object]:
     kept = list(refs[refs["kept"]]["file_id"])
     paths = cache.image_paths(*ctx.key, (file_id, *kept))
     gen = figures.display_image(paths[file_id])
-    overlay = figures.patch_overlay(gen, m["sim"].to_numpy(), t.patch_tau, rows, cols)
+    sims = m[K.MATCH_COLUMNS[t.match]].to_numpy("float32")
+    overlay = figures.patch_overlay(gen, sims, K.reused(sims, t.patch_tau, t.rule), rows, cols)
     ref_imgs = [figures.display_image(paths[f]) for f in kept]
     g = gallery.set_index("file_id").loc[file_id]
     scores = {"clip_sim": round(float(g.clip_sim), 4), "recognised": bool(g.recognised),

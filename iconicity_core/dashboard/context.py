@@ -3,15 +3,15 @@ record, the thresholds and filters, the allow-lists, and the in-memory metrics e
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import streamlit as st
 
+from ..analysis.engine import Engine
 from ..config import Filters, Thresholds
 from . import cache, widgets
-from .engine import Engine
 
 
 @dataclass
@@ -54,7 +54,8 @@ def page(title: str) -> Iterator[Context]:
         st.info("This database has no scores yet — run `iconicity score DATASET --db ...` first.")
         st.stop()
     ctx = Context(path, cache.file_version(path), ss["run"], info,
-                  Thresholds(ss["clip_tau"], ss["clip_tau_dynamic"], ss["patch_tau"], ss["pooling"], ss.get("rule", "gt")),
+                  Thresholds(ss["clip_tau"], ss["clip_tau_dynamic"], ss["patch_tau"], ss["pooling"], ss.get("rule", "gt"),
+                             ss.get("match", "any")),
                   Filters(tuple(ss["models"]), tuple(ss["kinds"]), tuple(ss["variants"])), choices)
     st.title(title)
     widgets.provenance(ctx)

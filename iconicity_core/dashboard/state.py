@@ -17,14 +17,14 @@ so it is escaped before display (:func:`literal`): a URL can never inject a link
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
 
-from ..config import CLIP_TAU, PATCH_TAU, POOLINGS
+from ..config import CLIP_TAU, MATCHES, PATCH_TAU, POOLINGS
 
 FLOAT_KEYS = ("clip_tau", "clip_tau_dynamic", "patch_tau")
 LIST_KEYS = ("models", "kinds", "variants")
-KEYS = ("db", "run", "ref", "pooling", *FLOAT_KEYS, *LIST_KEYS)
+KEYS = ("db", "run", "ref", "pooling", "match", *FLOAT_KEYS, *LIST_KEYS)
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ViewState:
     clip_tau_dynamic: float = CLIP_TAU
     patch_tau: float = PATCH_TAU
     pooling: str = "recognised"
+    match: str = "any"
     models: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
@@ -92,6 +93,12 @@ def parse(params: Mapping[str, Sequence[str]], db_names: Sequence[str]) -> tuple
             given.add("pooling")
         else:
             notes.append(f"ignored pooling={pooling!r} from the URL (recognised or all)")
+    match = _first(params, "match")
+    if match is not None:
+        if match in MATCHES:
+            values["match"] = match
+        else:
+            notes.append(f"ignored match={match!r} from the URL ({' or '.join(MATCHES)})")
     for k in LIST_KEYS:
         if params.get(k):
             values[k] = tuple(dict.fromkeys(params[k]))
@@ -125,7 +132,7 @@ def restrict(state: ViewState, choices: Mapping[str, Sequence[str]]) -> tuple[Vi
 
 def to_params(state: ViewState) -> dict[str, str | list[str]]:
     """The URL form of a state (plain strings; lists for multi-valued filters)."""
-    params: dict[str, str | list[str]] = {"db": state.db, "pooling": state.pooling}
+    params: dict[str, str | list[str]] = {"db": state.db, "pooling": state.pooling, "match": state.match}
     for k in FLOAT_KEYS:
         params[k] = f"{getattr(state, k):.2f}"
     for k in LIST_KEYS:

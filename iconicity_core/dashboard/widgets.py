@@ -15,7 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from .. import db as database
-from ..config import POOLINGS, run_thresholds
+from ..config import MATCHES, POOLINGS, run_thresholds
+from ..core import metrics as K
 from . import cache, databases, state
 
 NOTICES = "_notices"
@@ -124,7 +125,7 @@ def sidebar() -> None:
         st.caption(f"recognition: {lit(info['clip_info']['model'])} ({lit(info['clip_info']['family'])})  \n"
                    f"realization: {lit(info['dino_info']['model'])} ({lit(info['dino_info']['family'])}, "
                    f"{lit(info['patch_mode'])}, {lit(info['grid'])})")
-    cmp = "≥" if ss.get("rule") == "ge" else ">"
+    cmp = K.symbol(ss.get("rule", "gt"))
     for k, label, help_ in (("clip_tau", "CLIP τ (static)", f"A generation is recognised when its best CLIP similarity "
                                                               f"is {cmp} τ."),
                             ("clip_tau_dynamic", "CLIP τ (dynamic)", "The same for dynamic references (films, series)."),
@@ -134,6 +135,9 @@ def sidebar() -> None:
     ss["pooling"] = st.radio("VI pooled over", POOLINGS, POOLINGS.index(ss["pooling"]), key="w_pooling",
                              horizontal=True,
                              help="CRT = CRA × VI, with VI the mean over recognised generations or over all.")
+    ss["match"] = st.radio("Patch matching", MATCHES, MATCHES.index(ss.get("match", "any")), key="w_match",
+                           horizontal=True, help="any: a generated cell matches any cell of any reference image (the "
+                                                 "paper); same-position: only the cell at the same grid position.")
     ss["models"] = st.multiselect("Models", choices["models"], ss["models"], key="w_models", placeholder="all models")
     ss["kinds"] = st.multiselect("Kinds", choices["kinds"], ss["kinds"], key="w_kinds",
                                  placeholder="static and dynamic")
@@ -147,11 +151,18 @@ def sync_url() -> None:
     ss = st.session_state
     view = state.ViewState(db=ss["db"], run=ss.get("run"), ref=ss.get("ref"), clip_tau=ss["clip_tau"],
                            clip_tau_dynamic=ss["clip_tau_dynamic"], patch_tau=ss["patch_tau"], pooling=ss["pooling"],
+                           match=ss.get("match", "any"),
                            models=tuple(ss["models"]), kinds=tuple(ss["kinds"]), variants=tuple(ss["variants"]))
     params = state.to_params(view)
     current = {k: st.query_params.get_all(k) for k in st.query_params}
     if current != {k: (v if isinstance(v, list) else [v]) for k, v in params.items()}:
         st.query_params.from_dict(params)
+
+
+def apply_thresholds(clip_tau: float, patch_tau: float) -> None:
+    """Button callback: move the sidebar's threshold sliders (runs before the next script run)."""
+    for k, v in (("clip_tau", clip_tau), ("clip_tau_dynamic", clip_tau), ("patch_tau", patch_tau)):
+        st.session_state[k] = st.session_state[f"w_{k}"] = round(float(v), 2)
 
 
 def pick_reference(ctx, key: str, slugs: list[str] | None = None) -> str:
@@ -194,7 +205,7 @@ def provenance(ctx) -> None:
     if op:
         st.caption(f"Thresholds start at the run's operating point: CLIP τ {op.get('clip_tau')} "
                    f"({lit(src.get('recognition', ''))}), patch τ {op.get('patch_tau')} "
-                   f"({lit(src.get('realization', ''))}); a value {'≥' if ctx.thresholds.rule == 'ge' else '>'} τ "
+                   f"({lit(src.get('realization', ''))}); a value {K.symbol(ctx.thresholds.rule)} τ "
                    "passes. Links and the sidebar can move them.")
     if not i["semantic"]:
         st.warning("These scores come from a weight-free **appearance baseline** (colour layout + gradient "

@@ -6,12 +6,12 @@
 * ``schema`` tables and migrations · ``runs`` recorded computations · ``embeddings`` float16 vectors
 * ``ingest`` / ``scores`` the scorer's writes · ``refs`` references and covariate columns
 * ``metrics`` CRA / VR / VI / CRT as SQL (the reference implementation) · ``views`` reads behind the
-  dashboard · ``baselines`` evaluate's scores · ``captions`` caption counting · ``exports`` the
+  dashboard · ``measures`` evaluate's plain-measure scores · ``captions`` caption counting · ``exports`` the
   authors' CSV rows
 """
-from . import baselines, captions, embeddings, exports, ingest, metrics, refs, runs, schema, scores, views
+from . import captions, embeddings, exports, ingest, measures, metrics, refs, runs, schema, scores, views
 from .connection import DatabaseBusy, connect, path_of, transaction
 from .schema import SchemaError
 
-__all__ = ["DatabaseBusy", "SchemaError", "baselines", "captions", "connect", "embeddings", "exports", "ingest",
+__all__ = ["DatabaseBusy", "SchemaError", "captions", "connect", "embeddings", "exports", "ingest", "measures",
            "metrics", "path_of", "refs", "runs", "schema", "scores", "transaction", "views"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..core import metrics as K
+
 
 def reference_info(con, run_id: str) -> pd.DataFrame:
     """Per slug: first kept reference path, kept paths, counts before/after de-duplication."""
@@ -25,10 +27,13 @@ def generated_rows(con, run_id: str) -> pd.DataFrame:
            WHERE c.run_id = ? ORDER BY f.model, f.slug, f.relpath""", [run_id]).df()
 
 
-def cell_summaries(con, run_id: str, patch_tau: float, rule: str = "gt") -> pd.DataFrame:
-    """Per generated file: max / mean / p90 of the per-cell best similarities, cell count, and VR."""
-    op = ">=" if rule == "ge" else ">"
-    return con.execute(
-        f"""SELECT file_id, max(sim) AS vr_max, avg(sim) AS vr_mean, quantile_cont(sim, 0.9) AS vr_p90,
-                   count(*) AS n_gen_patches, avg(CASE WHEN sim {op} ? THEN 1.0 ELSE 0.0 END) AS vr
-            FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [patch_tau, run_id]).df()
+def cell_summaries(con, run_id: str, patch_tau: float, rule: str = "gt", match: str = "any") -> pd.DataFrame:
+    """Per generated file: max / mean / p90 of the per-cell best similarities (of the matching mode), cell
+    count, and VR (the kernel's: reused cells over cells, with its cut)."""
+    K.check_match(match)
+    col = K.MATCH_COLUMNS[match]                       # a code constant, never user text
+    df = con.execute(
+        f"""SELECT file_id, max({col}) AS vr_max, avg({col}) AS vr_mean, quantile_cont({col}, 0.9) AS vr_p90,
+                   count(*) AS n_gen_patches, count(*) FILTER (WHERE {col} > ?) AS n_reused
+            FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [K.cut(patch_tau, rule), run_id]).df()
+    return df.assign(vr=K.vr_from_counts(df.pop("n_reused").to_numpy(), df["n_gen_patches"].to_numpy()))

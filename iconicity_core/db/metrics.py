@@ -1,16 +1,20 @@
-"""Metrics as DuckDB queries over the stored similarities; thresholds are bound parameters.
-
-The SQL mirrors :mod:`iconicity_core.core.metrics` exactly (tests check that both agree), so moving a
-threshold never needs re-embedding: it is a new query over the same rows.
+"""Metrics from the stored similarities: SQL returns each generated image's sufficient statistics (its
+best CLIP similarity, how many of its cells pass the patch cut, how many cells it has) and the metric
+kernel (:mod:`iconicity_core.core.metrics`) finishes them — the same functions the in-memory engine
+calls, so the two cannot disagree. Thresholds enter SQL only as bound cuts (``> $cut``), computed by
+the kernel from the threshold and its rule; moving a threshold is a new query, never a re-embedding.
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from ..config import Filters, Thresholds
+from ..core import metrics as K
 from . import runs
 
 BY = ("image", "reference", "model")
+IMAGE_COLUMNS = ["model", "slug", "kind", "variant", "image", "clip_sim", "recognised", "vr", "vi", "label", "seed",
+                 "file_id"]
 
 
 def where_filters(f: Filters, params: dict) -> str:
@@ -25,52 +29,23 @@ def where_filters(f: Filters, params: dict) -> str:
     return (" AND " + " AND ".join(parts)) if parts else ""
 
 
-def _image_cte(run_id: str, t: Thresholds, f: Filters) -> tuple[str, dict]:
-    ge = t.rule == "ge"
-    params = {"run": run_id, "tau": t.clip_tau, "tau_dyn": t.dynamic_tau, "ptau": t.patch_tau,
-              "pooling": t.pooling}
-    sql = f"""
-    WITH cellagg AS (
-        SELECT file_id, avg(CASE WHEN sim {'>=' if ge else '>'} $ptau THEN 1.0 ELSE 0.0 END) AS vr
-        FROM cell_sims WHERE run_id = $run GROUP BY file_id
-    ), img AS (
+def image_stats(con, run_id: str, patch_tau: float, rule: str, match: str = "any",
+                f: Filters = Filters()) -> pd.DataFrame:
+    """Per scored generated image: ``model, slug, kind, variant, image, file_id, label, seed, clip_sim,
+    n_reused, n_cells`` — ``n_reused`` counting the cells whose similarity (``match``: best anywhere, or
+    same position) passes the patch threshold. Only images with every cell scored take part."""
+    K.check_match(match)
+    col = K.MATCH_COLUMNS[match]                       # a code constant, never user text
+    params = {"run": run_id, "pcut": K.cut(patch_tau, rule)}
+    return con.execute(f"""
+        WITH cellagg AS (
+            SELECT file_id, count(*) AS n_cells, count(*) FILTER (WHERE {col} > $pcut) AS n_reused
+            FROM cell_sims WHERE run_id = $run GROUP BY file_id)
         SELECT f.model, f.slug, rf.kind, f.variant, f.relpath AS image, f.file_id, f.label, f.seed,
-               c.sim AS clip_sim,
-               c.sim {'>=' if ge else '>'} CASE WHEN rf.kind = 'dynamic' THEN $tau_dyn ELSE $tau END AS recognised,
-               ca.vr, 1.0 - ca.vr AS vi
-        FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
-             JOIN cellagg ca USING (file_id)
+               c.sim AS clip_sim, ca.n_reused, ca.n_cells
+        FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug JOIN cellagg ca USING (file_id)
         WHERE c.run_id = $run {where_filters(f, params)}
-    ), refagg AS (
-        SELECT model, slug, kind, variant, count(*) AS n,
-               avg(CASE WHEN recognised THEN 1.0 ELSE 0.0 END) AS cra,
-               CASE WHEN $pooling = 'all' THEN avg(vr) ELSE avg(vr) FILTER (WHERE recognised) END AS vr
-        FROM img GROUP BY model, slug, kind, variant
-    ), refs_m AS (
-        SELECT model, slug, kind, variant, n, cra, vr, 1.0 - vr AS vi,
-               CASE WHEN cra > 0 THEN cra * (1.0 - vr) ELSE 0.0 END AS crt
-        FROM refagg
-    )"""
-    return sql, params
-
-
-_MODEL_AGG = """
-        SELECT model, coalesce(kind, 'all') AS kind, variant, count(*) AS n_refs,
-               avg(cra) AS cra, avg(vr) AS vr, avg(vi) AS vi, avg(crt) AS crt
-        FROM {src} GROUP BY GROUPING SETS ((model, kind, variant), (model, variant))
-        ORDER BY model, variant, kind = 'all', kind"""
-
-
-def model_table_from_references(con, ref_table: pd.DataFrame) -> pd.DataFrame:
-    """``--by model`` from an already computed ``--by reference`` table (saves a second scan)."""
-    con.register("_refs_m", ref_table.drop(columns=["pooling"], errors="ignore"))
-    try:
-        df = con.execute(_MODEL_AGG.format(src="_refs_m")).df()
-    finally:
-        con.unregister("_refs_m")
-    if "pooling" in ref_table:
-        df["pooling"] = ref_table["pooling"].iloc[0] if len(ref_table) else None
-    return df
+        ORDER BY f.model, f.slug, f.variant, f.relpath""", params).df()
 
 
 def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filters(),
@@ -78,21 +53,18 @@ def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filte
     """The ``metrics --by image|reference|model`` table as a DataFrame.
 
     ``--by model`` has one row per (model, kind, variant) plus ``kind = 'all'`` rows (macro means
-    over references).
+    over references). Reference and model tables say their ``pooling`` and ``match`` in columns.
     """
     if by not in BY:
         raise ValueError(f"by must be one of {BY}, got {by!r}")
     run_id = runs.resolve(con, run_id)
-    cte, params = _image_cte(run_id, t, f)
+    img = image_stats(con, run_id, t.patch_tau, t.rule, t.match, f)
+    rec = K.recognised(img["clip_sim"].to_numpy(float),
+                       K.clip_taus(img["kind"].to_numpy() == "dynamic", t.clip_tau, t.dynamic_tau), t.rule)
+    vr = K.vr_from_counts(img["n_reused"].to_numpy(), img["n_cells"].to_numpy())
     if by == "image":
-        q = cte + """
-        SELECT model, slug, kind, variant, image, clip_sim, recognised, vr, vi, label, seed, file_id
-        FROM img ORDER BY model, slug, variant, image"""
-    elif by == "reference":
-        q = cte + " SELECT * FROM refs_m ORDER BY model, slug, variant"
-    else:
-        q = cte + _MODEL_AGG.format(src="refs_m")
-    df = con.execute(q, params).df()
-    if by != "image":
-        df["pooling"] = t.pooling
-    return df
+        return img.assign(recognised=rec, vr=vr, vi=1.0 - vr)[IMAGE_COLUMNS]
+    table = K.reference_table(img, rec, vr, t.pooling)
+    if by == "model":
+        table = K.model_table(table)
+    return table.assign(pooling=t.pooling, match=t.match)

@@ -2,7 +2,7 @@
 inputs, with which library versions, when, and how it ended.
 
 Kinds: ``score`` (embedders + similarities; its id keys every similarity row), ``evaluate``
-(baseline scores, keyed by the evaluate run), ``covariate`` (columns of ``refs``), ``analyze`` and
+(plain-measure scores, keyed by the evaluate run), ``covariate`` (columns of ``refs``), ``analyze`` and
 ``export`` (files, recorded with their hashes).
 """
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +25,7 @@ _JSON = ("clip_info", "dino_info", "versions", "config", "inputs", "outputs")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_id(kind: str) -> str:
@@ -148,14 +149,14 @@ def produced_counts(con, run_id: str) -> dict[str, int]:
     return {"clip_sims": q("SELECT count(*) FROM clip_sims WHERE run_id = ?"),
             "cell_sims": q("SELECT count(*) FROM cell_sims WHERE run_id = ?"),
             "ref_dedup": q("SELECT count(*) FROM ref_dedup WHERE run_id = ?"),
-            "baseline_scores": q("SELECT count(*) FROM baseline_scores WHERE eval_run = ?"),
+            "measure_scores": q("SELECT count(*) FROM measure_scores WHERE eval_run = ?"),
             "covariate_columns": q("SELECT count(*) FROM covariate_sources WHERE run_id = ?"),
             "child_runs": q("SELECT count(*) FROM runs WHERE parent_run = ?")}
 
 
 def delete(con, run_id: str) -> list[dict]:
     """Delete a run, its child runs, and every row they produced (similarities, de-duplication,
-    baseline scores, covariate columns); embeddings no remaining score run uses go too. Returns the
+    measure scores, covariate columns); embeddings no remaining score run uses go too. Returns the
     deleted run records (their ``outputs`` name any files they wrote)."""
     from .embeddings import prune_unused
     from .refs import drop_columns
@@ -164,12 +165,12 @@ def delete(con, run_id: str) -> list[dict]:
     if rec is None:
         raise LookupError(f"no run {run_id!r} — see `iconicity runs --db ...`")
     ids = [run_id] + [r[0] for r in con.execute("SELECT run_id FROM runs WHERE parent_run = ?", [run_id]).fetchall()]
-    records = [get(con, i) for i in ids]
+    records = [r for i in ids if (r := get(con, i)) is not None]
     with transaction(con):
         for i in ids:
             for tbl in ("clip_sims", "cell_sims", "ref_dedup", "slug_refsets"):
                 con.execute(f"DELETE FROM {tbl} WHERE run_id = ?", [i])
-            con.execute("DELETE FROM baseline_scores WHERE eval_run = ?", [i])
+            con.execute("DELETE FROM measure_scores WHERE eval_run = ?", [i])
         cols = [r[0] for r in con.execute("SELECT name FROM covariate_sources WHERE run_id IN (SELECT unnest(?))",
                                           [ids]).fetchall()]
         con.execute("DELETE FROM runs WHERE run_id IN (SELECT unnest(?))", [ids])

@@ -13,15 +13,15 @@ Tables (one row per ...):
   config, inputs' hashes, library versions, status, outputs
 * ``embeddings`` (embedder, image) as float16 · ``ref_dedup`` reference file per score run ·
   ``slug_refsets`` kept reference set per slug and score run · ``clip_sims`` generated file per score
-  run · ``cell_sims`` cell of a generated file per score run · ``baseline_scores`` (evaluate run,
+  run · ``cell_sims`` cell of a generated file per score run · ``measure_scores`` (evaluate run,
   file, measure)
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-VERSION = 2
+VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS clip_sims(
 CREATE TABLE IF NOT EXISTS cell_sims(
     run_id VARCHAR, file_id VARCHAR, cell SMALLINT, sim REAL, ref_file VARCHAR, ref_cell SMALLINT,
     same_pos_sim REAL);
-CREATE TABLE IF NOT EXISTS baseline_scores(eval_run VARCHAR, file_id VARCHAR, measure VARCHAR, value DOUBLE);
+CREATE TABLE IF NOT EXISTS measure_scores(eval_run VARCHAR, file_id VARCHAR, measure VARCHAR, value DOUBLE);
 """
 
 #: Core columns of ``refs`` (covariates are added beside them).
@@ -150,5 +150,12 @@ def _to_v2(con) -> None:
         con.execute("CREATE TABLE baseline_scores(eval_run VARCHAR, file_id VARCHAR, measure VARCHAR, value DOUBLE)")
 
 
+def _to_v3(con) -> None:
+    """`evaluate`'s plain similarity measures are "measures", not "baselines" (that word is the appearance
+    embedder's): ``baseline_scores`` becomes ``measure_scores``."""
+    if "eval_run" in _columns(con, "baseline_scores"):
+        con.execute("ALTER TABLE baseline_scores RENAME TO measure_scores")
+
+
 #: (version reached, step) in order.
-MIGRATIONS: list[tuple[int, Callable]] = [(2, _to_v2)]
+MIGRATIONS: list[tuple[int, Callable]] = [(2, _to_v2), (3, _to_v3)]

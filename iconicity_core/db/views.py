@@ -30,16 +30,18 @@ def choices(con) -> dict[str, list[str]]:
 def engine_arrays(con, run_id: str) -> dict:
     """Everything the dashboard's in-memory metrics engine needs for one score run, as compact arrays:
     per generated image (ordered by file id) its file id, model, slug, prompt variant, label and
-    best CLIP similarity, and the ``(n_images, n_cells)`` matrix of per-cell best similarities; per
-    reference its kind. Only images with every cell scored take part (as in :mod:`.metrics`)."""
+    best CLIP similarity, and the ``(n_images, n_cells)`` matrices of per-cell best similarities (best
+    match anywhere, and at the same position), flattened; per reference its kind. Only images with every
+    cell scored take part (as in :mod:`.metrics`)."""
     params = {"run": run_id}
     sel = """SELECT c.file_id, f.model, f.slug, f.variant, f.label, c.sim FROM clip_sims c
              JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug WHERE c.run_id = $run"""
     img = con.execute(sel + " ORDER BY c.file_id", params).fetchnumpy()
-    cells = con.execute(f"""SELECT s.sim FROM cell_sims s SEMI JOIN ({sel}) x ON x.file_id = s.file_id
-                            WHERE s.run_id = $run ORDER BY s.file_id, s.cell""", params).fetchnumpy()["sim"]
+    cells = con.execute(f"""SELECT s.sim, s.same_pos_sim FROM cell_sims s SEMI JOIN ({sel}) x ON x.file_id = s.file_id
+                            WHERE s.run_id = $run ORDER BY s.file_id, s.cell""", params).fetchnumpy()
     kinds = dict(con.execute("SELECT slug, kind FROM refs").fetchall())
-    return {**{k: np.asarray(v) for k, v in img.items()}, "cells": np.asarray(cells), "kinds": kinds}
+    return {**{k: np.asarray(v) for k, v in img.items()}, "cells": np.asarray(cells["sim"]),
+            "same_pos": np.asarray(cells["same_pos_sim"]), "kinds": kinds}
 
 
 def reference_images(con, run_id: str, slug: str) -> pd.DataFrame:
@@ -120,3 +122,18 @@ def known_relpaths(con, relpaths: list[str]) -> set[str]:
     """Which of ``relpaths`` (paths relative to a dataset root) are files of this database."""
     return {r[0] for r in con.execute("SELECT DISTINCT relpath FROM files WHERE relpath IN (SELECT unnest(?))",
                                       [list(relpaths)]).fetchall()}
+
+
+def resolve_image(con, run_id: str, image: str) -> str | None:
+    """The file id of a generated image of the run given its file id or its path relative to the dataset
+    root; LookupError when the path names several files (one per model in the authors' layout)."""
+    rows = con.execute(
+        """SELECT f.file_id, f.model FROM files f JOIN clip_sims c ON c.file_id = f.file_id AND c.run_id = ?
+           WHERE f.file_id = ? OR f.relpath = ? ORDER BY f.file_id = ? DESC, f.file_id""",
+        [run_id, image, image, image]).fetchall()
+    if not rows:
+        return None
+    if rows[0][0] == image or len(rows) == 1:
+        return rows[0][0]
+    raise LookupError(f"{image!r} names {len(rows)} generated images (models {', '.join(sorted({r[1] for r in rows}))})"
+                      " — give its file_id instead")

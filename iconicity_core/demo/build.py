@@ -1,4 +1,4 @@
-"""Build the embedded demo: a dataset folder in the DESIGN layout, scored by the normal pipeline.
+"""Build the embedded demo: a dataset folder in the standard layout (docs/method.md), scored by the normal pipeline.
 
     iconicity demo                    # -> $ICONICITY_DATA/demo.duckdb (+ demo_dataset/ beside it)
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -6,8 +6,8 @@ Titles are honest descriptions of what the images are; covariates in the demo ar
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image

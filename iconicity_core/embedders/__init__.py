@@ -12,8 +12,8 @@ family to another: a model that cannot be loaded is an error that says what to d
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .base import CellEmbedder, EmbedderInfo, GlobalEmbedder, ModelLoadError, resolve_device
 
@@ -83,7 +83,7 @@ def _pixels_global(model: str, **_):
 
 
 @register("recognition", "open_clip", "any open_clip architecture (--clip-model ViT-B-32) with a weights tag or a "
-          "local checkpoint (--clip-pretrained)", lambda m: True, 0.70, "the paper (DESIGN §2)")
+          "local checkpoint (--clip-pretrained)", lambda m: True, 0.70, "the paper (docs/method.md)")
 def _open_clip(model: str, pretrained: str = DEFAULT_CLIP_PRETRAINED, device: str = "cpu", batch_size: int = 32, **_):
     from .clip import OpenClipEmbedder
     return OpenClipEmbedder(model, pretrained, device=device, batch_size=batch_size)
@@ -108,7 +108,7 @@ def _pixels_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, 
 
 
 @register("realization", "dinov3", "DINOv3 ViT from a Hub id or a save_pretrained folder (--dino-model), crop or "
-          "token patch mode", lambda m: True, 0.60, "the paper (DESIGN §2)")
+          "token patch mode", lambda m: True, 0.60, "the paper (docs/method.md)")
 def _dinov3(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, device: str = "cpu", batch_size: int = 64,
             token_size: int = 224, cell_preprocess: str = "squash", cell_size: int | None = None, **_):
     from .dino import Dinov3CellEmbedder

@@ -1,6 +1,6 @@
 """What an embedder is: a recorded identity plus a batch function.
 
-Two kinds (DESIGN §2): a *global* embedder ``f`` (recognition, CLIP) maps images to vectors;
+Two kinds (docs/method.md): a *global* embedder ``f`` (recognition, CLIP) maps images to vectors;
 a *cell* embedder ``g`` (realization, DINOv3) maps each image to one vector per grid cell.
 Every output is L2-normalised float32.
 """

@@ -1,4 +1,4 @@
-"""CLIP image embeddings via open_clip (recognition, ``f`` in DESIGN §2)."""
+"""CLIP image embeddings via open_clip (recognition, ``f`` in docs/method.md)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""DINOv3 cell features via transformers (realization, ``g`` in DESIGN §2).
+"""DINOv3 cell features via transformers (realization, ``g`` in docs/method.md).
 
 Two patch modes:
 

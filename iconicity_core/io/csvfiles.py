@@ -34,6 +34,37 @@ RESERVED = frozenset({
 INT64 = 2 ** 63
 
 
+#: A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell):
+    """A text cell made safe to open in a spreadsheet: a leading ``'`` before a formula character
+    (:func:`unneutralise` undoes it when the file is read back). Non-text values pass unchanged.
+
+    >>> neutralise("=HYPERLINK(1)"), neutralise("-ism"), neutralise("fine"), neutralise(-0.5)
+    ("'=HYPERLINK(1)", "'-ism", 'fine', -0.5)
+    >>> unneutralise(neutralise("@x"))
+    '@x'
+    """
+    return "'" + cell if isinstance(cell, str) and cell[:1] in FORMULA_START and cell else cell
+
+
+def unneutralise(cell: str) -> str:
+    return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START else cell
+
+
+def to_csv(df) -> str:
+    """``df.to_csv(index=False)`` with every text cell :func:`neutralise`-d (every CSV the tool writes
+    for people to open goes through this)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or str(out[c].dtype) in ("string", "str"):
+            out[c] = out[c].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out.to_csv(index=False)
+
+
 class CSVError(ValueError):
     """A CSV file that cannot be used at all; the message names the file and says what to do."""
 
@@ -216,7 +247,8 @@ def read_generations(path: Path) -> tuple[list[GenerationRow], list[tuple[str, s
         seed, why = parse_seed(row.get("seed", ""))
         if why:
             problems.append((item, why))
-        get = lambda c: (row.get(c) or "").strip() or None  # noqa: E731
+        def get(c: str, row: dict = row) -> str | None:
+            return (row.get(c) or "").strip() or None
         out.append(GenerationRow(line, row["path"].strip(), row["model"].strip(), norm_slug(row["slug"]),
                                  get("variant"), get("prompt"), seed, get("label")))
     return out, problems

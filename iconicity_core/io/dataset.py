@@ -1,10 +1,10 @@
-"""Dataset ingest: a folder (DESIGN §4 layout) or the authors' layout -> a list of entries.
+"""Dataset ingest: a folder (the layout of docs/method.md, 'Data contracts') or the authors' layout -> a list of entries.
 
 Nothing here decodes images; it only finds files and their metadata. Problems (unknown slugs,
 empty folders, bad CSV rows, links that lead nowhere) are collected as per-item messages, never
 raised, so a run goes on.
 
-DESIGN layout::
+The layout::
 
     DATASET/references.csv                    slug,title,kind[,qid,sitelinks,inception,...]
     DATASET/references/<slug>/<image>
@@ -112,7 +112,7 @@ def _slug_dirs(folder: Path, where: str, problems: list[tuple[str, str]]) -> dic
 
 
 def scan_dataset(root: str | Path) -> Dataset:
-    """Scan a dataset folder in the DESIGN §4 layout."""
+    """Scan a dataset folder in the standard layout (docs/method.md)."""
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} does not exist")

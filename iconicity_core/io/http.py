@@ -16,7 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .. import __version__
+from .._version import __version__
 from .atomic import atomic_write
 
 USER_AGENT = (f"IconicityExplorer/{__version__} (research tool; contact: set ICONICITY_CONTACT) "

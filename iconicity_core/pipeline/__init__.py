@@ -1,4 +1,5 @@
 """The scorer: streams images through decode -> embed -> match -> write (every write via ``db``)."""
-from .scorer import ScoreSummary, Scorer, score_dataset
+from .run import score_dataset
+from .scorer import LocalStage, ScoreSummary, Scorer
 
-__all__ = ["ScoreSummary", "Scorer", "score_dataset"]
+__all__ = ["LocalStage", "ScoreSummary", "Scorer", "score_dataset"]

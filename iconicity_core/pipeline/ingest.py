@@ -19,8 +19,10 @@ def file_id(root, relpath: str, model: str | None = None, variant: str | None = 
     """Stable id of a file of a dataset: its root and relative path, and for a generated image its
     model and prompt variant (the same file may be listed for two variants).
 
-    >>> file_id("/data", "a.png") == file_id("/data", "a.png"), file_id("/data", "a.png", "m", "title") == file_id("/data", "a.png", "m", "synonym")
-    (True, False)
+    >>> file_id("/data", "a.png") == file_id("/data", "a.png")
+    True
+    >>> file_id("/data", "a.png", "m", "title") == file_id("/data", "a.png", "m", "synonym")
+    False
     """
     key = f"{root}\0{relpath}" + ("" if model is None and variant is None else f"\0{model}\0{variant}")
     return hashlib.sha1(key.encode()).hexdigest()[:16]

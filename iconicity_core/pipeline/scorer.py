@@ -25,7 +25,6 @@ from ..db import scores as scores_db
 from ..embedders import CellEmbedder, GlobalEmbedder
 from ..io.dataset import Dataset
 from ..io.images import DEFAULT_MAX_PIXELS
-from .ingest import sync_dataset
 from .stream import Task, stream
 
 log = logging.getLogger(__name__)
@@ -88,23 +87,54 @@ def operating_point(clip, cells, rule: str = "gt", clip_tau_dynamic: float | Non
                                                                    else "the paper's default")}}
 
 
+class LocalStage:
+    """The embedding stage on this machine: worker processes read, decode and prepare images
+    (:mod:`.stream`), this process runs the models on batches. A stage is a callable from tasks to
+    ``(batch, new)`` per batch, in task order — the per-image records (``image_id, error, width, height,
+    phash``) and the new raw vectors by embedder key and image id — and has a ``close()``; the Ray stage
+    (:mod:`.ray_backend`) is the other one."""
+
+    def __init__(self, clip: GlobalEmbedder, cells: CellEmbedder, batch_size: int = 32, workers: int | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu") -> None:
+        self.clip, self.cells, self.batch_size, self.workers, self.max_pixels = clip, cells, batch_size, workers, max_pixels
+        self.pin = str(device).startswith("cuda")
+
+    def __call__(self, tasks: list[Task]):
+        for batch in stream(tasks, self.clip, self.cells, self.batch_size, self.workers, self.max_pixels, self.pin):
+            yield batch, embed_prepared(self.clip, self.cells, [p for p in batch if p["error"] is None])
+
+    def close(self) -> None:
+        pass
+
+
+def embed_prepared(clip: GlobalEmbedder, cells: CellEmbedder, ok: list[dict]) -> dict[str, dict]:
+    """Model stage: embed prepared images with the embedders that lack them (scoring a second patch mode
+    does not re-embed CLIP); raw vectors by embedder key and image id."""
+    gi = [p for p in ok if p["g"] is not None]
+    ci = [p for p in ok if p["c"] is not None]
+    new_g = dict(zip([p["image_id"] for p in gi], clip.embed_prepared([p["g"] for p in gi]))) if gi else {}
+    new_c = dict(zip([p["image_id"] for p in ci], cells.embed_prepared([p["c"] for p in ci]))) if ci else {}
+    return {clip.info.key: new_g, cells.info.key: new_c}
+
+
 class Scorer:
     """Runs the pipeline for one pair of embedders over everything recorded in a database.
 
-    Three stages overlap: worker processes read, decode and prepare images (:mod:`.stream`); the main
-    thread runs the models on batches; a writer thread matches each image against its references and
-    writes a transaction per batch (embeddings and similarities together)."""
+    Three stages overlap: the embedding stage (``stage``: :class:`LocalStage` by default — worker
+    processes prepare, this process embeds — or the Ray stage); a writer thread matches each image
+    against its references and writes a transaction per batch (embeddings and similarities together)."""
 
     def __init__(self, con, clip: GlobalEmbedder, cells: CellEmbedder, *, phash_max: int = PHASH_MAX,
                  batch_size: int = 32, max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu",
                  progress: bool = True, config: dict | None = None, k_gen: int | None = None,
-                 threshold_rule: str = "gt", workers: int | None = None, keep_embeddings: str = "references"):
+                 threshold_rule: str = "gt", workers: int | None = None, keep_embeddings: str = "references",
+                 stage=None):
         self.con, self.clip, self.cells = con, clip, cells
         self.phash_max, self.batch_size, self.max_pixels = phash_max, batch_size, max_pixels
         if keep_embeddings not in KEEP:
             raise ValueError(f"--keep-embeddings must be one of {', '.join(KEEP)}")
-        self.progress, self.k_gen, self.workers, self.keep = progress, k_gen, workers, keep_embeddings
-        self.pin = str(device).startswith("cuda")
+        self.progress, self.k_gen, self.keep = progress, k_gen, keep_embeddings
+        self.stage = stage or LocalStage(clip, cells, batch_size, workers, max_pixels, device)
         self.run_id = run_id_for(clip.info.key, cells.info.key, phash_max, k_gen, threshold_rule)
         config = {**(config or {}), "k_gen": k_gen, "threshold_rule": threshold_rule,
                   "keep_embeddings": keep_embeddings}
@@ -122,20 +152,8 @@ class Scorer:
         return tqdm(total=total, desc=desc, unit="img", disable=not self.progress)
 
     def embedded(self, tasks: list[Task]):
-        """``(batch, new)`` per batch of tasks, in order: the per-image records (``image_id, error, width,
-        height, phash``) and the new raw vectors by embedder key and image id. Locally: worker processes
-        prepare, this process embeds (the Ray engine overrides this)."""
-        for batch in stream(tasks, self.clip, self.cells, self.batch_size, self.workers, self.max_pixels, self.pin):
-            yield batch, self._embed([p for p in batch if p["error"] is None])
-
-    def _embed(self, ok: list[dict]) -> dict[str, dict]:
-        """Model stage: embed prepared images with the embedders that lack them (scoring a second patch
-        mode does not re-embed CLIP); raw vectors by embedder key and image id."""
-        gi = [p for p in ok if p["g"] is not None]
-        ci = [p for p in ok if p["c"] is not None]
-        new_g = dict(zip([p["image_id"] for p in gi], self.clip.embed_prepared([p["g"] for p in gi]))) if gi else {}
-        new_c = dict(zip([p["image_id"] for p in ci], self.cells.embed_prepared([p["c"] for p in ci]))) if ci else {}
-        return {self.clip.info.key: new_g, self.cells.info.key: new_c}
+        """``(batch, new)`` per batch of tasks, in order, from the embedding stage."""
+        return self.stage(tasks)
 
     def _count(self, new: dict) -> None:
         self.summary.n_global += len(new[self.clip.info.key])
@@ -360,21 +378,3 @@ class _Writer:
         if files:
             self.bar.update(len(files))
             log.debug("generations written: %d/%d", self.done, self.total)
-
-
-def score_dataset(ds: Dataset, database: str | Path, clip: GlobalEmbedder, cells: CellEmbedder,
-                  engine: str = "local", ray: dict | None = None, **kw) -> ScoreSummary:
-    """Ingest ``ds`` into the database at ``database`` and score everything not scored yet, locally or
-    on a Ray cluster (``engine="ray"``; ``ray``: address, actors, GPUs per actor, model options)."""
-    con = db.connect(database)
-    try:
-        sync_dataset(con, ds, progress=kw.get("progress", True))
-        if engine == "ray":
-            from .ray_engine import RayScorer
-
-            return RayScorer(con, clip, cells, ray=ray or {}, **kw).run()
-        if engine != "local":
-            raise ValueError("--engine must be local or ray")
-        return Scorer(con, clip, cells, **kw).run()
-    finally:
-        con.close()

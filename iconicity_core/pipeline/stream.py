@@ -8,9 +8,9 @@ is plain data (tensors or arrays): the model stage batches it, the writer stage 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import imagehash
 

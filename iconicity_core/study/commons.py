@@ -4,9 +4,9 @@ Commons metadata. Resumable (existing images are kept), per-item results in ``fe
 from __future__ import annotations
 
 import csv
-import logging
 import html
 import io
+import logging
 import re
 from pathlib import Path
 from urllib.parse import quote, unquote

@@ -16,9 +16,9 @@ from pathlib import Path
 import imagehash
 import numpy as np
 
-from ..io.dataset import norm_slug
 from ..core.dedup import phash_dedup
 from ..io.atomic import write_csv
+from ..io.dataset import norm_slug
 from ..io.images import ImageLoadError, is_image_path, read_and_load
 
 log = logging.getLogger(__name__)

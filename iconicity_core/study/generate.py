@@ -11,9 +11,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..embedders.base import ModelLoadError, hf_token
 from ..io.atomic import atomic_path, write_csv
 from ..io.dataset import GEN_COLUMNS, norm_slug
-from ..embedders.base import ModelLoadError, hf_token
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io.dataset import norm_slug
 from ..io.atomic import write_csv
+from ..io.dataset import norm_slug
 from ..io.http import HTTPError, PoliteClient
 
 log = logging.getLogger(__name__)

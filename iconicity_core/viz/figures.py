@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from ..core.grid import cell_boxes
 
+
 def _colour(v: float) -> tuple[int, int, int]:
     from matplotlib import colormaps
 
@@ -25,10 +26,11 @@ def placeholder(text: str = "image not available", size: int = 224) -> Image.Ima
     return im
 
 
-def patch_overlay(img: Image.Image, sims: np.ndarray, patch_tau: float, rows: int, cols: int,
+def patch_overlay(img: Image.Image, sims: np.ndarray, reused: np.ndarray, rows: int, cols: int,
                   labels: list[str] | None = None, alpha: float = 0.45) -> Image.Image:
-    """The image with every grid cell tinted by its similarity; reused cells (> tau) get a thick
-    outline; ``labels`` (e.g. the matched reference cell) are written in the cells."""
+    """The image with every grid cell tinted by its similarity; reused cells (``reused``, from the metric
+    kernel, so an outline is exactly a cell that VR counts) get a thick outline; ``labels`` (e.g. the
+    matched reference cell) are written in the cells."""
     im = img.convert("RGB")
     scale = 448 / max(im.size)
     im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
@@ -40,9 +42,9 @@ def patch_overlay(img: Image.Image, sims: np.ndarray, patch_tau: float, rows: in
     out = Image.alpha_composite(im.convert("RGBA"), over)
     d = ImageDraw.Draw(out)
     for k, (l, t, r, b) in enumerate(boxes):
-        reused = sims[k] > patch_tau
-        d.rectangle((l, t, r - 1, b - 1), outline=(255, 40, 40) if reused else (255, 255, 255),
-                    width=4 if reused else 1)
+        hit = bool(reused[k])
+        d.rectangle((l, t, r - 1, b - 1), outline=(255, 40, 40) if hit else (255, 255, 255),
+                    width=4 if hit else 1)
         text = f"{k}: {sims[k]:.2f}" + (f"\n> {labels[k]}" if labels else "")
         d.multiline_text((l + 4, t + 3), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
     return out.convert("RGB")

@@ -10,8 +10,8 @@ from helpers import texture
 from PIL import Image, ImageEnhance, ImageOps
 from typer.testing import CliRunner
 
-from iconicity_core.analysis.baselines import (PAIR_MEASURES, auc_ci, phash_similarity, ssim, threshold_at_precision,
-                                      tiled_l2_similarity)
+from iconicity_core.analysis.measures import PAIR_MEASURES, phash_similarity, ssim, tiled_l2_similarity
+from iconicity_core.analysis.roc import auc_ci, threshold_at_precision
 from iconicity_core.cli import app
 
 runner = CliRunner()
@@ -105,9 +105,9 @@ def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders
     import json
     import shutil
 
-    from iconicity_core import db as database
-
     import duckdb
+
+    from iconicity_core import db as database
 
     db = tmp_path / "d.duckdb"
     shutil.copy(small_demo_db, db)
@@ -132,10 +132,9 @@ def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders
     assert summary["n_skipped"] == len(gone) + 1 and summary["n_scored"] == len(img) - len(gone) - 1
     assert all(rel in r.output for rel in gone[:3]) and f"{broken}: not a readable image" in r.output
     con = database.connect(db, read_only=True)
-    stored = database.baselines.read(con, summary["evaluate_run"])
+    stored = database.measures.read(con, summary["evaluate_run"])
     kept = img[~img.image.isin([*gone, broken])]
     assert set(stored.file_id) == set(kept.file_id)                     # nothing stored for the skipped files
-    from iconicity_core.analysis.baselines import auc_ci
 
     scores = kept.merge(stored, on="file_id")
     sep = scores[scores.label.isin(["replica", "reinterpretation"])]

@@ -1,4 +1,4 @@
-"""Plain similarity measures to compare against (issue: "a fair comparison").
+"""Plain similarity measures to compare CLIP similarity and VR against (`iconicity evaluate`).
 
 Pure pair measures (higher = more similar): pHash similarity, SSIM, tiled pixel L2 (negated max over
 a 4x4 tiling, as in the training-data extraction literature), the weight-free appearance descriptor,
@@ -8,17 +8,17 @@ bootstrap CIs next to the stored CLIP similarity and VR.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import imagehash
 import numpy as np
 import pandas as pd
 from PIL import Image
-from sklearn.metrics import precision_recall_curve, roc_auc_score
 
-from .calibration import labelled_scores
+from .roc import auc_ci, labelled_scores, threshold_at_precision
 
 SIDE = 256
 
@@ -99,46 +99,6 @@ PAIR_MEASURES: dict[str, Measure] = {
 def cosine_measure(embed: Callable[[Image.Image], np.ndarray]) -> Measure:
     """A measure from any unit-vector image embedding (SSCD, global DINOv3, ...)."""
     return Measure(embed, _cosine)
-
-
-def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = 999, seed: int = 0) -> tuple[float, float, float]:
-    """ROC-AUC and a percentile bootstrap 95% CI (images resampled with replacement; resamples with one
-    class only are left out). Vectorised: each resample is a vector of draw counts, and its AUC the
-    Mann-Whitney statistic over the scores sorted once — the same numbers as scoring every resample with
-    ``roc_auc_score``, without its per-call sort.
-
-    >>> auc_ci(np.array([1, 1, 0, 0]), np.array([0.9, 0.8, 0.3, 0.1]), 50)
-    (1.0, 1.0, 1.0)
-    """
-    y, s = np.asarray(y, bool), np.asarray(s, float)
-    auc = float(roc_auc_score(y, s))
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    _, level = np.unique(s, return_inverse=True)          # tied scores share a level
-    n_levels = int(level.max()) + 1 if n else 0
-    boots = []
-    for start in range(0, n_resamples, 32):               # 32 resamples at a time bounds the memory
-        r = min(32, n_resamples - start)
-        drawn = rng.integers(0, n, (r, n))                # the same draws as r calls of size n
-        code = 2 * (np.arange(r)[:, None] * n_levels + level[drawn]) + y[drawn]    # (resample, level, class)
-        both = np.bincount(code.ravel(), minlength=2 * r * n_levels).reshape(r, n_levels, 2)
-        neg, pos = both[..., 0], both[..., 1]
-        below = np.cumsum(neg, axis=1) - neg               # negatives strictly below each level
-        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-        ok = (n_pos > 0) & (n_neg > 0)
-        boots.append(((pos * (below + 0.5 * neg)).sum(axis=1)[ok]) / (n_pos[ok] * n_neg[ok]))
-    boots = np.concatenate(boots) if boots else np.zeros(0)
-    lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan)
-    return auc, float(lo), float(hi)
-
-
-def threshold_at_precision(y: np.ndarray, s: np.ndarray, precision: float) -> tuple[float, float]:
-    """The lowest score threshold whose precision reaches ``precision``, and the recall there."""
-    p, r, t = precision_recall_curve(y, s)
-    ok = np.where(p[:-1] >= precision)[0]
-    if not len(ok):
-        return float("nan"), 0.0
-    return float(t[ok[0]]), float(r[ok[0]])
 
 
 def evaluation_table(scores: pd.DataFrame, measures: list[str], precision: float = 0.9,

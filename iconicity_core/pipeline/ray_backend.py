@@ -1,7 +1,7 @@
-"""``iconicity score --engine ray``: the embedding stage on a Ray cluster (Ray Data ``map_batches`` with
-an actor pool that loads each model once per actor, on a GPU or CPU), the rest as in the local engine.
+"""``iconicity score --backend ray``: the embedding stage on a Ray cluster (Ray Data ``map_batches`` with
+an actor pool that loads each model once per actor, on a GPU or CPU), the rest as on this machine.
 
-Only images still missing an embedding are sent (the local engine's resume logic decides), results
+Only images still missing an embedding are sent (the scorer's resume logic decides), results
 stream back in order as Arrow-friendly batches, and the driver matches and merges them into DuckDB in
 a transaction per batch — so a failed actor (restarted and its batch retried by Ray) or a killed driver
 loses nothing already merged, and a re-run continues. The images must be readable at the same paths
@@ -14,7 +14,6 @@ import os
 
 import numpy as np
 
-from .scorer import Scorer
 from .stream import Task, prepare
 
 log = logging.getLogger(__name__)
@@ -60,12 +59,16 @@ class EmbedActor:
                 "c_cells": [self.cells.rows * self.cells.cols] * len(prep)}
 
 
-class RayScorer(Scorer):
-    """The local scorer with its embedding stage on Ray."""
+class RayStage:
+    """The scorer's embedding stage on Ray (the interface of :class:`.scorer.LocalStage`)."""
 
-    def __init__(self, *args, ray: dict, **kw) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, clip, cells, batch_size: int, max_pixels: int | None, ray: dict) -> None:
+        from ..io.images import DEFAULT_MAX_PIXELS
+
+        self.clip, self.cells, self.batch_size = clip, cells, batch_size
+        self.max_pixels = max_pixels or DEFAULT_MAX_PIXELS
         self.ray_opts = ray
+        self._started = False
 
     def _ray(self):
         import ray
@@ -78,7 +81,7 @@ class RayScorer(Scorer):
             self._started = True
         return ray
 
-    def embedded(self, tasks: list[Task]):
+    def __call__(self, tasks: list[Task]):
         if not tasks:
             return
         ray = self._ray()
@@ -110,11 +113,9 @@ class RayScorer(Scorer):
                     new[dk][str(iid)] = np.frombuffer(out["c"][i], np.float32).reshape(int(out["c_cells"][i]), -1)
             yield batch, new
 
-    def run(self):
-        try:
-            return super().run()
-        finally:
-            if getattr(self, "_started", False):
-                import ray
+    def close(self) -> None:
+        if self._started:
+            import ray
 
-                ray.shutdown()
+            ray.shutdown()
+            self._started = False

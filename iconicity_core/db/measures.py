@@ -1,4 +1,4 @@
-"""Baseline similarity scores of `iconicity evaluate`, keyed by the evaluate run that computed them."""
+"""Plain-measure scores of `iconicity evaluate` (pHash, SSIM, ...), keyed by the evaluate run that computed them."""
 from __future__ import annotations
 
 import pandas as pd
@@ -9,8 +9,8 @@ from .connection import insert_frame, transaction
 def write(con, eval_run: str, df: pd.DataFrame) -> None:
     """Store ``file_id, measure, value`` rows for an evaluate run (replacing any it had)."""
     with transaction(con):
-        con.execute("DELETE FROM baseline_scores WHERE eval_run = ?", [eval_run])
-        insert_frame(con, "baseline_scores", df.assign(eval_run=eval_run)[["eval_run", "file_id", "measure", "value"]])
+        con.execute("DELETE FROM measure_scores WHERE eval_run = ?", [eval_run])
+        insert_frame(con, "measure_scores", df.assign(eval_run=eval_run)[["eval_run", "file_id", "measure", "value"]])
 
 
 def latest_evaluate_run(con, score_run: str) -> str | None:
@@ -22,7 +22,7 @@ def latest_evaluate_run(con, score_run: str) -> str | None:
 
 def read(con, eval_run: str) -> pd.DataFrame:
     """Wide table: one row per file, one column per measure."""
-    b = con.execute("SELECT file_id, measure, value FROM baseline_scores WHERE eval_run = ?", [eval_run]).df()
+    b = con.execute("SELECT file_id, measure, value FROM measure_scores WHERE eval_run = ?", [eval_run]).df()
     if b.empty:
         return pd.DataFrame(columns=["file_id"])
     return b.pivot(index="file_id", columns="measure", values="value").reset_index()

@@ -1,0 +1,176 @@
+"""The notebook API: ``res = iconicity_core.open("results.duckdb")`` — read-only, pandas out.
+
+Every table equals what the command line prints: ``res.metrics(by="model", clip_tau=0.7)`` is the table of
+``iconicity metrics --db results.duckdb --by model --clip-tau 0.7 --format json``, and like the CLI it
+starts at the run's operating point and threshold rule (an authors-preset run reads at ``>=``). The
+database is opened read-only for each call and closed at once, so ``iconicity score`` is never locked
+out for long.
+
+>>> import iconicity_core
+>>> res = iconicity_core.open(demo())                       # the small demo database (doctests)
+>>> res.thresholds()                                        # the run's operating point
+Thresholds(clip_tau=0.47, clip_tau_dynamic=None, patch_tau=0.61, pooling='recognised', rule='gt', match='any')
+>>> m = res.metrics(by="model", kinds="static", variants="title")
+>>> m[["model", "kind", "n_refs"]].head(2).to_dict("records")
+[{'model': 'balanced-1.5', 'kind': 'static', 'n_refs': 7}, {'model': 'balanced-1.5', 'kind': 'all', 'n_refs': 7}]
+>>> strict, loose = (res.metrics(by="reference", pooling="all", patch_tau=p)["vr"] for p in (0.9, 0.3))
+>>> bool((strict <= loose).all())                           # a higher patch τ never reuses more
+True
+>>> img = res.images(models="painter-2").iloc[0]
+>>> cells = res.cells(img["image"])
+>>> len(cells), int(cells["reused"].sum()) == round(img["vr"] * len(cells))
+(16, True)
+>>> res.patch_overlay(img["image"]).size[0] <= 448
+True
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import db
+from .config import Filters, Thresholds, run_thresholds
+from .core import metrics as K
+
+if TYPE_CHECKING:
+    from .analysis.engine import Engine
+
+FILTER_KEYS = ("models", "kinds", "variants", "slugs")
+
+
+def _filters(kw: dict) -> Filters:
+    bad = sorted(set(kw) - set(FILTER_KEYS))
+    if bad:
+        raise TypeError(f"unknown filter(s) {bad}: use {', '.join(FILTER_KEYS)} (a name or a list of names)")
+    return Filters(**{k: (v,) if isinstance(v, str) else tuple(v or ()) for k, v in kw.items()})
+
+
+class Results:
+    """One score run of a scores database (the latest unless ``run`` names one, by id or unique prefix)."""
+
+    def __init__(self, path: str | Path, run: str | None = None) -> None:
+        self.path = Path(path).expanduser().resolve()
+        with self._con() as con:
+            self.run_id = db.runs.resolve(con, run)
+            self.info = db.views.run_info(con, self.run_id)
+        self._engine: Engine | None = None
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (f"<iconicity results {self.path.name} run {self.run_id}: {i['clip_info'].get('model')} + "
+                f"{i['dino_info'].get('model')}, grid {i['grid']}, {i['status']}>")
+
+    @contextlib.contextmanager
+    def _con(self) -> Iterator:
+        con = db.connect(self.path, read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # -- thresholds --------------------------------------------------------------------------------
+    def thresholds(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
+                   patch_tau: float | None = None, pooling: str | None = None, rule: str | None = None,
+                   match: str | None = None) -> Thresholds:
+        """The values given, else the run's operating point and rule — exactly as the CLI resolves them."""
+        return run_thresholds(self.info.get("config"), clip_tau, clip_tau_dynamic, patch_tau, pooling, match, rule)
+
+    # -- tables ------------------------------------------------------------------------------------
+    def metrics(self, by: str = "model", clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
+                patch_tau: float | None = None, pooling: str | None = None, rule: str | None = None,
+                match: str | None = None, **filters) -> pd.DataFrame:
+        """``iconicity metrics --by image|reference|model``: the same columns and values (filters:
+        ``models``, ``kinds``, ``variants``, ``slugs``, each a name or a list)."""
+        t = self.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, rule, match)
+        with self._con() as con:
+            return db.metrics.metrics_table(con, by, t, _filters(filters), self.run_id)
+
+    def images(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
+               patch_tau: float | None = None, rule: str | None = None, match: str | None = None,
+               **filters) -> pd.DataFrame:
+        """The generated images with their scores (``metrics(by="image")``) and a ``path`` column: the file,
+        when it lies inside its registered dataset root and exists (else None)."""
+        df = self.metrics("image", clip_tau, clip_tau_dynamic, patch_tau, None, rule, match, **filters)
+        with self._con() as con:
+            paths = db.views.image_paths(con, list(df["file_id"]))
+        return df.assign(path=df["file_id"].map(paths))
+
+    def references(self) -> pd.DataFrame:
+        """The references with their covariates, and how many reference images the run kept and dropped."""
+        with self._con() as con:
+            refs, counts = db.refs.table(con), db.views.reference_counts(con, self.run_id)
+        return refs.merge(counts, on="slug", how="left")
+
+    def _file_id(self, con, image: str) -> str:
+        """A file id from a file id or a path relative to the dataset root (as in ``metrics --by image``)."""
+        fid = db.views.resolve_image(con, self.run_id, image)
+        if fid is None:
+            raise LookupError(f"{image!r} is not a generated image of run {self.run_id} (give its file_id or its "
+                              "path relative to the dataset root, as in metrics(by='image'))")
+        return fid
+
+    def cells(self, image: str, patch_tau: float | None = None, rule: str | None = None,
+              match: str | None = None) -> pd.DataFrame:
+        """One generated image's cells: best similarity anywhere (``sim``), the reference image and cell it
+        matched, the best same-position similarity, and ``reused`` at the thresholds (the kernel's rule)."""
+        t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
+        with self._con() as con:
+            m = db.views.patch_matches(con, self.run_id, self._file_id(con, image))
+        sims = m[K.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
+        return m.assign(reused=K.reused(sims, t.patch_tau, t.rule))
+
+    def patch_overlay(self, image: str, patch_tau: float | None = None, rule: str | None = None,
+                      match: str | None = None):
+        """The generated image with its grid tinted by similarity and the reused cells outlined (a
+        ``PIL.Image``; a placeholder when the file is not readable)."""
+        from .core.grid import parse_grid
+        from .viz import figures
+
+        cells = self.cells(image, patch_tau, rule, match)
+        t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
+        with self._con() as con:
+            fid = self._file_id(con, image)
+            path = db.views.image_paths(con, [fid])[fid]
+        rows, cols = parse_grid(self.info["grid"])
+        return figures.patch_overlay(figures.display_image(path), cells[K.MATCH_COLUMNS[t.match]].to_numpy(),
+                                     cells["reused"].to_numpy(), rows, cols)
+
+    # -- sweeps -------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The in-memory engine of the run (loaded on first use): fast tables at many thresholds."""
+        if self._engine is None:
+            from .analysis.engine import Arrays, Engine
+
+            with self._con() as con:
+                self._engine = Engine(Arrays.from_columns(db.views.engine_arrays(con, self.run_id)))
+        return self._engine
+
+    def sweep(self, taus=None, grid=None, pooling: str | None = None, rule: str | None = None,
+              match: str | None = None, **filters) -> dict[str, pd.DataFrame]:
+        """Threshold sensitivity per model: ``cra`` (CRA vs CLIP τ), ``vr`` (VR over all generations vs
+        patch τ) and ``grid`` (CRT over the grid of both) — macro means over references, prompt variants
+        pooled."""
+        t = self.thresholds(pooling=pooling, rule=rule, match=match)
+        taus = np.round(np.linspace(0, 1, 101), 2) if taus is None else np.asarray(taus, float)
+        grid = np.round(np.linspace(0.3, 0.9, 7), 2) if grid is None else np.asarray(grid, float)
+        return self.engine.sweeps(_filters(filters), t, taus, grid)
+
+    # -- records -------------------------------------------------------------------------------------
+    def runs(self) -> pd.DataFrame:
+        """Every recorded computation of the database (``iconicity runs``)."""
+        with self._con() as con:
+            return db.runs.table(con)
+
+    def labels(self) -> pd.DataFrame:
+        """Every labelling people recorded in the sidecar ``<db>.labels.csv`` (image, label, file_id, who,
+        when; oldest first) — the dashboard's Label page and ``iconicity labels import`` write it."""
+        from .io import labels
+
+        return pd.DataFrame(labels.rows(self.path), columns=labels.COLUMNS)
+

@@ -1,0 +1,96 @@
+"""What the exploring pages show — the Map (its points at the current thresholds, the drawn sample,
+the selection), Find similar and Compare runs — memoised per inputs in the run's engine."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import maps
+from ..core import metrics as K
+from . import cache
+from .labelling import labels_version, sidecar_labels
+
+
+def map_frame(ctx, method: str = "pca") -> pd.DataFrame | None:
+    """Every mapped file of the run: x, y, role, model, slug, variant, label, and for generated images
+    their scores at the current thresholds and image quadrant. None when the run kept no CLIP vectors."""
+    t, f = ctx.thresholds, ctx.filters
+    coords = cache.map_coordinates(*ctx.key, ctx.run_id, method)
+    if coords is None:
+        return None
+
+    def build():
+        files = cache.map_files(*ctx.key, ctx.run_id).merge(coords, on="image_id", how="inner")
+        eng = ctx.engine
+        rows = eng.rows_of(files["file_id"])
+        gen = rows >= 0
+        s = eng.scores_of(rows, t)
+        labels = sidecar_labels(ctx)
+        out = files.assign(row=rows, **s, label=[labels.get(fid, lab) for fid, lab in zip(files["file_id"], files["label"])])
+        out["quadrant"] = np.where(gen, K.quadrants(np.where(s["recognised"], 1.0, 0.0), s["vr"]), "reference")
+        keep = (out["role"] == "reference") | (gen & np.isin(rows, np.flatnonzero(eng.mask(f))))
+        return out[keep].reset_index(drop=True)
+    return ctx.engine.memo(("map", ctx.version, labels_version(ctx), method, t, f), build)
+
+
+def map_chart(ctx, points: pd.DataFrame, method: str, n: int, colour: str):
+    """The figure of the drawn sample of :func:`map_frame`'s points, memoised (a selection reruns the
+    page; the figure of the same points is not rebuilt)."""
+    from ..viz import figures
+
+    t, f = ctx.thresholds, ctx.filters
+
+    def build():
+        shown = maps.drawn(points, n)
+        title = f"CLIP map: {len(shown):,} of {len(points):,} images drawn" if len(shown) < len(points) else None
+        return figures.map_scatter(shown, colour, title)
+    return ctx.engine.memo(("mapchart", ctx.version, labels_version(ctx), method, t, f, n, colour, len(points)),
+                           build)
+
+
+def selection_summary(ctx, points: pd.DataFrame) -> pd.DataFrame:
+    """CRA / VR / VI / CRT of the selected generated images next to those of every mapped image (all
+    that pass the filters)."""
+    eng = ctx.engine
+    shown = pd.DataFrame()
+    for name, rows in (("selection", points["row"]), ("all mapped", None)):
+        m = np.zeros(eng.n, bool)
+        if rows is None:
+            m[eng.mask(ctx.filters)] = True
+        else:
+            r = np.asarray(rows)
+            m[r[r >= 0]] = True
+        shown[name] = pd.Series(eng.subset_means(ctx.thresholds, m))
+    return shown.T.reset_index(names="set")
+
+
+def similar(ctx, file_id: str, k: int = 12) -> pd.DataFrame:
+    """The generated and reference images nearest to one image by CLIP cosine (all models), best first."""
+    from ..analysis.projection import nearest
+
+    ids, vecs = cache.clip_index(*ctx.key, ctx.run_id)
+    files = cache.map_files(*ctx.key, ctx.run_id)
+    me = files[files["file_id"] == file_id]
+    if me.empty or not len(ids):
+        return pd.DataFrame()
+    pos = np.searchsorted(ids, me["image_id"].iloc[0])
+    if pos >= len(ids) or ids[pos] != me["image_id"].iloc[0]:
+        return pd.DataFrame()
+    order, sims = nearest(vecs[pos], vecs, k + 1)
+    hit = pd.DataFrame({"image_id": ids[order], "cosine": sims})
+    out = hit.merge(files, on="image_id").query("file_id != @file_id")
+    return out.sort_values(["cosine", "file_id"], ascending=[False, True]).head(k).reset_index(drop=True)
+
+
+def compare_runs(ctx, run_b: str, same_thresholds: bool) -> dict:
+    """Run A (the sidebar's) against run B (:func:`iconicity_core.analysis.compare.compare_runs`), each at
+    its own operating point or both at the sidebar's thresholds; ``t_b`` says which."""
+    from ..analysis.compare import compare_runs as compare
+    from ..config import run_thresholds
+
+    t_a = ctx.thresholds
+    info_b = cache.meta(*ctx.key)[1][run_b]
+    t_b = t_a if same_thresholds else run_thresholds(info_b.get("config"), pooling=t_a.pooling, match=t_a.match)
+    out = ctx.engine.memo(("compare", ctx.version, run_b, t_a, t_b, ctx.filters), lambda: compare(
+        ctx.engine, cache.engine(*ctx.key, run_b), t_a, t_b, ctx.filters))
+    return {**out, "t_b": t_b}

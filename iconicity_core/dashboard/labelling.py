@@ -1,0 +1,65 @@
+"""The dashboard's labels: read from the sidecar beside the database (cached per version of that file),
+the queue of images to label next, and the button callbacks that append to the sidecar (never to the
+database)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..analysis.labelling import label_queue
+from . import cache
+
+
+def labels_version(ctx) -> tuple | None:
+    """Identity of the labels sidecar's contents (None when there is none): keys every label-dependent memo."""
+    from ..io import labels
+
+    path = labels.sidecar(ctx.db)
+    return cache.file_version(path) if path.exists() else None
+
+
+def sidecar_labels(ctx) -> dict[str, str]:
+    """file_id -> label, from the labels people gave in the dashboard or imported."""
+    return cache.sidecar_labels(*ctx.key, labels_version(ctx), ctx.run_id)
+
+
+def queue(ctx, n: int = 200, seed: int = 0) -> list[str]:
+    """Generated images to label next under the filters (:func:`iconicity_core.analysis.labelling.label_queue`)."""
+    return label_queue(ctx.engine, ctx.engine.mask(ctx.filters), sidecar_labels(ctx), n, seed)
+
+
+def save_label(ctx, file_id: str, label: str, who: str) -> None:
+    """Record a label in the sidecar beside the database (never in the database)."""
+    from ..io import labels
+
+    image = cache.file_rows(*ctx.key, (file_id,))["image"].iloc[0]
+    labels.append(ctx.db, [(image, label, file_id, who)])
+
+
+def import_labels(ctx, content: bytes, name: str, who: str) -> tuple[int, list[tuple[str, str]]]:
+    """Add labels from an uploaded CSV ``image,label`` (``name``: the uploaded file's): how many were
+    added, and ``(row, problem)`` for each row skipped (bad label, unknown image) or for the file."""
+    import tempfile
+
+    from ..io import labels
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(content)
+        try:
+            given, problems = labels.read_labels(path)
+        except (ValueError, UnicodeDecodeError) as e:
+            return 0, [(name, str(e).replace(str(path), name))]
+    rows, unknown = labels.importable(given, cache.known_relpaths(*ctx.key, tuple(given)), who)
+    labels.append(ctx.db, rows)
+    return len(rows), problems + unknown
+
+
+def label_and_next(ctx, file_id: str, label: str) -> None:
+    """Button callback of the Label page: record ``label`` (unless a skip) and move the queue on."""
+    import streamlit as st
+
+    ss = st.session_state
+    if label != "skip":
+        save_label(ctx, file_id, label, ss.get("label_who") or "")
+        ss["label_done"] = ss.get("label_done", 0) + 1
+    ss["label_queue"] = [f for f in ss.get("label_queue", []) if f != file_id]

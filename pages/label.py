@@ -16,7 +16,11 @@ with page("Label") as ctx:
                "3 reinterpretation · 4 miss · S skip.")
     who = st.text_input("Your name (recorded with each label)", value=st.session_state.get("label_who") or
                         getpass.getuser(), key="label_who")
-    queue = st.session_state.setdefault("label_queue", labelling.queue(ctx))
+    queue = labelling.session_queue(ctx)
+    if st.session_state.get("label_error"):
+        st.error(st.session_state["label_error"])
+    for item, problem in labels.problems(ctx.db):
+        st.warning(literal(f"{item}: {problem}"))
     done = st.session_state.setdefault("label_done", 0)
     if not queue:
         st.success("Nothing left to label with the current filters.")

@@ -20,12 +20,18 @@ with page("Map") as ctx:
                               help="More points cost the browser more on every lasso move. A selection always "
                                    "takes every image inside it, drawn or not.")
     points = explore.map_frame(ctx, method)
+    notice = explore.map_notice(ctx, method)
+    if notice:
+        st.warning(literal(notice))
     if points is None:
         st.info("This run kept no CLIP embeddings to map: score with `--keep-embeddings all` (the demo does), "
                 "then open this page again or run `iconicity map --db ...`.")
         st.stop()
     fig = explore.map_chart(ctx, points, method, n_draw, colour)
     n_gen = int((points["role"] != "reference").sum())
+    hint = explore.unmapped_hint(ctx, n_gen)
+    if hint:
+        st.info(hint)
     event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("lasso", "box", "points"))
     sel = maps.selected(points, event.selection if event else None)
     if sel.empty:

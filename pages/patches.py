@@ -34,6 +34,8 @@ with page("Patch matches") as ctx:
     if b1.button("Find similar images", key="pm_similar", help="Its nearest images by CLIP, across every model"):
         st.session_state["similar_to"] = fid
         st.switch_page("pages/similar.py")
+    if st.session_state.get("label_error"):
+        st.error(st.session_state["label_error"])
     with b2.popover(f"Label this image ({labelling.sidecar_labels(ctx).get(fid) or 'no label of yours yet'})"):
         st.caption(f"Written to `{labels.sidecar(ctx.db).name}` beside the database, as on the Label page.")
         for c, choice in zip(st.columns(len(LABELS)), LABELS):

@@ -5,8 +5,9 @@ from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 with page("Find similar") as ctx:
-    query = st.session_state.get("similar_to")
+    query = explore.known_image(ctx, st.session_state.get("similar_to"))
     if query is None:
+        st.session_state.pop("similar_to", None)
         _slug, query, _gal = widgets.pick_generation(ctx, "sim")
     else:
         st.caption("From the map or a gallery; clear it to pick another image.")

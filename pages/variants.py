@@ -1,7 +1,7 @@
-import plotly.express as px
 import streamlit as st
 
 from iconicity_core.dashboard import data, page
+from iconicity_core.viz import figures
 
 with page("Prompt variants") as ctx:
     variants = ctx.options["variants"]
@@ -15,6 +15,5 @@ with page("Prompt variants") as ctx:
     deltas = [c for c in table.columns if c.startswith("d")]
     if deltas:
         long = table.melt(id_vars=["model", "slug"], value_vars=deltas, var_name="change", value_name="value")
-        st.plotly_chart(px.box(long, x="change", y="value", color="model",
-                               points="all" if len(long) <= 5000 else "outliers",
-                               title=f"Change from the '{base}' prompt, per reference"), key="va_box")
+        st.plotly_chart(figures.box(long, "change", "value", f"Change from the '{figures.esc(base)}' prompt, per reference"),
+                        key="va_box")

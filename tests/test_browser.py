@@ -51,6 +51,16 @@ def _serve(env: dict, *app_args: str):
     proc.wait(10)
 
 
+#: How long a condition may take on a loaded machine before the test fails (it returns as soon as it holds).
+PATIENCE_MS = 240_000
+
+
+def settled(page) -> None:
+    """Wait until Streamlit has finished the current run: its running indicator is gone (it shows after a
+    short delay, so callers first wait for something of the new run to appear)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PATIENCE_MS)
+
+
 def _chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -70,8 +80,8 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         # a deep link as the very first request to a fresh server (Streamlit then serves pages/ directly)
         page.goto(server + "/patches?ref=chelsea", wait_until="domcontentloaded")
-        page.get_by_text("Same-position similarity").wait_for(timeout=90_000)
-        page.wait_for_timeout(2000)
+        page.get_by_text("Same-position similarity").wait_for(timeout=PATIENCE_MS)
+        settled(page)
         body = page.locator("body").text_content()
         assert "VR (reused cells)" in body and "Traceback" not in body
         assert "CLIP τ (static)" in body                       # the shared sidebar is there too
@@ -84,14 +94,14 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         page.on("request", lambda r: fetched.append(r.url) if urllib.parse.urlsplit(r.url).hostname == "evil.invalid"
                 else None)
         page.goto(server + "/?ref=" + urllib.parse.quote(evil), wait_until="domcontentloaded")
-        page.get_by_text("ignored unknown reference").first.wait_for(timeout=90_000)
+        page.get_by_text("ignored unknown reference").first.wait_for(timeout=PATIENCE_MS)
         assert page.locator('a[href*="evil.invalid"]').count() == 0
         assert page.locator('img[src*="evil.invalid"]').count() == 0 and not fetched
         assert "[Session expired - log in](http://evil.invalid/)" in page.locator("body").text_content()
 
         page.goto(server + "/?clip_tau=0.60", wait_until="domcontentloaded")
-        page.get_by_text("Recognition × realization").first.wait_for(timeout=90_000)
-        page.wait_for_timeout(2000)
+        page.get_by_text("Recognition × realization").first.wait_for(timeout=PATIENCE_MS)
+        settled(page)
         body = page.locator("body").text_content()
         for model in ("replicator-xl", "painter-2", "balanced-1.5", "noisy-mini"):
             assert model in body
@@ -128,30 +138,31 @@ def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(la
         browser = _chromium(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.goto(url + "/", wait_until="domcontentloaded")
-        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=120_000)
+        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=PATIENCE_MS)
         page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Map").first.click()
         plot = page.locator(".js-plotly-plot .nsewdrag").first
-        plot.wait_for(timeout=120_000)
-        page.wait_for_timeout(1500)
+        plot.wait_for(timeout=PATIENCE_MS)
+        settled(page)
         box = plot.bounding_box()
         page.mouse.move(box["x"] + 2, box["y"] + 2)                      # a lasso around the whole plot
         page.mouse.down()
         for fx, fy in ((0.995, 0.005), (0.995, 0.995), (0.005, 0.995), (0.005, 0.01)):
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=6)
         page.mouse.up()
-        page.get_by_text("Selection:").first.wait_for(timeout=60_000)
+        page.get_by_text("Selection:").first.wait_for(timeout=PATIENCE_MS)
         text = page.get_by_text("Selection:").first.inner_text()
         assert "320 generated" in text, text                             # every generated image of the small demo
-        page.get_by_role("button", name="similar").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="similar").first.wait_for(timeout=PATIENCE_MS)
         assert page.locator('[data-testid="stImage"] img').count() >= 24     # the selection's gallery is drawn
         assert page.get_by_text("more.").count() >= 1                         # … and the rest are counted
 
         page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Label").first.click()
-        page.get_by_role("button", name="replica (1)").wait_for(timeout=60_000)
+        page.get_by_role("button", name="replica (1)").wait_for(timeout=PATIENCE_MS)
         for key in ("1", "4", "S", "2"):                                  # keyboard shortcuts
+            settled(page)
             n_before = page.get_by_text("labelled this session").first.inner_text()
             page.keyboard.press(key)
-            page.wait_for_function("(t) => !document.body.innerText.includes(t)", arg=n_before, timeout=30_000)
+            page.wait_for_function("(t) => !document.body.innerText.includes(t)", arg=n_before, timeout=PATIENCE_MS)
         browser.close()
     rows = labels.rows(db)
     assert [r["label"] for r in rows] == ["replica", "miss", "partial"]  # the skip is not a label

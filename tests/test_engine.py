@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iconicity_core import db
-from iconicity_core.config import Filters, Thresholds
 from iconicity_core.analysis.engine import Arrays, Engine
+from iconicity_core.config import Filters, Thresholds
 from iconicity_core.testing import build_synthetic_db
 
 
@@ -134,7 +134,7 @@ def test_histograms_count_the_sql_values(demo):
         edges = np.linspace(float(v.min()), float(v.max()), 21)
         h = hist[name]
         np.testing.assert_allclose(np.sort(h["value"].unique()), (edges[:-1] + edges[1:]) / 2)
-        for model, g in values.groupby("model"):
+        for model in values["model"].unique():
             want, _ = np.histogram(v[(values["model"] == model).to_numpy()], edges)
             got = h[h["model"] == model].sort_values("value")["count"].to_numpy()
             assert got.tolist() == want.tolist(), (name, model)

@@ -108,21 +108,19 @@ def test_peak_memory_does_not_grow_with_the_dataset(tmp_path, tiny_models):
     assert peaks[1][0] < peaks[0][0] + 300 and peaks[1][1] < peaks[0][1] + 300, peaks
 
 
-ray = pytest.importorskip("ray", reason="the Ray engine is an optional extra: pip install -e '.[ray]'")
-
-
 @pytest.mark.slow
-def test_ray_engine_equals_local_survives_a_killed_actor_and_resumes(tmp_path, tiny_models, monkeypatch):
+def test_ray_backend_equals_local_survives_a_killed_actor_and_resumes(tmp_path, tiny_models, monkeypatch):
+    pytest.importorskip("ray", reason="the Ray backend is an optional extra: pip install -e '.[ray]'")
     root = bigger_dataset(tmp_path / "ds")
     local, on_ray = tmp_path / "local.duckdb", tmp_path / "ray.duckdb"
-    score(root, "--db", local, *model_args(tiny_models))
+    score(root, "--db", local, *model_args(tiny_models), "--batch-size", "4")   # the same model input shapes
     marker = tmp_path / "kill-one-actor"
     marker.write_text("once")
     monkeypatch.setenv("ICONICITY_RAY_FAIL_ONCE", str(marker))
-    s = score(root, "--db", on_ray, *model_args(tiny_models), "--engine", "ray", "--ray-workers", "2",
+    s = score(root, "--db", on_ray, *model_args(tiny_models), "--backend", "ray", "--ray-workers", "2",
               "--batch-size", "4")
     assert not marker.exists()                                  # an actor died mid-run (and was replaced)
     assert s["n_generations_scored"] == 35
-    assert snapshot(on_ray) == snapshot(local)                  # float16-stored vectors: identical numbers
-    again = score(root, "--db", on_ray, *model_args(tiny_models), "--engine", "ray")
+    assert snapshot(on_ray) == snapshot(local)    # fixed-shape model batches + float16 storage: identical numbers
+    again = score(root, "--db", on_ray, *model_args(tiny_models), "--backend", "ray")
     assert (again["n_generations_scored"], again["n_global"], again["n_cells"]) == (0, 0, 0)

@@ -11,7 +11,8 @@ from ..config import Thresholds
 from ..core import metrics as K
 from ..core.grid import parse_grid
 from ..io.atomic import atomic_write
-from ..io.provenance import sha256_file
+from ..io.csvfiles import to_csv
+from ..io.provenance import record_files
 
 DYN_COLS = ["ref_images_kept", "n_ref_before", "n_ref_kept", "n_ref_dups_removed"]
 
@@ -55,8 +56,8 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
             meta = {"run_id": run_id, "export_run": rec.run_id, "thresholds": t.as_dict(), "threshold_rule": rule,
                     "clip": run["clip_info"], "dino": run["dino_info"], "versions": run["versions"],
                     "preset": (run.get("config") or {}).get("preset"), "rows": len(df), "note": note}
-            files[path] = atomic_write(path, df.to_csv(index=False))
+            files[path] = atomic_write(path, to_csv(df))
             files[path.with_suffix(".meta.json")] = atomic_write(path.with_suffix(".meta.json"),
                                                                  json.dumps(meta, indent=2, default=str))
-        rec.outputs["files"] = {str(p): sha256_file(p) for p in files}
+        rec.outputs.update(record_files(files, db.path_of(con)))
     return list(tables)

@@ -19,13 +19,38 @@ def sidecar(database: str | Path, run_id: str, method: str) -> Path:
     return Path(str(database) + ".maps") / f"{run_id}-{method}.parquet"
 
 
-def load(database: str | Path, run_id: str, method: str) -> pd.DataFrame | None:
-    """A stored map (None if there is none, or it is unreadable)."""
+def validate(df: pd.DataFrame, image_ids) -> str | None:
+    """Why a stored map cannot be used for a run whose mapped images are ``image_ids`` (None: it can) —
+    the columns and their types, no image twice, only images of the run, finite coordinates."""
+    if list(df.columns) != ["image_id", "x", "y"]:
+        return f"its columns are {list(df.columns)}, not image_id, x, y"
+    if not all(isinstance(v, str) for v in df["image_id"]):
+        return "its image ids are not all text"
+    for c in ("x", "y"):
+        if not pd.api.types.is_float_dtype(df[c]) or not np.isfinite(df[c].to_numpy()).all():
+            return f"its {c} column is not finite numbers"
+    if df["image_id"].duplicated().any():
+        return f"{int(df['image_id'].duplicated().sum())} image(s) appear twice"
+    unknown = set(df["image_id"]) - set(image_ids)
+    if unknown:
+        return f"{len(unknown)} of its images are not images of this run"
+    return None
+
+
+def load(database: str | Path, run_id: str, method: str, image_ids) -> tuple[pd.DataFrame | None, str | None]:
+    """A stored map, if it exists and is valid for the run (:func:`validate`); else ``(None, why)`` — the
+    caller recomputes it (a file a person broke is replaced, never trusted)."""
     path = sidecar(database, run_id, method)
+    if not path.exists():
+        return None, None
+    if not path.is_file():
+        return None, f"{path} is not a file"
     try:
-        return pd.read_parquet(path) if path.is_file() else None
-    except Exception:
-        return None
+        df = pd.read_parquet(path)
+    except Exception as e:                      # any damage: unreadable parquet, wrong engine, ...
+        return None, f"{path.name} cannot be read ({type(e).__name__})"
+    why = validate(df, image_ids)
+    return (None, f"{path.name}: {why}") if why else (df, None)
 
 
 def compute(con, run_id: str, method: str = "pca", database: str | Path | None = None) -> pd.DataFrame:
@@ -44,23 +69,37 @@ def store(database: str | Path | None, run_id: str, method: str, ids, vecs: np.n
     if not len(ids):
         raise LookupError("no CLIP embeddings are stored for this run — score with --keep-embeddings all")
     xy = project(np.asarray(vecs, np.float16).reshape(len(ids), -1).astype(np.float32), method)
-    out = pd.DataFrame({"image_id": list(ids), "x": xy[:, 0], "y": xy[:, 1]})
+    out = pd.DataFrame({"image_id": [str(i) for i in ids], "x": xy[:, 0].astype(np.float64),
+                        "y": xy[:, 1].astype(np.float64)})
     if database is not None:
         buf = io.BytesIO()
         out.to_parquet(buf, index=False)
-        atomic_write(sidecar(database, run_id, method), buf.getvalue())
+        path = sidecar(database, run_id, method)
+        try:
+            atomic_write(path, buf.getvalue())
+        except OSError as e:
+            raise MapNotStored(out, f"the map could not be stored at {path} ({e.strerror or e}): it is shown, "
+                                    f"but computed again next time — remove or rename what is at {path.parent}") from None
     return out
+
+
+class MapNotStored(OSError):
+    """The map was computed but its sidecar could not be written (``.map`` holds it)."""
+
+    def __init__(self, map_: pd.DataFrame, message: str) -> None:
+        super().__init__(message)
+        self.map = map_
 
 
 def map_run(con, run_id: str, method: str = "pca") -> tuple[Path, int]:
     """`iconicity map`: compute and store the map as a recorded run (kind ``map``)."""
-    from ..io.provenance import sha256_file
+    from ..io.provenance import record_files
 
     database = db.path_of(con)
     with db.runs.recorded(con, "map", {"method": method}, parent_run=run_id) as rec:
         out = compute(con, run_id, method, database)
         path = sidecar(database, run_id, method)
-        rec.outputs.update({"files": {str(path): sha256_file(path)}, "points": len(out)})
+        rec.outputs.update({**record_files([path], database), "points": len(out)})
     return path, len(out)
 
 

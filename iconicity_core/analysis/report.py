@@ -9,7 +9,8 @@ import pandas as pd
 from .. import db
 from ..config import Filters, Thresholds
 from ..io.atomic import atomic_write
-from ..io.provenance import sha256_file
+from ..io.csvfiles import to_csv
+from ..io.provenance import record_files
 from .correlation import correlation_table, multivariable
 from .tables import with_covariates
 
@@ -52,13 +53,17 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
                           parent_run=run_id) as rec:
         files: dict[Path, str | bytes] = {}
         for name, df in (("correlations", corr), ("multivariable", mv)):
-            files[out / f"{name}.csv"] = df.to_csv(index=False)
-            files[out / f"{name}.tex"] = df.to_latex(index=False, float_format="%.3f", na_rep="--")
+            files[out / f"{name}.csv"] = to_csv(df)
+            files[out / f"{name}.tex"] = df.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True)
         if len(corr):
             import plotly.express as px
 
+            from ..core.display import esc, model_colours
+
             d = corr[corr["kind"] == "all"].assign(err_hi=lambda x: x.ci_high - x.rho, err_lo=lambda x: x.rho - x.ci_low)
-            fig = px.scatter(d, x="rho", y="covariate", color="model", facet_col="metric", error_x="err_hi",
+            colours = {esc(m): c for m, c in model_colours(refs["model"].unique()).items()} | {"pooled": "#000000"}
+            d = d.assign(model=d["model"].map(esc), covariate=d["covariate"].map(esc))
+            fig = px.scatter(d, x="rho", y="covariate", color="model", color_discrete_map=colours, facet_col="metric", error_x="err_hi",
                              error_x_minus="err_lo", range_x=[-1, 1], title="Spearman rho with bootstrap 95% CI")
             fig.add_vline(x=0, line_dash="dot")
             files[out / "correlations.html"] = fig.to_html(include_plotlyjs=True)
@@ -67,5 +72,5 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
                                                        indent=2, default=str)
         for path, data in files.items():
             atomic_write(path, data)
-        rec.outputs["files"] = {str(p): sha256_file(p) for p in files}
+        rec.outputs.update(record_files(files, db.path_of(con)))
     return list(files)

@@ -86,7 +86,9 @@ def evaluate(
         fail(str(e))
     report_items(ev.problems, "problem")
     report_items(ev.skipped, "skipped")
-    atomic_write(out, ev.table.to_csv(index=False))
+    from ..io.csvfiles import to_csv
+
+    atomic_write(out, to_csv(ev.table))
     summary = {"evaluate_run": ev.run_id, "n_labelled": ev.n_labelled, "n_scored": ev.n_scored,
                "n_skipped": len(ev.skipped), "thresholds": t.as_dict(), "precision": precision,
                "bootstrap_resamples": n_resamples}

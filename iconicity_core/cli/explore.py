@@ -18,7 +18,7 @@ def map_(db: Db, method: str = typer.Option("pca", help="pca, or umap (needs uma
     con = open_db(db)
     try:
         path, n = map_run(con, database.runs.resolve(con, run), method)
-    except (LookupError, ValueError) as e:
+    except (LookupError, ValueError, OSError) as e:
         fail(str(e))
     finally:
         con.close()

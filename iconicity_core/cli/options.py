@@ -64,7 +64,9 @@ def emit(df, fmt: str, output: Path | None = None, meta: dict | None = None) -> 
     from ..io.atomic import atomic_write
 
     if fmt == "csv":
-        text = df.to_csv(index=False)
+        from ..io.csvfiles import to_csv
+
+        text = to_csv(df)
     elif fmt == "json":
         text = json.dumps({**(meta or {}), "rows": json.loads(df.to_json(orient="records", double_precision=15,
                                                                          date_format="iso"))},

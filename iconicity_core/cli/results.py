@@ -128,17 +128,19 @@ def runs_delete(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run 
     """Delete a run, its child runs and everything they produced (similarities, baseline scores,
     covariate columns, and files they wrote that are unchanged since)."""
     from .. import db as database
-    from ..io.provenance import sha256_file
+    from ..io.provenance import owned_files, sha256_file
 
-    con = open_db(_db(ctx, db))
+    path = _db(ctx, db)
+    con = open_db(path)
     rid = _find(con, run_id)
     counts = database.runs.produced_counts(con, rid)
     if not yes and not typer.confirm(f"delete run {rid} and what it produced ({counts})?"):
         raise typer.Exit(1)
     for rec in database.runs.delete(con, rid):
-        for path, digest in ((rec.get("outputs") or {}).get("files") or {}).items():
-            p = Path(path)
-            if p.is_file() and sha256_file(p) == digest:
+        for p, digest, why in owned_files(rec.get("outputs") or {}, path):
+            if why:
+                typer.echo(f"kept {p} ({why})")
+            elif p.is_file() and sha256_file(p) == digest:
                 p.unlink()
                 typer.echo(f"removed {p}")
             elif p.exists():

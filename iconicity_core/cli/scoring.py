@@ -65,7 +65,7 @@ def score(
     from ..embedders import ModelLoadError, load_cells, load_global, resolve_device
     from ..io.dataset import CSVError, scan_authors_layout, scan_dataset
     from ..pipeline import score_dataset
-    from ..pipeline.scorer import operating_point
+    from ..pipeline.scorer import StageError, operating_point
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
@@ -114,7 +114,7 @@ def score(
                                                 "cell_preprocess": p["cell_preprocess"], "cell_size": p["cell_size"],
                                                 "batch_size": batch_size}})
     except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
-            database.SchemaError) as e:
+            database.SchemaError, StageError) as e:
         fail(str(e))
     except KeyboardInterrupt:
         typer.echo("interrupted: every batch already written is kept — run the same command again to resume", err=True)

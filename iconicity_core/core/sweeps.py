@@ -22,8 +22,10 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
     >>> exceed_fraction(np.array([0, 0, 1]), np.array([0.2, 0.8, 0.5]), np.array([0.1, 0.5, 0.9]), "ge").tolist()
     [[1.0, 0.5, 0.0], [1.0, 1.0, 0.0]]
     """
-    v = np.asarray(values).reshape(len(groups), -1)
     taus = np.asarray(taus, np.float64)
+    if len(groups) == 0:
+        return np.zeros((0, len(taus)))
+    v = np.asarray(values).reshape(len(groups), -1)
     groups = np.asarray(groups, np.int32)
     cuts = np.array([cut(t, rule) for t in taus], np.float64)
     cuts32 = np.array([cut32(t, rule) for t in taus], np.float32)

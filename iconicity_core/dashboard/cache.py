@@ -117,22 +117,26 @@ def reference_counts(path: str, version: tuple, run_id: str) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Computing the map (once per database version; stored beside it)…")
-def map_coordinates(path: str, version: tuple, run_id: str, method: str) -> pd.DataFrame | None:
-    """``image_id, x, y`` of the run's map: read from the sidecar `iconicity map` (or an earlier open)
-    wrote, else computed now and stored there. None when the run kept no CLIP embeddings."""
+def map_coordinates(path: str, version: tuple, run_id: str, method: str) -> tuple[pd.DataFrame | None, str | None]:
+    """``(image_id, x, y)`` of the run's map and a notice: read from the sidecar `iconicity map` (or an
+    earlier open) wrote when it is valid for the run, else computed now and stored there (the notice says
+    why, and when it could not be stored). None when the run kept no CLIP embeddings."""
     from ..analysis import maps
 
-    stored = maps.load(path, run_id, method)
+    image_ids = set(map_files(path, version, run_id)["image_id"].dropna())
+    stored, problem = maps.load(path, run_id, method, image_ids)
     if stored is not None:
-        missing = set(map_files(path, version, run_id)["image_id"].dropna()) - set(stored["image_id"])
+        missing = image_ids - set(stored["image_id"])
         if not missing or not _read(path, lambda con: database.embeddings.have(
                 con, database.runs.get(con, run_id)["clip_key"], sorted(missing))):
-            return stored                                   # (else a resumed run added images: map again)
+            return stored, None                                  # (else a resumed run added images: map again)
     ids, vecs = clip_index(path, version, run_id)          # loaded once for the map and for Find similar
     try:
-        return maps.store(path, run_id, method, ids, vecs)
+        return maps.store(path, run_id, method, ids, vecs), (f"{problem} — computed again" if problem else None)
+    except maps.MapNotStored as e:
+        return e.map, str(e)
     except LookupError:
-        return None
+        return None, None
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -59,4 +59,8 @@ def page(title: str) -> Iterator[Context]:
                   Filters(tuple(ss["models"]), tuple(ss["kinds"]), tuple(ss["variants"])), choices)
     st.title(title)
     widgets.provenance(ctx)
+    if ctx.engine.n == 0:
+        st.info("This run has no scored generated images (yet): add images under generations/<model>/<slug>/ "
+                "and run `iconicity score` again — it scores only what is new.")
+        st.stop()
     yield ctx

@@ -10,6 +10,7 @@ import pandas as pd
 from ..analysis import correlation, tables
 from ..config import Filters
 from ..core import metrics as K
+from ..io.csvfiles import to_csv
 from . import cache
 from .labelling import labels_version, sidecar_labels
 
@@ -161,7 +162,7 @@ def image_csv(ctx) -> str:
         df = df.merge(cache.file_rows(*ctx.key, tuple(df["file_id"])), on="file_id", how="left")
         cols = ["model", "slug", "kind", "variant", "image", "clip_sim", "recognised", "vr", "vi", "label", "seed",
                 "file_id"]
-        return df[cols].sort_values(["model", "slug", "variant", "image"]).to_csv(index=False)
+        return to_csv(df[cols].sort_values(["model", "slug", "variant", "image"]))
     return ctx.engine.memo(("imagecsv", ctx.version, t, f), build)
 
 

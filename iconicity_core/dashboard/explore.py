@@ -15,7 +15,7 @@ def map_frame(ctx, method: str = "pca") -> pd.DataFrame | None:
     """Every mapped file of the run: x, y, role, model, slug, variant, label, and for generated images
     their scores at the current thresholds and image quadrant. None when the run kept no CLIP vectors."""
     t, f = ctx.thresholds, ctx.filters
-    coords = cache.map_coordinates(*ctx.key, ctx.run_id, method)
+    coords, _ = cache.map_coordinates(*ctx.key, ctx.run_id, method)
     if coords is None:
         return None
 
@@ -31,6 +31,22 @@ def map_frame(ctx, method: str = "pca") -> pd.DataFrame | None:
         keep = (out["role"] == "reference") | (gen & np.isin(rows, np.flatnonzero(eng.mask(f))))
         return out[keep].reset_index(drop=True)
     return ctx.engine.memo(("map", ctx.version, labels_version(ctx), method, t, f), build)
+
+
+def unmapped_hint(ctx, n_mapped: int) -> str | None:
+    """Why fewer generated images are mapped than were scored (the run did not keep their vectors)."""
+    scored = int(ctx.engine.mask(ctx.filters).sum())
+    keep = (ctx.info.get("config") or {}).get("keep_embeddings", "all")
+    if n_mapped >= scored:
+        return None
+    return (f"{n_mapped:,} of the {scored:,} scored generated images are mapped: this run kept the CLIP vectors of "
+            f"the reference images only (`--keep-embeddings {keep}`; `references` is the default), so only generated "
+            "images identical to a reference have one. Score with `--keep-embeddings all` to map every image.")
+
+
+def map_notice(ctx, method: str = "pca") -> str | None:
+    """Why the stored map was not used or could not be stored (None when all is well)."""
+    return cache.map_coordinates(*ctx.key, ctx.run_id, method)[1]
 
 
 def map_chart(ctx, points: pd.DataFrame, method: str, n: int, colour: str):
@@ -62,6 +78,15 @@ def selection_summary(ctx, points: pd.DataFrame) -> pd.DataFrame:
             m[r[r >= 0]] = True
         shown[name] = pd.Series(eng.subset_means(ctx.thresholds, m))
     return shown.T.reset_index(names="set")
+
+
+def known_image(ctx, file_id: str | None) -> str | None:
+    """``file_id`` if it is a mapped file of the current run (a value kept from another database or run
+    is not)."""
+    if file_id is None:
+        return None
+    files = cache.map_files(*ctx.key, ctx.run_id)
+    return file_id if (files["file_id"] == file_id).any() else None
 
 
 def similar(ctx, file_id: str, k: int = 12) -> pd.DataFrame:

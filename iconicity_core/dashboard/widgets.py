@@ -106,6 +106,26 @@ def _apply_operating_point(info: dict) -> None:
     ss["_op_run"] = ss["run"]
 
 
+def _db_changed() -> None:
+    """Callback (runs before the script): another database — its first run, at that run's operating point,
+    applied by :func:`current_view` before any slider is drawn."""
+    ss = st.session_state
+    ss["db"], ss["run"], ss["ref"] = ss["w_db"], None, None
+    for k in ("_op_run", "image", "similar_to", "w_run"):
+        ss.pop(k, None)
+    for k in state.LIST_KEYS:
+        ss[k] = []
+        ss.pop(f"w_{k}", None)
+
+
+def _run_changed() -> None:
+    """Callback (runs before the script): another scoring run of the same database — at its operating
+    point, applied before the sliders are drawn (applying it after raised StreamlitWidgetAlreadyInstantiated)."""
+    ss = st.session_state
+    ss["run"] = ss["w_run"]
+    ss.pop("_op_run", None)
+
+
 def sidebar() -> None:
     """The shared sidebar (drawn by ``app.py`` on every run, or by a page run on its own)."""
     opts = _db_options()
@@ -113,13 +133,17 @@ def sidebar() -> None:
     ss = st.session_state
     names = list(opts)
     ss["db"] = st.selectbox("Database", names, index=names.index(ss["db"]) if ss["db"] in names else 0,
-                            key="w_db", help="$ICONICITY_DATA/*.duckdb, or `streamlit run app.py -- --db FILE`")
+                            key="w_db", on_change=_db_changed,
+                            help="$ICONICITY_DATA/*.duckdb, or `streamlit run app.py -- --db FILE`")
     view = current_view()
     if view is None:
         return
     _, choices, info = view
     if choices["runs"]:
-        ss["run"] = st.selectbox("Scoring run", choices["runs"], index=choices["runs"].index(ss["run"]), key="w_run")
+        if ss.get("w_run") not in choices["runs"]:
+            ss.pop("w_run", None)
+        ss["run"] = st.selectbox("Scoring run", choices["runs"], index=choices["runs"].index(ss["run"]), key="w_run",
+                                 on_change=_run_changed)
         info = cache.meta(str(view[0]), cache.file_version(view[0]))[1][ss["run"]]
         lit = state.literal
         st.caption(f"recognition: {lit(info['clip_info']['model'])} ({lit(info['clip_info']['family'])})  \n"
@@ -207,6 +231,9 @@ def provenance(ctx) -> None:
                    f"({lit(src.get('recognition', ''))}), patch τ {op.get('patch_tau')} "
                    f"({lit(src.get('realization', ''))}); a value {K.symbol(ctx.thresholds.rule)} τ "
                    "passes. Links and the sidebar can move them.")
+    if i.get("status") not in (None, "done"):
+        st.warning(f"Run {lit(i['run_id'])} is **{lit(i['status'])}**: these numbers cover only the images it "
+                   "scored so far — run the same `iconicity score` command again to finish it.", icon="⚠️")
     if not i["semantic"]:
         st.warning("These scores come from a weight-free **appearance baseline** (colour layout + gradient "
                    "orientations): it measures low-level visual similarity, **not semantic recognition** like "

@@ -62,21 +62,39 @@ def all_of(con, embedder: str, image_ids: list[str] | None = None) -> tuple[list
     return [r[0] for r in rows], quantize(arr)
 
 
-def drop(con, embedders: list[str]) -> None:
-    """Delete every stored embedding of these embedders."""
+#: How much of an embedder's vectors a score run wants kept (``--keep-embeddings``), narrowest first.
+SCOPES = ("none", "references", "all")
+
+
+def wanted_scopes(con) -> dict[str, str]:
+    """Per embedder key: the widest ``--keep-embeddings`` of the score runs that use it (runs recorded before
+    the option existed kept everything: ``all``)."""
+    wanted: dict[str, int] = {}
+    for ck, dk, cfg in con.execute("SELECT clip_key, dino_key, config FROM runs WHERE kind = 'score'").fetchall():
+        keep = (json.loads(cfg) if isinstance(cfg, str) and cfg else cfg or {}).get("keep_embeddings", "all")
+        scope = SCOPES.index(keep) if keep in SCOPES else len(SCOPES) - 1
+        for key in (ck, dk):
+            if key:
+                wanted[key] = max(wanted.get(key, 0), scope)
+    return {k: SCOPES[v] for k, v in wanted.items()}
+
+
+def prune(con) -> int:
+    """Delete the stored vectors no score run wants any more, and only those: an embedder no run uses loses
+    all its vectors; one whose runs keep ``references`` loses the vectors of images that are no reference;
+    one whose runs keep ``none`` loses all. Vectors are shared by every run with the same embedder, so one
+    run's ``--keep-embeddings none`` never deletes what another run of that embedder keeps. Returns how
+    many rows went."""
     from .connection import transaction
 
+    wanted = wanted_scopes(con)
+    before = con.execute("SELECT count(*) FROM embeddings").fetchone()[0]
     with transaction(con):
-        con.execute("DELETE FROM embeddings WHERE embedder IN (SELECT unnest(?))", [list(embedders)])
-
-
-def prune_unused(con) -> int:
-    """Delete embeddings of embedders that no remaining score run uses; returns how many rows."""
-    n = con.execute("""SELECT count(*) FROM embeddings WHERE embedder NOT IN
-                       (SELECT clip_key FROM runs WHERE clip_key IS NOT NULL
-                        UNION SELECT dino_key FROM runs WHERE dino_key IS NOT NULL)""").fetchone()[0]
-    if n:
-        con.execute("""DELETE FROM embeddings WHERE embedder NOT IN
-                       (SELECT clip_key FROM runs WHERE clip_key IS NOT NULL
-                        UNION SELECT dino_key FROM runs WHERE dino_key IS NOT NULL)""")
-    return n
+        con.execute("DELETE FROM embeddings WHERE embedder NOT IN (SELECT unnest(?))", [list(wanted) or [""]])
+        for key, scope in wanted.items():
+            if scope == "none":
+                con.execute("DELETE FROM embeddings WHERE embedder = ?", [key])
+            elif scope == "references":
+                con.execute("""DELETE FROM embeddings WHERE embedder = ? AND image_id NOT IN
+                               (SELECT image_id FROM files WHERE role = 'reference' AND image_id IS NOT NULL)""", [key])
+    return before - con.execute("SELECT count(*) FROM embeddings").fetchone()[0]

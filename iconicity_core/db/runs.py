@@ -56,6 +56,16 @@ def start(con, run_id: str, kind: str, config: dict | None = None, inputs: dict 
     return run_id
 
 
+def update_config(con, run_id: str, values: dict) -> None:
+    """Merge ``values`` into a run's recorded config (a resumed score run records what it was asked now)."""
+    rec = get(con, run_id)
+    if rec is None:
+        raise LookupError(f"no run {run_id!r}")
+    with transaction(con):
+        con.execute("UPDATE runs SET config = ? WHERE run_id = ?",
+                    [json.dumps({**(rec.get("config") or {}), **values}, default=str), run_id])
+
+
 def finish(con, run_id: str, outputs: dict | None = None, status: str = "done", message: str | None = None) -> None:
     t = now()
     with transaction(con):
@@ -158,7 +168,7 @@ def delete(con, run_id: str) -> list[dict]:
     """Delete a run, its child runs, and every row they produced (similarities, de-duplication,
     measure scores, covariate columns); embeddings no remaining score run uses go too. Returns the
     deleted run records (their ``outputs`` name any files they wrote)."""
-    from .embeddings import prune_unused
+    from .embeddings import prune
     from .refs import drop_columns
 
     rec = get(con, run_id)
@@ -174,7 +184,7 @@ def delete(con, run_id: str) -> list[dict]:
         cols = [r[0] for r in con.execute("SELECT name FROM covariate_sources WHERE run_id IN (SELECT unnest(?))",
                                           [ids]).fetchall()]
         con.execute("DELETE FROM runs WHERE run_id IN (SELECT unnest(?))", [ids])
-        prune_unused(con)
+    prune(con)                                    # vectors no remaining run wants
     if cols:
         drop_columns(con, cols)
     return records

@@ -66,6 +66,21 @@ class CellEmbedder(Protocol):
         return self.embed_prepared([self.prepare(im) for im in images])
 
 
+def fixed_shape_chunks(x, size: int):
+    """``(chunk, n)`` over the rows of tensor ``x``, every chunk padded with zeros to exactly ``size`` rows
+    (``n``: how many are real). A model then always sees the same input shape, so an image's features do
+    not depend on which other images share its batch or on the leftover size of the last batch (a lone
+    image takes a different matrix-vector path whose float32 results differ in the last bits)."""
+    import torch
+
+    for i in range(0, len(x), size):
+        chunk = x[i : i + size]
+        n = len(chunk)
+        if n < size:
+            chunk = torch.cat([chunk, chunk.new_zeros((size - n, *chunk.shape[1:]))])
+        yield chunk, n
+
+
 def resolve_device(device: str = "auto") -> str:
     """``auto`` picks cuda, then mps, then cpu; other values are checked and returned."""
     import torch

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .base import EmbedderInfo, GlobalEmbedder, ModelLoadError, file_digest
+from .base import EmbedderInfo, GlobalEmbedder, ModelLoadError, file_digest, fixed_shape_chunks
 
 
 class OpenClipEmbedder(GlobalEmbedder):
@@ -65,12 +65,13 @@ class OpenClipEmbedder(GlobalEmbedder):
         import torch
 
         out = []
-        for i in range(0, len(prepared), self.batch_size):
-            x = torch.stack(prepared[i : i + self.batch_size])
+        if not prepared:
+            return np.zeros((0, 0), np.float32)
+        for x, n in fixed_shape_chunks(torch.stack(prepared), self.batch_size):   # same shape every call
             with torch.inference_mode(), torch.autocast(
                 "cuda", dtype=torch.float16, enabled=self.dtype == torch.float16
             ):
-                f = self.model.encode_image(x.to(self.device, non_blocking=True))
+                f = self.model.encode_image(x.to(self.device, non_blocking=True))[:n]
             out.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.grid import cell_boxes, split_ranges
-from .base import CellEmbedder, EmbedderInfo, ModelLoadError, dir_digest, hf_token
+from .base import CellEmbedder, EmbedderInfo, ModelLoadError, dir_digest, fixed_shape_chunks, hf_token
 
 PATCH_MODES = ("crop", "token")
 CELL_PREPROCESS = ("squash", "center-crop")
@@ -137,8 +137,8 @@ class Dinov3CellEmbedder(CellEmbedder):
             return self._token(prepared)
         crops = torch.cat(prepared)
         feats = []
-        for i in range(0, len(crops), self.batch_size):
-            h = self._forward(crops[i : i + self.batch_size].to(self.device, non_blocking=True), normalized=True)
+        for x, n in fixed_shape_chunks(crops, self.batch_size):          # the same shape every call
+            h = self._forward(x.to(self.device, non_blocking=True), normalized=True)[:n]
             feats.append(torch.nn.functional.normalize(h.mean(dim=1), dim=-1).cpu())
         return torch.cat(feats).numpy().reshape(len(prepared), k, -1).astype(np.float32)
 
@@ -149,9 +149,9 @@ class Dinov3CellEmbedder(CellEmbedder):
         n = side // self.patch
         rr, cr = split_ranges(n, self.rows), split_ranges(n, self.cols)
         out = []
-        for i in range(0, len(prepared), self.batch_size):
-            x = torch.cat(prepared[i : i + self.batch_size]).to(self.device, non_blocking=True)
-            tok = self._forward(x)[:, self.n_skip :, :].reshape(len(x), n, n, -1)
+        for x, k in fixed_shape_chunks(torch.cat(prepared), self.batch_size):      # the same shape every call
+            x = x.to(self.device, non_blocking=True)
+            tok = self._forward(x)[:k, self.n_skip :, :].reshape(k, n, n, -1)
             cells = [tok[:, a:b, c:d, :].mean(dim=(1, 2)) for (a, b) in rr for (c, d) in cr]
             out.append(torch.nn.functional.normalize(torch.stack(cells, 1), dim=-1).cpu())
         return torch.cat(out).numpy().astype(np.float32)

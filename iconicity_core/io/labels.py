@@ -126,9 +126,10 @@ def parse(path: str | Path, required: tuple[str, ...] = ("image", "label")) -> P
         out.delimiter = ","
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=out.delimiter, strict=True)
     header: list[str] | None = None
+    opened = 1                                  # the line the row being read starts on
     try:
         for raw in reader:
-            line = reader.line_num
+            line, opened = opened, reader.line_num + 1
             if not any(c.strip() for c in raw):
                 continue
             cells = [c.strip() for c in raw]
@@ -150,9 +151,9 @@ def parse(path: str | Path, required: tuple[str, ...] = ("image", "label")) -> P
             row["label"] = row["label"].lower()
             out.rows.append((line, row))
     except csv.Error as e:
-        line = reader.line_num
-        out.error = (f"{name}:{line}: {e} (a quote opened on or before this line is never closed?) — fix that line; "
-                     f"the {len(out.rows)} row(s) before it are read")
+        line = opened
+        out.error = (f"{name}:{line}: {e} — a quote opened on this line is never closed; fix that line (the "
+                     f"{len(out.rows)} row(s) before it are read)")
         out.problems.append((f"{name}:{line}", out.error))
     return out
 

@@ -64,3 +64,38 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return "sha256:" + h.hexdigest()
+
+
+def record_files(paths, database) -> dict:
+    """What a run records about the files it wrote (``outputs`` keys ``files`` and ``database``): each
+    file's hash, under a path relative to the database's folder when it lies there (a sidecar such as
+    ``DB.maps/…``, so a copied database's records point at the copy's own files), else absolute; and the
+    database file the run wrote them for."""
+    base = Path(database).resolve().parent
+    files = {}
+    for p in paths:
+        p = Path(p).resolve()
+        key = p.relative_to(base).as_posix() if base in p.parents else str(p)
+        files[key] = sha256_file(p)
+    return {"files": files, "database": str(Path(database).resolve())}
+
+
+def owned_files(outputs: dict, database) -> list[tuple[Path, str, str | None]]:
+    """The files a run recorded, for `runs delete`: ``(path, digest, why_kept)`` — ``why_kept`` is None
+    when the file belongs to this database and may be removed (unchanged since, checked by the caller):
+    relative paths are resolved against this database's folder; an absolute path (an export folder) only
+    belongs to the database the run was recorded in, not to a copy of it elsewhere."""
+    db = Path(database).resolve()
+    recorded = outputs.get("database")
+    out = []
+    for key, digest in (outputs.get("files") or {}).items():
+        p = Path(key)
+        if not p.is_absolute():
+            out.append((db.parent / p, digest, None))
+        elif recorded is not None and Path(recorded) != db:
+            out.append((p, digest, f"written for the database at {recorded}, not this one (a copy?)"))
+        elif recorded is None and p.parent.name.endswith(".maps") and p.parent != Path(str(db) + ".maps"):
+            out.append((p, digest, "the sidecar of another database (this one is a copy?)"))
+        else:
+            out.append((p, digest, None))
+    return out

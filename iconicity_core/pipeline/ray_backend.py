@@ -14,10 +14,32 @@ import os
 
 import numpy as np
 
+from .scorer import StageError
 from .stream import Task, prepare
+
+RESUME = "every batch already written is kept: run the same command again to resume"
+
+
+def check_address(address: str | None, timeout: float = 5.0) -> None:
+    """A ``HOST:PORT`` or ``ray://HOST:PORT`` address must accept a connection within ``timeout`` seconds
+    (``ray.init`` on a wrong address hangs without a word); ``auto`` and None are Ray's to resolve."""
+    import socket
+
+    if not address or address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise StageError(f"--ray-address {address!r} is not HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise StageError(f"cannot reach a Ray cluster at {address} ({e.strerror or e}) — start one with `ray start "
+                         "--head` there, check the address, or leave --ray-address out for a local one") from None
 
 log = logging.getLogger(__name__)
 FAIL_ONCE = "ICONICITY_RAY_FAIL_ONCE"      # tests: path of a marker file; the actor holding it dies once
+FAIL_ALWAYS = "ICONICITY_RAY_FAIL_ALWAYS"  # tests: every actor dies on its first batch (restarts run out)
 
 
 class EmbedActor:
@@ -36,6 +58,8 @@ class EmbedActor:
         self.max_pixels = max_pixels
 
     def __call__(self, batch: dict) -> dict:
+        if os.environ.get(FAIL_ALWAYS):
+            os._exit(1)
         marker = os.environ.get(FAIL_ONCE)
         if marker and os.path.exists(marker):
             os.remove(marker)
@@ -74,11 +98,17 @@ class RayStage:
         import ray
 
         if not ray.is_initialized():
-            env = {k: v for k, v in os.environ.items() if k in (FAIL_ONCE, "HF_HOME", "HF_HUB_OFFLINE", "HF_TOKEN",
+            check_address(self.ray_opts.get("address"))
+            env = {k: v for k, v in os.environ.items() if k in (FAIL_ONCE, FAIL_ALWAYS, "HF_HOME", "HF_HUB_OFFLINE", "HF_TOKEN",
                                                                "TRANSFORMERS_OFFLINE")}
             ray.init(address=self.ray_opts.get("address"), include_dashboard=False, logging_level=logging.WARNING,
                      log_to_driver=False, runtime_env={"env_vars": env} if env else None)
             self._started = True
+        gpus = float(self.ray_opts.get("gpus_per_worker") or 0)
+        have = float(ray.cluster_resources().get("GPU", 0))
+        if gpus > have:
+            raise StageError(f"--gpus-per-worker {gpus:g} needs a GPU, and the Ray cluster has {have:g} — use "
+                             "--gpus-per-worker 0 for CPU actors, or add GPU nodes (`ray start` on them)")
         return ray
 
     def __call__(self, tasks: list[Task]):
@@ -88,11 +118,18 @@ class RayStage:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True          # the writer releases files in task order
         ctx.enable_progress_bars = False
+        ctx.log_internal_stack_trace_to_stdout = False
+        for name in ("ray.data", "ray.data._internal", "ray.data.exceptions"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)   # a failure is said once, below, with what to do
         gpus = float(self.ray_opts.get("gpus_per_worker") or 0)
         items = [{"image_id": t.image_id, "path": t.path, "size": -1 if t.size is None else t.size,
                   "mtime": -1.0 if t.mtime is None else t.mtime, "need_global": t.need_global,
                   "need_cells": t.need_cells, "need_phash": t.need_phash} for t in tasks]
         ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // self.batch_size)))
+        import warnings
+
+        warnings.filterwarnings("ignore", module="ray")
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
         ds = ds.map_batches(EmbedActor, batch_size=self.batch_size, batch_format="numpy",
                             fn_constructor_kwargs={"models": self.ray_opts["models"],
                                                    "device": "cuda" if gpus > 0 else "cpu",
@@ -101,6 +138,15 @@ class RayStage:
                             num_cpus=1 if gpus == 0 else None,
                             max_restarts=3, max_task_retries=3)
         ck, dk = self.clip.info.key, self.cells.info.key
+        try:
+            yield from self._batches(ds, ck, dk)
+        except StageError:
+            raise
+        except Exception as e:        # Ray's own errors repeat hundreds of lines of actor logs: say it in one
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            raise StageError(f"the Ray embedding stage failed ({type(e).__name__}: {first}) — {RESUME}") from None
+
+    def _batches(self, ds, ck: str, dk: str):
         for out in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=2):
             batch, new = [], {ck: {}, dk: {}}
             for i, iid in enumerate(out["image_id"]):

@@ -8,7 +8,7 @@ from .. import db
 from ..embedders import CellEmbedder, GlobalEmbedder
 from ..io.dataset import Dataset
 from .ingest import sync_dataset
-from .scorer import LocalStage, ScoreSummary, Scorer
+from .scorer import LocalStage, Scorer, ScoreSummary
 
 BACKENDS = ("local", "ray")
 

@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import imagehash
 import numpy as np
@@ -23,7 +22,6 @@ from ..core.similarity import best_match, match_cells, quantize
 from ..db import embeddings as emb_db
 from ..db import scores as scores_db
 from ..embedders import CellEmbedder, GlobalEmbedder
-from ..io.dataset import Dataset
 from ..io.images import DEFAULT_MAX_PIXELS
 from .stream import Task, stream
 
@@ -87,6 +85,11 @@ def operating_point(clip, cells, rule: str = "gt", clip_tau_dynamic: float | Non
                                                                    else "the paper's default")}}
 
 
+class StageError(RuntimeError):
+    """The embedding stage cannot go on (a Ray cluster that cannot be reached, has no GPU, or lost an actor
+    too often); the message says what to do — everything written so far is kept, so a re-run resumes."""
+
+
 class LocalStage:
     """The embedding stage on this machine: worker processes read, decode and prepare images
     (:mod:`.stream`), this process runs the models on batches. A stage is a callable from tasks to
@@ -144,6 +147,7 @@ class Scorer:
                       dino_info=cells.info.__dict__, grid=f"{cells.rows}x{cells.cols}",
                       patch_mode=getattr(cells, "mode", "crop"), phash_max=phash_max,
                       semantic=bool(clip.info.semantic and cells.info.semantic))
+        db.runs.update_config(con, self.run_id, {"keep_embeddings": keep_embeddings})   # a resumed run: asked now
         self.summary = ScoreSummary(self.run_id)
 
     def _bar(self, total: int, desc: str):
@@ -254,8 +258,8 @@ class Scorer:
                 t = time.perf_counter()
                 phase()
                 log.debug("%s: %.2f s", phase.__name__, time.perf_counter() - t)
-            if self.keep == "none":
-                emb_db.drop(self.con, [self.clip.info.key, self.cells.info.key])
+            if self.keep != "all":         # drop what no run of these embedders keeps (never another run's)
+                emb_db.prune(self.con)
             self.summary.problems = scores_db.problems(self.con)
             self.summary.errors = scores_db.file_errors(self.con)
         except BaseException as e:

@@ -70,11 +70,28 @@ class _Prepared:
         return prepare(self.tasks[i], self.clip, self.cells, self.max_pixels)
 
 
-def _worker_init(_worker_id: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (worker) process die when its parent does — even by SIGKILL, which runs no cleanup — via
+    Linux's ``PR_SET_PDEATHSIG``; a parent already gone (a race before the call) ends the worker at once."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG = 1
+        except OSError:
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def _worker_init(parent_pid: int, _worker_id: int) -> None:
     import signal
 
     import torch
 
+    die_with_parent(parent_pid)      # a SIGKILLed `iconicity score` left its workers running (~430 MB each)
     torch.set_num_threads(1)         # each worker is one core; the model stage keeps the others
     # Ctrl-C reaches the whole process group: the main process stops the workers itself (a worker that
     # died of it mid-transfer left the loader waiting out its 5 s shutdown timeout)
@@ -96,11 +113,13 @@ def stream(tasks: list[Task], clip, cells, batch_size: int = 32, workers: int | 
         for i in range(0, len(tasks), batch_size):
             yield [prepare(t, clip, cells, max_pixels) for t in tasks[i : i + batch_size]]
         return
+    from functools import partial
+
     from torch.utils.data import DataLoader
 
     loader = DataLoader(_Prepared(tasks, clip, cells, max_pixels), batch_size=batch_size, shuffle=False,
                         num_workers=min(workers, max(1, -(-len(tasks) // batch_size))), collate_fn=list,
-                        prefetch_factor=2, worker_init_fn=_worker_init, pin_memory=pin_memory)
+                        prefetch_factor=2, worker_init_fn=partial(_worker_init, os.getpid()), pin_memory=pin_memory)
     try:
         yield from loader
     except RuntimeError as e:

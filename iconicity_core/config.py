@@ -39,10 +39,12 @@ MATCH = "any"
 #: Score presets: ``paper`` = the method as published (docs/method.md); ``authors`` = the released
 #: scripts (docs/method.md, "Reproducing the released scripts").
 PRESETS: dict[str, dict] = {
-    "paper": {"clip_model": "ViT-B-32", "clip_pretrained": "openai", "cell_preprocess": "squash", "cell_size": None,
-              "threshold_rule": "gt", "clip_tau_dynamic": None, "k_gen": None},
-    "authors": {"clip_model": "ViT-B-16", "clip_pretrained": "openai", "cell_preprocess": "center-crop",
-                "cell_size": 256, "threshold_rule": "ge", "clip_tau_dynamic": 0.75, "k_gen": 50},
+    "paper": {"clip_model": "ViT-B-32", "clip_pretrained": "openai", "clip_preprocess": "open_clip",
+              "cell_preprocess": "squash", "cell_size": None, "threshold_rule": "gt", "clip_tau_dynamic": None,
+              "k_gen": None, "decode": "careful"},
+    "authors": {"clip_model": "ViT-B-16", "clip_pretrained": "openai", "clip_preprocess": "hf",
+                "cell_preprocess": "center-crop", "cell_size": 256, "threshold_rule": "ge", "clip_tau_dynamic": 0.75,
+                "k_gen": 50, "decode": "authors"},
 }
 #: Ground-truth labels a person (or the demo simulator) gives a generated image.
 LABELS: tuple[str, ...] = ("replica", "partial", "reinterpretation", "miss")

@@ -208,3 +208,48 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
     finally:
         con.close()
     return {"references": n_refs, "generations": n_gen, "cell_rows": n_gen * k, "run_id": run_id}
+
+
+# -- an offline Hugging Face Hub cache with random weights under the real names -----------------------------
+
+def hub_cache_put(hf_home: str | Path, repo_id: str, files: dict[str, str | Path | bytes],
+                  revision: str = "0" * 40) -> Path:
+    """Lay files out as ``huggingface_hub`` caches a download of ``repo_id`` (``HF_HOME/hub/models--org--name``),
+    so that loaders asked for the real model name find them with ``HF_HUB_OFFLINE=1``; returns the snapshot
+    folder. ``files``: file name -> a path to copy (a folder is copied whole) or the bytes."""
+    import shutil
+
+    repo = Path(hf_home) / "hub" / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / revision
+    snap.mkdir(parents=True, exist_ok=True)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    for name, src in files.items():
+        dest = snap / name
+        if isinstance(src, bytes):
+            dest.write_bytes(src)
+        elif Path(src).is_dir():
+            shutil.copytree(src, dest, dirs_exist_ok=True)
+        else:
+            shutil.copy(src, dest)
+    return snap
+
+
+def install_random_open_clip_tag(hf_home: str | Path, model: str = "ViT-B-32", tag: str = "openai", seed: int = 0):
+    """Random-init weights of ``model`` where open_clip looks for ``pretrained=tag`` (its ``hf_hub`` entry),
+    so ``create_model_and_transforms(model, pretrained=tag)`` loads them offline; returns the model."""
+    import tempfile
+
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    cfg = open_clip.get_pretrained_cfg(model, tag)
+    repo = cfg["hf_hub"].rstrip("/")
+    torch.manual_seed(seed)
+    net = open_clip.create_model(model, pretrained=None, force_quick_gelu=bool(cfg.get("quick_gelu")))
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "open_clip_model.safetensors"
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+        hub_cache_put(hf_home, repo, {"open_clip_model.safetensors": path})
+    return net

@@ -51,8 +51,14 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
               "bootstrap_resamples": n_resamples, "out": str(out)}
     with db.runs.recorded(con, "analyze", config, {"covariate_sources": db.refs.sources_dict(con)},
                           parent_run=run_id) as rec:
+        from .engine import Arrays, Engine
+        from .robustness import sensitivity_grid
+
+        engine = Engine(Arrays.from_columns(db.views.engine_arrays(con, run_id)))
+        grid = sensitivity_grid(engine, t, variant=variant, n_resamples=n_resamples)
         files: dict[Path, str | bytes] = {}
-        for name, df in (("correlations", corr), ("multivariable", mv)):
+        for name, df in (("correlations", corr), ("multivariable", mv), ("robustness", grid["table"]),
+                         ("robustness_conclusions", grid["conclusions"])):
             files[out / f"{name}.csv"] = to_csv(df)
             files[out / f"{name}.tex"] = df.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True)
         if len(corr):

@@ -18,6 +18,7 @@ from .options import (
     Pooling,
     Quiet,
     Run,
+    emit,
     fail,
     open_db,
     report_items,
@@ -131,7 +132,88 @@ def calibrate(
                f"calibrate run {rid})", err=True)
 
 
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        out = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        fail(f"{name} takes comma-separated numbers, e.g. 0.6,0.7,0.8")
+    if not out or not all(-1 <= v <= 1 for v in out):
+        fail(f"{name}: thresholds must lie in [-1, 1]")
+    return out
+
+
+def robustness(
+    db: Db,
+    clip_taus: str = typer.Option("0.6,0.7,0.8", help="CLIP thresholds of the grid (the paper's check)."),
+    patch_taus: str = typer.Option("0.5,0.6,0.7", help="Patch thresholds of the grid."),
+    pooling: Pooling = POOLING, match: Match = MATCH, run: Run = None,
+    variant: str | None = typer.Option(None, help="Prompt variant (default: title)."),
+    n_resamples: int = typer.Option(999, help="Bootstrap resamples over references."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for robustness.csv / .tex / conclusions.csv."),
+    fmt: Format = "text",
+) -> None:
+    """The sensitivity grid: per (CLIP τ, patch τ) the per-model CRA / VR / CRT with bootstrap CIs, whether the
+    model ranking survives (Kendall τ vs the run's operating point), the share of references whose quadrant
+    changes, and which conclusions hold across the whole grid and which flip."""
+    import json as _json
+
+    from ..analysis.robustness import sensitivity_grid
+    from ..api import Results
+    from ..io.atomic import atomic_write
+    from ..io.csvfiles import to_csv
+
+    if fmt not in ("text", "json"):
+        fail("--format must be text or json")
+    try:
+        res = Results(db, run)
+    except (LookupError, FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    t = res.thresholds(pooling=pooling, match=match)
+    g = sensitivity_grid(res.engine, t, _floats(clip_taus, "--clip-taus"), _floats(patch_taus, "--patch-taus"),
+                         variant=variant, n_resamples=n_resamples)
+    meta = {"run_id": res.run_id, "operating_point": t.as_dict(), "variant": g["variant"],
+            "bootstrap_resamples": n_resamples}
+    if out is not None:
+        for name, df in (("robustness", g["table"]), ("robustness_points", g["points"]), ("conclusions", g["conclusions"])):
+            atomic_write(out / f"{name}.csv", to_csv(df))
+            atomic_write(out / f"{name}.tex", df.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True))
+        atomic_write(out / "robustness.meta.json", _json.dumps(meta, indent=2))
+    if fmt == "json":
+        typer.echo(_json.dumps({**meta, **{k: _json.loads(g[k].to_json(orient="records")) for k in
+                                           ("table", "points", "conclusions")}}, indent=2))
+        return
+    typer.echo(g["points"].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo("")
+    for r in g["conclusions"].itertuples():
+        mark = "holds" if r.holds_everywhere else "FLIPS"
+        typer.echo(f"[{mark}] {r.statement} ({r.holds_at} grid points)" + (f" — flips at {r.flips_at}" if r.flips_at else ""))
+
+
+def references_consistency(
+    db: Db, run: Run = None,
+    z: float = typer.Option(3.5, help="Outlier: robust z-score of an image's mean similarity below -Z."),
+    min_similarity: float | None = typer.Option(None, help="Outlier: mean similarity to the work's other images below "
+                                                           "this [default: the run's CLIP τ, e.g. 0.70 for CLIP]."),
+    fmt: Format = "csv",
+    cra: bool = typer.Option(False, "--cra", help="Print the CRA with and without the outliers instead."),
+) -> None:
+    """Dynamic references' own images: each image's mean CLIP similarity to the others, its robust z-score, and
+    whether it is an outlier; with --cra, per work, model and variant the CRA with the outliers dropped."""
+    from ..analysis.consistency import consistency_table
+
+    con = open_db(db, read_only=True)
+    run_id, t = thresholds(con, run, None, None, None)
+    floor = t.clip_tau if min_similarity is None else min_similarity
+    images, cras = consistency_table(con, run_id, t, z, floor)
+    emit(cras if cra else images, fmt, meta={"run_id": run_id, "z": z, "min_similarity": floor,
+                                             "thresholds": t.as_dict()})
+
+
 def register(app: typer.Typer) -> None:
+    from .study import references_app
+
     app.command()(analyze)
     app.command()(evaluate)
     app.command()(calibrate)
+    app.command()(robustness)
+    references_app.command("consistency")(references_consistency)

@@ -109,6 +109,7 @@ def runs_show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id
     con = open_db(_db(ctx, db), read_only=True)
     rid = _find(con, run_id)
     rec = database.runs.get(con, rid) | {"produced": database.runs.produced_counts(con, rid)}
+    rec["warnings"] = database.runs.warnings_for(rec)
     typer.echo(json.dumps(rec, indent=2, default=str))
 
 

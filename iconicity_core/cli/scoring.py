@@ -27,6 +27,15 @@ def score(
     cell_preprocess: str | None = typer.Option(None, help="squash (each cell resized to the input size) or "
                                                               "center-crop (timm's transform, as the scripts) [paper: squash]."),
     cell_size: int | None = typer.Option(None, help="Cell input side (default: the model's input size)."),
+    clip_preprocess: str | None = typer.Option(None, help="open_clip (its transform: centre crop at round) or hf "
+                                                          "(Hugging Face's CLIP processor, as the scripts: crop at "
+                                                          "floor) [paper: open_clip, authors: hf]."),
+    decode: str | None = typer.Option(None, help="careful (EXIF rotation, alpha over white, 16-bit scaled, every "
+                                                 "format, hidden files skipped) or authors (as the released scripts) "
+                                                 "[paper: careful, authors: authors]."),
+    cell_resize: str = typer.Option("auto", help="Where DINOv3 cells are resized: pil (worker processes, uint8; the "
+                                                 "CPU default), torch (the model stage, float, on the device; the "
+                                                 "CUDA default and the arithmetic before 0.2.0) or auto."),
     threshold_rule: str | None = typer.Option(None, help="gt (s > τ, the paper) or ge (s >= τ, the scripts); "
                                                              "recorded with the run, honoured by metrics and the dashboard."),
     clip_tau_dynamic: float | None = typer.Option(None, help="Default CLIP τ for dynamic references recorded "
@@ -71,6 +80,12 @@ def score(
         fail("--format must be text or json")
     try:
         rows, cols = parse_grid(grid)
+        if preset not in config.PRESETS:
+            fail(f"--preset must be one of {', '.join(config.PRESETS)}")
+        p = {**config.PRESETS[preset], **{k: v for k, v in {
+            "clip_model": clip_model, "clip_pretrained": clip_pretrained, "cell_preprocess": cell_preprocess,
+            "cell_size": cell_size, "threshold_rule": threshold_rule, "clip_tau_dynamic": clip_tau_dynamic,
+            "k_gen": k_gen, "clip_preprocess": clip_preprocess, "decode": decode}.items() if v is not None}}
         if authors_refs is not None:
             if not authors_gen or authors_prompts is None:
                 fail("the authors' layout needs --authors-refs, --authors-gen MODEL=DIR and --authors-prompts")
@@ -78,26 +93,22 @@ def score(
             if bad:
                 fail(f"--authors-gen takes MODEL=DIR, got {bad[0]!r}")
             ds = scan_authors_layout(authors_refs, dict(g.split("=", 1) for g in authors_gen), authors_prompts,
-                                     authors_kind)
+                                     authors_kind, decode=p["decode"])
         elif dataset is not None:
-            ds = scan_dataset(dataset)
+            ds = scan_dataset(dataset, decode=p["decode"])
         else:
             fail("give a DATASET folder (or the --authors-* options)")
-        if preset not in config.PRESETS:
-            fail(f"--preset must be one of {', '.join(config.PRESETS)}")
-        p = {**config.PRESETS[preset], **{k: v for k, v in {
-            "clip_model": clip_model, "clip_pretrained": clip_pretrained, "cell_preprocess": cell_preprocess,
-            "cell_size": cell_size, "threshold_rule": threshold_rule, "clip_tau_dynamic": clip_tau_dynamic,
-            "k_gen": k_gen}.items() if v is not None}}
         if p["threshold_rule"] not in config.RULES:
             fail(f"--threshold-rule must be one of {', '.join(config.RULES)}")
         if p["k_gen"] is not None and p["k_gen"] < 1:
             fail("--k-gen must be at least 1")
         dev = resolve_device(device)
         typer.echo(f"loading models on {dev} ...", err=True)
-        clip = load_global(p["clip_model"], p["clip_pretrained"], device=dev, batch_size=batch_size)
+        clip = load_global(p["clip_model"], p["clip_pretrained"], device=dev, batch_size=batch_size,
+                           preprocess=p["clip_preprocess"], decode=p["decode"])
         cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
-                           token_size=token_size, cell_preprocess=p["cell_preprocess"], cell_size=p["cell_size"])
+                           token_size=token_size, cell_preprocess=p["cell_preprocess"], cell_size=p["cell_size"],
+                           resize=cell_resize, decode=p["decode"])
         config_ = {"preset": preset, **p, "dino_model": dino_model, "patch_mode": patch_mode, "grid": grid,
                    "backend": backend,
                    "token_size": token_size, "batch_size": batch_size, "phash_max": phash_max,
@@ -106,13 +117,14 @@ def score(
         summary = score_dataset(ds, db, clip, cells, phash_max=phash_max, batch_size=batch_size,
                                 max_pixels=max_pixels, device=dev, progress=not quiet, config=config_,
                                 k_gen=p["k_gen"], threshold_rule=p["threshold_rule"], workers=workers,
-                                keep_embeddings=keep_embeddings, backend=backend,
+                                keep_embeddings=keep_embeddings, backend=backend, decode=p["decode"],
                                 ray={"address": ray_address, "gpus_per_worker": gpus_per_worker, "actors": ray_workers,
                                      "models": {"clip_model": p["clip_model"], "clip_pretrained": p["clip_pretrained"],
                                                 "dino_model": dino_model, "patch_mode": patch_mode, "rows": rows,
                                                 "cols": cols, "token_size": token_size,
                                                 "cell_preprocess": p["cell_preprocess"], "cell_size": p["cell_size"],
-                                                "batch_size": batch_size}})
+                                                "batch_size": batch_size, "clip_preprocess": p["clip_preprocess"],
+                                                "decode": p["decode"], "cell_resize": cell_resize}})
     except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
             database.SchemaError, StageError) as e:
         fail(str(e))

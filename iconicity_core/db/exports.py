@@ -7,9 +7,12 @@ from ..core import metrics as K
 
 
 def reference_info(con, run_id: str) -> pd.DataFrame:
-    """Per slug: first kept reference path, kept paths, counts before/after de-duplication."""
+    """Per slug: the folder name it was read from (as the released scripts write their ``slug``), first kept
+    reference path, kept paths, counts before/after de-duplication."""
     return con.execute(
         """SELECT d.slug,
+                  first(CASE WHEN r.layout = 'authors' THEN split_part(f.relpath, '/', 1)
+                             ELSE split_part(f.relpath, '/', 2) END ORDER BY f.relpath) AS folder,
                   first(r.path || '/' || f.relpath ORDER BY f.relpath) FILTER (WHERE d.kept) AS ref_image_path,
                   string_agg(r.path || '/' || f.relpath, ';' ORDER BY f.relpath) FILTER (WHERE d.kept) AS ref_images_kept,
                   count(*) AS n_ref_before, count(*) FILTER (WHERE d.kept) AS n_ref_kept,

@@ -32,12 +32,18 @@ def known_hashes(con) -> dict[str, tuple]:
 
 
 def replace(con, root_ids: list[int], files: pd.DataFrame, references: list[dict], numeric: dict[str, bool],
-            sources: dict[str, dict], problems: list[tuple[str, str]]) -> None:
+            sources: dict[str, dict], problems: list[tuple[str, str]], slugs: list[str] | None = None) -> None:
     """Replace what is recorded for these roots (files, problems) and upsert the references, in one
-    transaction."""
+    transaction. With ``slugs``, only the files of those works are replaced: several `score` calls that
+    share a root (the authors' layout: static works, then dynamic ones, one generation root) each replace
+    their own works' files and keep the others'."""
     with transaction(con):
         refs_db.upsert(con, references, numeric, sources)
-        con.execute("DELETE FROM files WHERE root_id IN (SELECT unnest(?))", [list(root_ids)])
+        if slugs is None:
+            con.execute("DELETE FROM files WHERE root_id IN (SELECT unnest(?))", [list(root_ids)])
+        else:
+            con.execute("DELETE FROM files WHERE root_id IN (SELECT unnest(?)) AND slug IN (SELECT unnest(?))",
+                        [list(root_ids), list(slugs)])
         insert_frame(con, "files", files[FILE_COLUMNS], "INSERT OR REPLACE")
         con.execute("DELETE FROM problems")
         insert_rows(con, "problems", ["item", "message"], list(problems))

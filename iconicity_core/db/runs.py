@@ -121,6 +121,25 @@ def get(con, run_id: str) -> dict | None:
     return rec
 
 
+def warnings_for(rec: dict) -> list[str]:
+    """What a user should know about a run's numbers: a score run made with open_clip's GELU on weights trained
+    with QuickGELU (before 0.2.0, every `openai` tag), an unfinished run."""
+    out = []
+    info = rec.get("clip_info") or {}
+    weights = str(info.get("weights") or "")
+    if rec.get("kind") == "score" and str(rec.get("clip_key", "")).startswith("open_clip:") \
+            and "activation" not in (info.get("extra") or {}) and weights and not weights.startswith("sha256:"):
+        model = str(rec["clip_key"]).split(":")[1]
+        from ..embedders.clip import quick_gelu_for  # only for old runs (importing open_clip takes seconds)
+
+        if quick_gelu_for(model, weights):
+            out.append(f"made with GELU on {model}/{weights} weights, which were trained with QuickGELU (versions "
+                       "before 0.2.0): its recognition scores are slightly off — score again for exact ones")
+    if rec.get("status") not in (None, "done"):
+        out.append(f"status {rec.get('status')}: its tables cover what it scored so far — run it again to finish")
+    return out
+
+
 def resolve(con, run_id: str | None, kind: str = "score") -> str:
     """``run_id`` if it exists (a unique prefix is enough), else the latest run of ``kind``; raises
     LookupError with what to do."""

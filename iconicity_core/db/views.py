@@ -137,3 +137,22 @@ def resolve_image(con, run_id: str, image: str) -> str | None:
         return rows[0][0]
     raise LookupError(f"{image!r} names {len(rows)} generated images (models {', '.join(sorted({r[1] for r in rows}))})"
                       " — give its file_id instead")
+
+
+def best_references(con, run_id: str, slug: str) -> pd.DataFrame:
+    """The scored generated images of one work: ``file_id, image_id, model, variant, kind, clip_sim`` and
+    ``ref_file``, the kept reference image that gave the best CLIP similarity."""
+    return con.execute(
+        """SELECT c.file_id, f.image_id, f.model, f.variant, rf.kind, c.sim AS clip_sim, c.ref_file
+           FROM clip_sims c JOIN files f USING (file_id) JOIN refs rf ON rf.slug = f.slug
+           WHERE c.run_id = ? AND f.slug = ? ORDER BY c.file_id""", [run_id, slug]).df()
+
+
+def dynamic_slugs(con) -> list[str]:
+    return [r[0] for r in con.execute("SELECT slug FROM refs WHERE kind = 'dynamic' ORDER BY slug").fetchall()]
+
+
+def file_images(con, file_ids: list[str]) -> dict[str, str]:
+    """file_id -> image_id (content hash)."""
+    return dict(con.execute("SELECT file_id, image_id FROM files WHERE file_id IN (SELECT unnest(?))",
+                            [list(file_ids)]).fetchall())

@@ -84,9 +84,10 @@ def _pixels_global(model: str, **_):
 
 @register("recognition", "open_clip", "any open_clip architecture (--clip-model ViT-B-32) with a weights tag or a "
           "local checkpoint (--clip-pretrained)", lambda m: True, 0.70, "the paper (docs/method.md)")
-def _open_clip(model: str, pretrained: str = DEFAULT_CLIP_PRETRAINED, device: str = "cpu", batch_size: int = 32, **_):
+def _open_clip(model: str, pretrained: str = DEFAULT_CLIP_PRETRAINED, device: str = "cpu", batch_size: int = 32,
+               preprocess: str = "open_clip", **_):
     from .clip import OpenClipEmbedder
-    return OpenClipEmbedder(model, pretrained, device=device, batch_size=batch_size)
+    return OpenClipEmbedder(model, pretrained, device=device, batch_size=batch_size, preprocess=preprocess)
 
 
 @register("realization", BASELINE, "the appearance descriptor per grid cell (crop mode only)",
@@ -110,10 +111,11 @@ def _pixels_cells(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, 
 @register("realization", "dinov3", "DINOv3 ViT from a Hub id or a save_pretrained folder (--dino-model), crop or "
           "token patch mode", lambda m: True, 0.60, "the paper (docs/method.md)")
 def _dinov3(model: str, mode: str = "crop", rows: int = 4, cols: int = 4, device: str = "cpu", batch_size: int = 64,
-            token_size: int = 224, cell_preprocess: str = "squash", cell_size: int | None = None, **_):
+            token_size: int = 224, cell_preprocess: str = "squash", cell_size: int | None = None, resize: str = "auto",
+            **_):
     from .dino import Dinov3CellEmbedder
     return Dinov3CellEmbedder(model, mode, rows, cols, device=device, batch_size=batch_size, token_size=token_size,
-                              cell_preprocess=cell_preprocess, cell_size=cell_size)
+                              cell_preprocess=cell_preprocess, cell_size=cell_size, resize=resize)
 
 
 def _squash_crops_only(model: str, mode: str, cell_preprocess: str) -> None:
@@ -123,19 +125,37 @@ def _squash_crops_only(model: str, mode: str, cell_preprocess: str) -> None:
         raise ValueError(f"--dino-model {model} describes each cell at its own size: use --cell-preprocess squash")
 
 
+def _decoded(embedder, decode: str):
+    """Images decoded another way are other inputs: the decode mode becomes part of the embedder's key (so a
+    careful and an authors-decoded run never share vectors) and of its record."""
+    from ..io.images import DECODES
+
+    if decode not in DECODES:
+        raise ValueError(f"--decode must be one of {', '.join(DECODES)}, got {decode!r}")
+    embedder.info.extra["decode"] = decode
+    if decode != "careful":
+        embedder.info.key += f":decode-{decode}"
+    return embedder
+
+
 def load_global(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_PRETRAINED,
-                device: str = "cpu", batch_size: int = 32) -> GlobalEmbedder:
-    """Load the recognition embedder named on the command line."""
-    return spec_for("recognition", model).factory(model, pretrained=pretrained, device=device, batch_size=batch_size)
+                device: str = "cpu", batch_size: int = 32, preprocess: str = "open_clip",
+                decode: str = "careful") -> GlobalEmbedder:
+    """Load the recognition embedder named on the command line (``preprocess``: ``open_clip`` or ``hf``, the
+    released scripts' crop; ``decode``: ``careful`` or ``authors``)."""
+    return _decoded(spec_for("recognition", model).factory(model, pretrained=pretrained, device=device,
+                                                           batch_size=batch_size, preprocess=preprocess), decode)
 
 
 def load_cells(model: str = DEFAULT_DINO_MODEL, mode: str = "crop", rows: int = 4, cols: int = 4,
                device: str = "cpu", batch_size: int = 64, token_size: int = 224, cell_preprocess: str = "squash",
-               cell_size: int | None = None) -> CellEmbedder:
-    """Load the realization (cell) embedder named on the command line."""
-    return spec_for("realization", model).factory(model, mode=mode, rows=rows, cols=cols, device=device,
-                                                  batch_size=batch_size, token_size=token_size,
-                                                  cell_preprocess=cell_preprocess, cell_size=cell_size)
+               cell_size: int | None = None, resize: str = "auto", decode: str = "careful") -> CellEmbedder:
+    """Load the realization (cell) embedder named on the command line (``resize``: where cells are resized,
+    see :mod:`.dino`)."""
+    return _decoded(spec_for("realization", model).factory(model, mode=mode, rows=rows, cols=cols, device=device,
+                                                           batch_size=batch_size, token_size=token_size,
+                                                           cell_preprocess=cell_preprocess, cell_size=cell_size,
+                                                           resize=resize), decode)
 
 
 __all__ = ["BASELINE", "CellEmbedder", "EmbedderInfo", "EmbedderSpec", "GlobalEmbedder", "ModelLoadError", "PIXELS",

@@ -54,7 +54,12 @@ def descriptors(arr: np.ndarray) -> np.ndarray:
 
 
 def _small(im: Image.Image) -> np.ndarray:
-    return np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.float64) / 255.0
+    """The uint8 thumbnail the descriptor is computed from (what crosses the worker boundary)."""
+    return np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.uint8)
+
+
+def _unit_range(thumbs) -> np.ndarray:
+    return np.asarray(thumbs, np.float64) / 255.0
 
 
 def _info(kind: str, key_suffix: str = "") -> EmbedderInfo:
@@ -78,7 +83,7 @@ class BaselineGlobalEmbedder(GlobalEmbedder):
         return _small(image)
 
     def embed_prepared(self, prepared: list) -> np.ndarray:
-        return descriptors(np.stack(prepared)) if prepared else np.zeros((0, 0), np.float32)
+        return descriptors(_unit_range(np.stack(prepared))) if prepared else np.zeros((0, 0), np.float32)
 
 
 class BaselineCellEmbedder(CellEmbedder):
@@ -96,5 +101,5 @@ class BaselineCellEmbedder(CellEmbedder):
         k = self.rows * self.cols
         if not prepared:
             return np.zeros((0, k, 0), np.float32)
-        return descriptors(np.concatenate(prepared)).reshape(len(prepared), k, -1)
+        return descriptors(_unit_range(np.concatenate(prepared))).reshape(len(prepared), k, -1)
 

@@ -22,12 +22,13 @@ from .base import CellEmbedder, EmbedderInfo, GlobalEmbedder
 SIDE = 8
 
 
-def _vec(im: Image.Image) -> np.ndarray:
-    return _unit(np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.float32))
+def _thumb(im: Image.Image) -> np.ndarray:
+    """The uint8 thumbnail (what crosses the worker boundary)."""
+    return np.asarray(im.convert("RGB").resize((SIDE, SIDE), Image.Resampling.BOX), np.uint8)
 
 
 def _unit(thumb: np.ndarray) -> np.ndarray:
-    a = thumb.reshape(-1) / 255.0
+    a = np.asarray(thumb, np.float32).reshape(-1) / 255.0
     a = a - a.mean() + 1e-3
     return a / max(float(np.linalg.norm(a)), 1e-12)
 
@@ -43,10 +44,10 @@ class PixelGlobalEmbedder(GlobalEmbedder):
         self.info = _info("global")
 
     def prepare(self, image: Image.Image) -> np.ndarray:
-        return _vec(image)
+        return _thumb(image)
 
     def embed_prepared(self, prepared: list) -> np.ndarray:
-        return np.stack(prepared) if prepared else np.zeros((0, 0), np.float32)
+        return np.stack([_unit(p) for p in prepared]) if prepared else np.zeros((0, 0), np.float32)
 
 
 class PixelCellEmbedder(CellEmbedder):
@@ -58,12 +59,13 @@ class PixelCellEmbedder(CellEmbedder):
     def prepare(self, image: Image.Image) -> np.ndarray:
         r, c = self.rows, self.cols
         if image.width % (c * SIDE) == 0 and image.height % (r * SIDE) == 0:      # cells align with the boxes:
-            small = np.asarray(image.convert("RGB").resize((c * SIDE, r * SIDE), Image.Resampling.BOX), np.float32)
-            return np.stack([_unit(small[i * SIDE:(i + 1) * SIDE, j * SIDE:(j + 1) * SIDE])   # one resize, same
-                             for i in range(r) for j in range(c)])                         # numbers as per cell
-        return np.stack([_vec(image.crop(b)) for b in cell_boxes(image.width, image.height, r, c)])
+            small = np.asarray(image.convert("RGB").resize((c * SIDE, r * SIDE), Image.Resampling.BOX), np.uint8)
+            return np.stack([small[i * SIDE:(i + 1) * SIDE, j * SIDE:(j + 1) * SIDE]   # one resize, the same
+                             for i in range(r) for j in range(c)])                  # pixels as per cell
+        return np.stack([_thumb(image.crop(b)) for b in cell_boxes(image.width, image.height, r, c)])
 
     def embed_prepared(self, prepared: list) -> np.ndarray:
         k = self.rows * self.cols
-        return np.stack(prepared) if prepared else np.zeros((0, k, 0), np.float32)
+        return (np.stack([np.stack([_unit(c) for c in p]) for p in prepared]) if prepared
+                else np.zeros((0, k, 0), np.float32))
 

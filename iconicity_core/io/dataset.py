@@ -22,7 +22,7 @@ from typing import Any
 from ..config import DEFAULT_VARIANT, KINDS
 from ..core.names import norm_slug
 from .csvfiles import CORE_COLUMNS, GEN_COLUMNS, CSVError, read_generations, read_references, read_text
-from .images import is_image_path
+from .images import AUTHORS_EXTENSIONS, is_image_path
 
 __all__ = ["CORE_COLUMNS", "CSVError", "Dataset", "FileEntry", "GEN_COLUMNS", "Reference", "norm_slug",
            "scan_authors_layout", "scan_dataset"]
@@ -62,19 +62,21 @@ class Dataset:
     files: list[FileEntry]
     problems: list[tuple[str, str]] = field(default_factory=list)   # (item, message)
     column_sources: dict[str, str] = field(default_factory=dict)    # covariate column -> CSV header
+    scope: set[str] | None = None    # the works this scan covers (None: everything under its roots)
 
 
-def _images_in(folder: Path, root: Path, problems: list[tuple[str, str]]) -> list[Path]:
-    """Image files below ``folder`` (hidden ones skipped), sorted; links that lead nowhere or outside
-    ``root`` are reported."""
+def _images_in(folder: Path, root: Path, problems: list[tuple[str, str]], decode: str = "careful") -> list[Path]:
+    """Image files below ``folder``, sorted; links that lead nowhere or outside ``root`` are reported.
+    ``careful``: every image format, sub-folders included, hidden files and folders skipped; ``authors`` (the
+    released scripts): only the files directly in ``folder``, hidden ones too, with the scripts' extensions."""
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = [] if decode == "authors" else sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
-            if name.startswith("."):
+            if name.startswith(".") and decode != "authors":
                 continue
             p = Path(dirpath) / name
-            if not is_image_path(p):
+            if not (p.suffix.lower() in AUTHORS_EXTENSIONS if decode == "authors" else is_image_path(p)):
                 continue
             rel = p.relative_to(root).as_posix()
             if p.is_symlink():
@@ -111,8 +113,16 @@ def _slug_dirs(folder: Path, where: str, problems: list[tuple[str, str]]) -> dic
     return out
 
 
-def scan_dataset(root: str | Path) -> Dataset:
-    """Scan a dataset folder in the standard layout (docs/method.md)."""
+def first_static(images: list[Path]) -> list[Path]:
+    """A static work's one reference image as the released scripts pick it: the first by their extension
+    list, then by name."""
+    order = {e: i for i, e in enumerate(AUTHORS_EXTENSIONS)}
+    return sorted(images, key=lambda p: (order.get(p.suffix.lower(), len(order)), p.name))[:1]
+
+
+def scan_dataset(root: str | Path, decode: str = "careful") -> Dataset:
+    """Scan a dataset folder in the standard layout (docs/method.md); ``decode="authors"`` selects files as
+    the released scripts do (:func:`_images_in`, :func:`first_static`)."""
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} does not exist")
@@ -128,7 +138,9 @@ def scan_dataset(root: str | Path) -> Dataset:
 
     ref_dirs = _slug_dirs(root / "references", "references", problems)
     for slug in references:
-        imgs = [p for d in ref_dirs.get(slug, []) for p in _images_in(d, root, problems)]
+        imgs = [p for d in ref_dirs.get(slug, []) for p in _images_in(d, root, problems, decode)]
+        if decode == "authors" and references[slug].kind == "static":
+            imgs = first_static(imgs)
         if not imgs:
             problems.append((f"references/{slug}", f"no reference images for {slug!r} — add them to references/{slug}/"))
         for p in imgs:
@@ -143,7 +155,7 @@ def scan_dataset(root: str | Path) -> Dataset:
     for model_dir in _subdirs(root / "generations"):
         for slug, dirs in _slug_dirs(model_dir, f"generations/{model_dir.name}", problems).items():
             for d in dirs:
-                for p in _images_in(d, root, problems):
+                for p in _images_in(d, root, problems, decode):
                     rel = p.relative_to(root).as_posix()
                     if rel in seen:
                         continue
@@ -187,7 +199,8 @@ def _listed_generations(root: Path, references: dict[str, Reference],
 
 
 def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
-                        prompts_csv: str | Path, kind: str, slug_column: str = "label_clean") -> Dataset:
+                        prompts_csv: str | Path, kind: str, slug_column: str = "label_clean",
+                        decode: str = "careful") -> Dataset:
     """The authors' layout: one reference root (a folder per slug), one generation root per model,
     and a prompt CSV whose ``label_clean`` column lists the slugs (the title is taken from a
     ``label``/``title``/``prompt`` column when there is one)."""
@@ -211,11 +224,11 @@ def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
     files: list[FileEntry] = []
     ref_dirs = _slug_dirs(ref_root, str(ref_root), problems)
     for slug in references:
-        imgs = [p for d in ref_dirs.get(slug, []) for p in _images_in(d, ref_root, problems)]
+        imgs = [p for d in ref_dirs.get(slug, []) for p in _images_in(d, ref_root, problems, decode)]
         if not imgs:
             problems.append((slug, f"no reference images for {slug!r} under {ref_root}"))
         if kind == "static":   # the authors use the first image of a static folder only
-            imgs = imgs[:1]
+            imgs = first_static(imgs) if decode == "authors" else imgs[:1]
         files += [FileEntry(ref_root, p.relative_to(ref_root).as_posix(), "reference", slug) for p in imgs]
     roots = [ref_root]
     for model, groot in sorted(gen_roots.items()):
@@ -226,5 +239,5 @@ def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
                 problems.append((f"{model}/{dirs[0].name}", f"slug {slug!r} is not in {Path(prompts_csv).name} — skipped"))
                 continue
             files += [FileEntry(groot, p.relative_to(groot).as_posix(), "generation", slug, model,
-                                DEFAULT_VARIANT) for d in dirs for p in _images_in(d, groot, problems)]
-    return Dataset(roots, "authors", references, files, problems)
+                                DEFAULT_VARIANT) for d in dirs for p in _images_in(d, groot, problems, decode)]
+    return Dataset(roots, "authors", references, files, problems, scope=set(references))

@@ -26,6 +26,12 @@ IMAGE_EXTENSIONS = frozenset(
 )
 #: Default pixel limit: larger images are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS = 64_000_000
+#: How images are decoded: ``careful`` (EXIF orientation, alpha over white, 16-bit scaled, every format) or
+#: ``authors`` (as the released scripts: ``Image.open(path).convert("RGB")`` — no EXIF rotation, alpha
+#: dropped, 16-bit clipped by Pillow).
+DECODES = ("careful", "authors")
+#: The released scripts' image extensions, in the order they look for a static work's first image.
+AUTHORS_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 class ImageLoadError(Exception):
@@ -43,12 +49,21 @@ def is_image_path(path: Path) -> bool:
 
 
 def load_rgb(
-    data: bytes, name: str = "<image>", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 4
+    data: bytes, name: str = "<image>", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 4,
+    decode: str = "careful",
 ) -> Image.Image:
     """Decode ``data`` into an 8-bit RGB image, or raise :class:`ImageLoadError`.
 
     ``name`` is only used in messages. Images with fewer than ``max_pixels`` pixels are accepted.
+    ``decode="authors"`` converts as the released scripts do (:data:`DECODES`); damaged files and
+    decompression bombs are refused either way.
+
+    >>> buf = io.BytesIO(); Image.new("RGBA", (4, 4), (255, 0, 0, 0)).save(buf, "PNG")
+    >>> load_rgb(buf.getvalue(), "x.png", decode="authors").getpixel((0, 0))   # alpha dropped, colour kept
+    (255, 0, 0)
     """
+    if decode not in DECODES:
+        raise ValueError(f"decode must be one of {', '.join(DECODES)}, got {decode!r}")
     if not data:
         raise ImageLoadError(f"{name}: empty file (0 bytes) — re-create or delete it")
     with warnings.catch_warnings():
@@ -75,11 +90,14 @@ def load_rgb(
             raise ImageLoadError(
                 f"{name}: damaged or truncated image ({e}) — re-download or re-create it"
             ) from None
-    try:
-        im = ImageOps.exif_transpose(im) or im
-    except Exception:  # a broken EXIF block is not a reason to lose the image
-        pass
-    rgb = to_rgb(im)
+    if decode == "authors":
+        rgb = im.convert("RGB")
+    else:
+        try:
+            im = ImageOps.exif_transpose(im) or im
+        except Exception:  # a broken EXIF block is not a reason to lose the image
+            pass
+        rgb = to_rgb(im)
     if min(rgb.size) < min_side:
         raise ImageLoadError(
             f"{name}: {rgb.width}x{rgb.height} pixels is too small (at least {min_side} per side)"

@@ -62,7 +62,8 @@ def sync_dataset(con, ds: Dataset, progress: bool = True) -> None:
     references = [{"slug": r.slug, "title": r.title, "kind": r.kind,
                    **{k: _cell(r.extra.get(k), numeric[k]) for k in numeric}} for r in ds.references.values()]
     sources = {k: {"column": ds.column_sources.get(k, k)} for k in numeric}
-    ingest_db.replace(con, list(ids.values()), df, references, numeric, sources, ds.problems)
+    ingest_db.replace(con, list(ids.values()), df, references, numeric, sources, ds.problems,
+                      None if ds.scope is None else sorted(ds.scope))
 
 
 def _cell(v, numeric: bool):

@@ -46,15 +46,18 @@ class EmbedActor:
     """Loads the two embedders once; prepares and embeds whole batches of tasks."""
 
     def __init__(self, models: dict, device: str, max_pixels: int) -> None:
+        self.decode = models.get("decode", "careful")
         from ..embedders import load_cells, load_global
 
         self.clip = load_global(models["clip_model"], models["clip_pretrained"], device=device,
-                                batch_size=models.get("batch_size", 32))
+                                batch_size=models.get("batch_size", 32),
+                                preprocess=models.get("clip_preprocess") or "open_clip", decode=self.decode)
         self.cells = load_cells(models["dino_model"], models["patch_mode"], models["rows"], models["cols"],
                                 device=device, batch_size=max(models.get("batch_size", 32), 64),
                                 token_size=models.get("token_size", 224),
                                 cell_preprocess=models.get("cell_preprocess") or "squash",
-                                cell_size=models.get("cell_size"))
+                                cell_size=models.get("cell_size"), resize=models.get("cell_resize") or "auto",
+                                decode=self.decode)
         self.max_pixels = max_pixels
 
     def __call__(self, batch: dict) -> dict:
@@ -67,7 +70,7 @@ class EmbedActor:
         tasks = [Task(str(i), str(p), None if s < 0 else int(s), None if m < 0 else float(m), bool(g), bool(c), bool(h))
                  for i, p, s, m, g, c, h in zip(batch["image_id"], batch["path"], batch["size"], batch["mtime"],
                                                 batch["need_global"], batch["need_cells"], batch["need_phash"])]
-        prep = [prepare(t, self.clip, self.cells, self.max_pixels) for t in tasks]
+        prep = [prepare(t, self.clip, self.cells, self.max_pixels, self.decode) for t in tasks]
         gi = [k for k, p in enumerate(prep) if p["error"] is None and p["g"] is not None]
         ci = [k for k, p in enumerate(prep) if p["error"] is None and p["c"] is not None]
         g = self.clip.embed_prepared([prep[k]["g"] for k in gi]) if gi else None
@@ -86,7 +89,7 @@ class EmbedActor:
 class RayStage:
     """The scorer's embedding stage on Ray (the interface of :class:`.scorer.LocalStage`)."""
 
-    def __init__(self, clip, cells, batch_size: int, max_pixels: int | None, ray: dict) -> None:
+    def __init__(self, clip, cells, batch_size: int, max_pixels: int | None, ray: dict, decode: str = "careful") -> None:
         from ..io.images import DEFAULT_MAX_PIXELS
 
         self.clip, self.cells, self.batch_size = clip, cells, batch_size

@@ -26,10 +26,11 @@ def score_dataset(ds: Dataset, database: str | Path, clip: GlobalEmbedder, cells
         if backend == "ray":
             from .ray_backend import RayStage
 
-            stage = RayStage(clip, cells, kw.get("batch_size", 32), kw.get("max_pixels"), ray or {})
+            stage = RayStage(clip, cells, kw.get("batch_size", 32), kw.get("max_pixels"), ray or {},
+                             kw.get("decode", "careful"))
         else:
             stage = LocalStage(clip, cells, kw.get("batch_size", 32), kw.pop("workers", None),
-                               **{k: kw[k] for k in ("max_pixels", "device") if k in kw})
+                               **{k: kw[k] for k in ("max_pixels", "device", "decode") if k in kw})
         return Scorer(con, clip, cells, stage=stage, **kw).run()
     finally:
         if stage is not None:

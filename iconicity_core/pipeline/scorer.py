@@ -98,13 +98,25 @@ class LocalStage:
     (:mod:`.ray_backend`) is the other one."""
 
     def __init__(self, clip: GlobalEmbedder, cells: CellEmbedder, batch_size: int = 32, workers: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu") -> None:
+                 max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu", decode: str = "careful") -> None:
         self.clip, self.cells, self.batch_size, self.workers, self.max_pixels = clip, cells, batch_size, workers, max_pixels
-        self.pin = str(device).startswith("cuda")
+        self.pin, self.decode = str(device).startswith("cuda"), decode
 
     def __call__(self, tasks: list[Task]):
-        for batch in stream(tasks, self.clip, self.cells, self.batch_size, self.workers, self.max_pixels, self.pin):
-            yield batch, embed_prepared(self.clip, self.cells, [p for p in batch if p["error"] is None])
+        import torch
+
+        from .stream import default_workers, model_threads
+
+        workers = default_workers() if self.workers is None else self.workers
+        before = torch.get_num_threads()
+        if workers and len(tasks) > self.batch_size and not self.pin:     # CPU model stage beside busy workers
+            torch.set_num_threads(model_threads(workers))
+        try:
+            for batch in stream(tasks, self.clip, self.cells, self.batch_size, workers, self.max_pixels, self.pin,
+                                self.decode):
+                yield batch, embed_prepared(self.clip, self.cells, [p for p in batch if p["error"] is None])
+        finally:
+            torch.set_num_threads(before)
 
     def close(self) -> None:
         pass
@@ -131,16 +143,16 @@ class Scorer:
                  batch_size: int = 32, max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu",
                  progress: bool = True, config: dict | None = None, k_gen: int | None = None,
                  threshold_rule: str = "gt", workers: int | None = None, keep_embeddings: str = "references",
-                 stage=None):
+                 stage=None, decode: str = "careful"):
         self.con, self.clip, self.cells = con, clip, cells
         self.phash_max, self.batch_size, self.max_pixels = phash_max, batch_size, max_pixels
         if keep_embeddings not in KEEP:
             raise ValueError(f"--keep-embeddings must be one of {', '.join(KEEP)}")
         self.progress, self.k_gen, self.keep = progress, k_gen, keep_embeddings
-        self.stage = stage or LocalStage(clip, cells, batch_size, workers, max_pixels, device)
+        self.stage = stage or LocalStage(clip, cells, batch_size, workers, max_pixels, device, decode)
         self.run_id = run_id_for(clip.info.key, cells.info.key, phash_max, k_gen, threshold_rule)
         config = {**(config or {}), "k_gen": k_gen, "threshold_rule": threshold_rule,
-                  "keep_embeddings": keep_embeddings}
+                  "keep_embeddings": keep_embeddings, "decode": decode}
         config.setdefault("operating_point", operating_point(clip, cells, threshold_rule))
         db.runs.start(con, self.run_id, "score", config=config, device=device,
                       clip_key=clip.info.key, dino_key=cells.info.key, clip_info=clip.info.__dict__,

@@ -30,7 +30,7 @@ class Task:
     need_phash: bool = False
 
 
-def prepare(task: Task, clip, cells, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+def prepare(task: Task, clip, cells, max_pixels: int = DEFAULT_MAX_PIXELS, decode: str = "careful") -> dict:
     """Read, check, decode and prepare one image; never raises (errors come back per item)."""
     out = {"image_id": task.image_id, "error": None, "width": None, "height": None, "phash": None,
            "g": None, "c": None}
@@ -40,7 +40,7 @@ def prepare(task: Task, clip, cells, max_pixels: int = DEFAULT_MAX_PIXELS) -> di
         if task.size is not None and (st.st_size != task.size or st.st_mtime != task.mtime):
             out["error"] = f"{path}: file changed while scoring — run `iconicity score` again"
             return out
-        im = load_rgb(path.read_bytes(), str(path), max_pixels)
+        im = load_rgb(path.read_bytes(), str(path), max_pixels, decode=decode)
     except ImageLoadError as e:
         out["error"] = str(e)
         return out
@@ -60,14 +60,14 @@ def prepare(task: Task, clip, cells, max_pixels: int = DEFAULT_MAX_PIXELS) -> di
 class _Prepared:
     """A map-style dataset over tasks (``torch.utils.data.Dataset`` protocol)."""
 
-    def __init__(self, tasks: list[Task], clip, cells, max_pixels: int):
-        self.tasks, self.clip, self.cells, self.max_pixels = tasks, clip, cells, max_pixels
+    def __init__(self, tasks: list[Task], clip, cells, max_pixels: int, decode: str = "careful"):
+        self.tasks, self.clip, self.cells, self.max_pixels, self.decode = tasks, clip, cells, max_pixels, decode
 
     def __len__(self) -> int:
         return len(self.tasks)
 
     def __getitem__(self, i: int) -> dict:
-        return prepare(self.tasks[i], self.clip, self.cells, self.max_pixels)
+        return prepare(self.tasks[i], self.clip, self.cells, self.max_pixels, self.decode)
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -98,26 +98,38 @@ def _worker_init(parent_pid: int, _worker_id: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def default_workers() -> int:
-    """One worker per core (``--workers`` overrides; 0 prepares in the main process)."""
+def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def default_workers(device: str = "cpu") -> int:
+    """Worker processes when ``--workers`` is not given: all cores but one — the main process runs the model
+    stage (on a CPU with the threads the workers leave it, :func:`model_threads`) and the writer. Measured with
+    ``bench/pipeline_throughput.py``: never slower than ``--workers 0`` there."""
+    return max(1, cores() - 1)
+
+
+def model_threads(workers: int) -> int:
+    """Intra-op threads for the model stage beside ``workers`` one-thread workers (no oversubscription)."""
+    return max(1, cores() - workers)
+
+
 def stream(tasks: list[Task], clip, cells, batch_size: int = 32, workers: int | None = None,
-           max_pixels: int = DEFAULT_MAX_PIXELS, pin_memory: bool = False) -> Iterator[list[dict]]:
+           max_pixels: int = DEFAULT_MAX_PIXELS, pin_memory: bool = False,
+           decode: str = "careful") -> Iterator[list[dict]]:
     """Prepared images in batches, in task order; at most ``2 x workers`` batches are in flight."""
     if not tasks:
         return
     workers = default_workers() if workers is None else workers
     if workers == 0 or len(tasks) <= batch_size:      # too few to pay for starting worker processes
         for i in range(0, len(tasks), batch_size):
-            yield [prepare(t, clip, cells, max_pixels) for t in tasks[i : i + batch_size]]
+            yield [prepare(t, clip, cells, max_pixels, decode) for t in tasks[i : i + batch_size]]
         return
     from functools import partial
 
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_Prepared(tasks, clip, cells, max_pixels), batch_size=batch_size, shuffle=False,
+    loader = DataLoader(_Prepared(tasks, clip, cells, max_pixels, decode), batch_size=batch_size, shuffle=False,
                         num_workers=min(workers, max(1, -(-len(tasks) // batch_size))), collate_fn=list,
                         prefetch_factor=2, worker_init_fn=partial(_worker_init, os.getpid()), pin_memory=pin_memory)
     try:

@@ -74,7 +74,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="iconicity-gpu-"))
     try:
         paths = build(work / "ds", args.n)
-        print(json.dumps({"gpu": torch.cuda.get_device_name(0), "cores": cores(), "default_workers": default_workers("cuda"),
+        print(json.dumps({"gpu": torch.cuda.get_device_name(0), "cores": cores(), "default_workers": default_workers(),
                           "decode_bound_img_s": round(decode_rate(paths, cores()), 1)}), flush=True)
         clip_w = save_random_open_clip(work / "vit-b-32.safetensors", "ViT-B-32")
         dino_w = save_random_dinov3(work / "dinov3-s16", tiny=False)

@@ -93,19 +93,17 @@ class NoForward:
         return self.emb.prepare(image)
 
     def embed_prepared(self, prepared: list) -> np.ndarray:
+        """What the host does before a GPU takes over: receive the uint8 batch (the device would convert,
+        resize and normalise it); vectors from a sparse sample of its pixels."""
         import torch
 
         if not prepared:
             return np.zeros((0, 0), np.float32)
         if self.is_cells:
-            if getattr(self.emb, "resize", "") == "torch":
-                x = self.emb._torch_resized([c for p in prepared for c in p])
-            else:
-                x = self.emb._to_model_input(torch.cat(prepared))
-            v = x.mean(dim=(2, 3)).reshape(len(prepared), -1, 3)
+            cells = [c for p in prepared for c in p] if isinstance(prepared[0], list) else list(torch.cat(prepared))
+            v = torch.stack([c[:, ::32, ::32].float().mean(dim=(1, 2)) for c in cells]).reshape(len(prepared), -1, 3)
         else:
-            x = torch.stack(prepared).float().div(255).sub(self.emb.mean).div(self.emb.std)
-            v = x.mean(dim=(2, 3))
+            v = torch.stack([p[:, ::32, ::32].float().mean(dim=(1, 2)) for p in prepared])
         v = torch.cat([v, torch.ones_like(v[..., :1])], -1)
         return torch.nn.functional.normalize(v, dim=-1).numpy()
 
@@ -206,7 +204,7 @@ def main() -> None:
     try:
         paths = build(work / "ds", args.n)
         bound = decode_rate(paths[4:], cores)
-        print(json.dumps({"cores": cores, "default_workers": default_workers("cpu"), "generated": args.n,
+        print(json.dumps({"cores": cores, "default_workers": default_workers(), "generated": args.n,
                           "decode_bound_img_s": round(bound, 1)}), flush=True)
         models = work / "models"
         clip_b = save_random_open_clip(models / "vit-b-32.safetensors", "ViT-B-32")
@@ -216,7 +214,9 @@ def main() -> None:
         real_clip, real_dino = load_global("ViT-B-32", str(clip_b)), load_cells(str(dino_s))
         cases = {
             "pixels (near-free)": (load_global("pixels"), load_cells("pixels")),
-            "real preprocessing, no forward (pil)": (NoForward(real_clip, False), NoForward(real_dino, True)),
+            "real preprocessing, no forward (uint8 resize)": (NoForward(real_clip, False), NoForward(real_dino, True)),
+            "real preprocessing, no forward (Pillow CLIP)": (NoForward(load_global("ViT-B-32", str(clip_b), resize="pil"), False),
+                                                             NoForward(real_dino, True)),
             "real preprocessing, no forward (torch resize)": (NoForward(real_clip, False),
                                                               NoForward(load_cells(str(dino_s), resize="torch"), True)),
             "tiny random CLIP + DINOv3": (load_global("ViT-S-32", str(clip_t)), load_cells(str(dino_t))),

@@ -43,7 +43,7 @@ def test_models_used_are_recorded_with_the_run(tmp_path, tiny_models, small_data
     clip_key, dino_key, clip_info, mode, grid, versions = con.execute(
         "SELECT clip_key, dino_key, clip_info, patch_mode, grid, versions FROM runs").fetchone()
     assert clip_key.startswith("open_clip:ViT-S-32:sha256:")
-    assert dino_key.startswith("dinov3:dinov3-tiny:sha256:") and dino_key.endswith(":token:4x4:224:pil")   # resize path
+    assert dino_key.startswith("dinov3:dinov3-tiny:sha256:") and dino_key.endswith(":token:4x4:224:u8")   # resize path
     assert mode == "token" and grid == "4x4"
     assert json.loads(clip_info)["extra"]["pretrained_arg"] == "vit-s-32.safetensors"
     assert {"torch", "open_clip_torch", "transformers", "duckdb"} <= set(json.loads(versions))

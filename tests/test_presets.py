@@ -88,7 +88,7 @@ def test_runs_start_at_their_embedders_operating_points(tmp_path, small_dataset,
         assert not at.exception, [e.value for e in at.exception]
         assert at.sidebar.slider(key="w_clip_tau").value == clip_tau
         assert at.sidebar.slider(key="w_patch_tau").value == patch_tau
-        assert any("operating point" in c.value for c in at.caption)
+        assert any("operating point" in m.value for m in at.markdown)      # in the run details
         m = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--format", "csv")))
         explicit = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--clip-tau", str(clip_tau),
                                                "--patch-tau", str(patch_tau))))

@@ -33,9 +33,13 @@ def score(
     decode: str | None = typer.Option(None, help="careful (EXIF rotation, alpha over white, 16-bit scaled, every "
                                                  "format, hidden files skipped) or authors (as the released scripts) "
                                                  "[paper: careful, authors: authors]."),
-    cell_resize: str = typer.Option("auto", help="Where DINOv3 cells are resized: pil (worker processes, uint8; the "
-                                                 "CPU default), torch (the model stage, float, on the device; the "
-                                                 "CUDA default and the arithmetic before 0.2.0) or auto."),
+    clip_resize: str = typer.Option("auto", help="How the CLIP input is resized: pil (Pillow bicubic, exactly open_clip "
+                                                 "and Hugging Face), uint8 (torch's uint8 kernel in the workers, ~4x "
+                                                 "cheaper, within one grey level) or auto (uint8; pil with "
+                                                 "--clip-preprocess hf)."),
+    cell_resize: str = typer.Option("auto", help="Where DINOv3 cells are resized: uint8 (worker processes, torch's "
+                                                 "uint8 kernels; the CPU default), torch (the model stage, float, on "
+                                                 "the device; the CUDA default and the arithmetic before 0.2.0) or auto."),
     threshold_rule: str | None = typer.Option(None, help="gt (s > τ, the paper) or ge (s >= τ, the scripts); "
                                                              "recorded with the run, honoured by metrics and the dashboard."),
     clip_tau_dynamic: float | None = typer.Option(None, help="Default CLIP τ for dynamic references recorded "
@@ -105,7 +109,7 @@ def score(
         dev = resolve_device(device)
         typer.echo(f"loading models on {dev} ...", err=True)
         clip = load_global(p["clip_model"], p["clip_pretrained"], device=dev, batch_size=batch_size,
-                           preprocess=p["clip_preprocess"], decode=p["decode"])
+                           preprocess=p["clip_preprocess"], decode=p["decode"], resize=clip_resize)
         cells = load_cells(dino_model, patch_mode, rows, cols, device=dev, batch_size=max(batch_size, 64),
                            token_size=token_size, cell_preprocess=p["cell_preprocess"], cell_size=p["cell_size"],
                            resize=cell_resize, decode=p["decode"])
@@ -124,7 +128,8 @@ def score(
                                                 "cols": cols, "token_size": token_size,
                                                 "cell_preprocess": p["cell_preprocess"], "cell_size": p["cell_size"],
                                                 "batch_size": batch_size, "clip_preprocess": p["clip_preprocess"],
-                                                "decode": p["decode"], "cell_resize": cell_resize}})
+                                                "decode": p["decode"], "cell_resize": cell_resize,
+                                                "clip_resize": clip_resize}})
     except (ModelLoadError, FileNotFoundError, ValueError, CSVError, database.DatabaseBusy,
             database.SchemaError, StageError) as e:
         fail(str(e))

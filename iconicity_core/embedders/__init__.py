@@ -85,9 +85,10 @@ def _pixels_global(model: str, **_):
 @register("recognition", "open_clip", "any open_clip architecture (--clip-model ViT-B-32) with a weights tag or a "
           "local checkpoint (--clip-pretrained)", lambda m: True, 0.70, "the paper (docs/method.md)")
 def _open_clip(model: str, pretrained: str = DEFAULT_CLIP_PRETRAINED, device: str = "cpu", batch_size: int = 32,
-               preprocess: str = "open_clip", **_):
+               preprocess: str = "open_clip", resize: str = "auto", **_):
     from .clip import OpenClipEmbedder
-    return OpenClipEmbedder(model, pretrained, device=device, batch_size=batch_size, preprocess=preprocess)
+    return OpenClipEmbedder(model, pretrained, device=device, batch_size=batch_size, preprocess=preprocess,
+                            resize=resize)
 
 
 @register("realization", BASELINE, "the appearance descriptor per grid cell (crop mode only)",
@@ -140,11 +141,12 @@ def _decoded(embedder, decode: str):
 
 def load_global(model: str = DEFAULT_CLIP_MODEL, pretrained: str = DEFAULT_CLIP_PRETRAINED,
                 device: str = "cpu", batch_size: int = 32, preprocess: str = "open_clip",
-                decode: str = "careful") -> GlobalEmbedder:
+                decode: str = "careful", resize: str = "auto") -> GlobalEmbedder:
     """Load the recognition embedder named on the command line (``preprocess``: ``open_clip`` or ``hf``, the
     released scripts' crop; ``decode``: ``careful`` or ``authors``)."""
     return _decoded(spec_for("recognition", model).factory(model, pretrained=pretrained, device=device,
-                                                           batch_size=batch_size, preprocess=preprocess), decode)
+                                                           batch_size=batch_size, preprocess=preprocess,
+                                                           resize=resize), decode)
 
 
 def load_cells(model: str = DEFAULT_DINO_MODEL, mode: str = "crop", rows: int = 4, cols: int = 4,

@@ -13,7 +13,11 @@ Two things make the numbers right with OpenAI's weights:
 
 The worker side (:meth:`OpenClipEmbedder.prepare`) resizes and crops to the model's input as **uint8**
 (the bytes the model consumes); the model side converts, normalises and embeds in batches on the device —
-bit-identical to the float transform (``ToTensor`` is ``uint8 / 255``, then ``(x - mean) / std``).
+bit-identical to the float transform (``ToTensor`` is ``uint8 / 255``, then ``(x - mean) / std``). The resize
+itself (``resize``): ``pil`` is Pillow's bicubic, exactly open_clip's / Hugging Face's; ``uint8`` is torch's
+uint8 antialiased bicubic on the pixels in place (about 4x cheaper on a CPU; within one grey level of Pillow on
+~0.3 % of the pixels, in the key as ``:u8``); ``auto`` picks ``uint8``, and ``pil`` for ``preprocess="hf"``
+(the authors' preset stays exact).
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from PIL import Image
 from .base import EmbedderInfo, GlobalEmbedder, ModelLoadError, file_digest, fixed_shape_chunks
 
 CLIP_PREPROCESS = ("open_clip", "hf")
+CLIP_RESIZES = ("auto", "pil", "uint8")
 
 
 def quick_gelu_for(model: str, pretrained: str) -> bool:
@@ -61,6 +66,28 @@ def hf_resize_crop(im: Image.Image, size: int = 224) -> Image.Image:
     return im.crop((left, top, left + size, top + size))
 
 
+def shortest_side_size(w: int, h: int, size: int) -> tuple[int, int]:
+    """``(new_w, new_h)`` with the shortest side ``size`` and the other ``int(size * long / short)`` (what both
+    torchvision's Resize and Hugging Face's processor compute)."""
+    if w <= h:
+        return size, int(size * h / w)
+    return int(size * w / h), size
+
+
+def uint8_resize_crop(im: Image.Image, size: int, floor_crop: bool) -> torch.Tensor:  # noqa: F821
+    """Shortest side to ``size`` with torch's uint8 antialiased bicubic kernel (channels-last, no copy of the
+    input), then a centre crop at ``round`` (open_clip) or ``floor`` (Hugging Face): a ``(3, S, S)`` uint8 tensor."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.array(im.convert("RGB"), np.uint8)).permute(2, 0, 1)[None]
+    w, h = shortest_side_size(im.width, im.height, size)
+    y = F.interpolate(x, size=(h, w), mode="bicubic", antialias=True)
+    top = (h - size) // 2 if floor_crop else int(round((h - size) / 2.0))
+    left = (w - size) // 2 if floor_crop else int(round((w - size) / 2.0))
+    return y[0, :, top : top + size, left : left + size].contiguous()
+
+
 def to_uint8_tensor(im: Image.Image):
     """``(3, H, W)`` uint8 tensor of an RGB image (shared memory across the worker boundary, 1 byte a value)."""
     import torch
@@ -78,13 +105,16 @@ class OpenClipEmbedder(GlobalEmbedder):
     """
 
     def __init__(self, model: str = "ViT-B-32", pretrained: str = "openai", device: str = "cpu",
-                 batch_size: int = 32, preprocess: str = "open_clip") -> None:
+                 batch_size: int = 32, preprocess: str = "open_clip", resize: str = "auto") -> None:
         import open_clip
         import torch
 
         if preprocess not in CLIP_PREPROCESS:
             raise ValueError(f"CLIP preprocessing must be one of {', '.join(CLIP_PREPROCESS)}, got {preprocess!r}")
+        if resize not in CLIP_RESIZES:
+            raise ValueError(f"CLIP resize must be one of {', '.join(CLIP_RESIZES)}, got {resize!r}")
         self.device, self.batch_size, self.preprocess_mode = device, batch_size, preprocess
+        self.resize = ("pil" if preprocess == "hf" else "uint8") if resize == "auto" else resize
         local = Path(pretrained).expanduser()
         is_path = local.suffix in (".pt", ".pth", ".bin", ".safetensors") or local.exists()
         if is_path and not local.is_file():
@@ -108,6 +138,11 @@ class OpenClipEmbedder(GlobalEmbedder):
         steps = list(getattr(transform, "transforms", []))
         self._to_input = [t for t in steps if type(t).__name__ in ("Resize", "CenterCrop", "ResizeKeepRatio",
                                                                      "CenterCropOrPad")]
+        names = [type(t).__name__ for t in self._to_input]
+        if self.resize == "uint8" and preprocess == "open_clip" and not (
+                names == ["Resize", "CenterCrop"] and isinstance(self._to_input[0].size, int)
+                and "BICUBIC" in str(self._to_input[0].interpolation)):
+            self.resize = "pil"                           # another transform shape: Pillow, exactly as open_clip
         norm = next((t for t in steps if type(t).__name__ == "Normalize"), None)
         mean = tuple(norm.mean) if norm is not None else (0.48145466, 0.4578275, 0.40821073)
         std = tuple(norm.std) if norm is not None else (0.26862954, 0.26130258, 0.27577711)
@@ -119,20 +154,23 @@ class OpenClipEmbedder(GlobalEmbedder):
         activation = "quickgelu" if quick or "quickgelu" in model.lower() else "gelu"
         weights = file_digest(local) if is_path else pretrained
         self.info = EmbedderInfo(
-            key=f"open_clip:{model}:{weights}" + (":quickgelu" if quick else "") + (":hf-crop" if preprocess == "hf" else ""),
+            key=f"open_clip:{model}:{weights}" + (":quickgelu" if quick else "") + (":hf-crop" if preprocess == "hf" else "")
+                + (":u8" if self.resize == "uint8" else ""),
             family="open_clip",
             model=model,
             weights=weights,
             preprocessing=(_describe(transform) if preprocess == "open_clip" else
                            f"HF CLIP processor: shortest side {self.input_size} (int), bicubic, centre crop at floor")
-                          + " | uint8 to the model stage, normalised there",
+                          + f" | resized by {self.resize}, uint8 to the model stage, normalised there",
             extra={"pretrained_arg": local.name if is_path else pretrained,
                    "precision": str(self.dtype).replace("torch.", ""), "activation": activation,
-                   "preprocess": preprocess},
+                   "preprocess": preprocess, "resize": self.resize},
         )
 
     def prepare(self, image: Image.Image):
         """CPU side (the pipeline's worker processes): the model's input as a ``(3, S, S)`` uint8 tensor."""
+        if self.resize == "uint8":
+            return uint8_resize_crop(image, self.input_size, floor_crop=self.preprocess_mode == "hf")
         if self.preprocess_mode == "hf":
             return to_uint8_tensor(hf_resize_crop(image, self.input_size))
         im = image

@@ -12,8 +12,9 @@ Two patch modes:
 
 Where the resizing happens (``resize``, recorded in the embedder key and info):
 
-* ``pil`` — the worker processes resize with Pillow (bilinear, antialiased) and hand the model stage the
-  **uint8** pixels the model consumes (the cheapest path on a CPU; the default there);
+* ``uint8`` — the worker processes resize with torch's uint8 antialiased bilinear kernels (one thread each)
+  and hand the model stage the **uint8** pixels the model consumes: the cheapest path on a CPU, its default;
+  within one grey level of the float path (rounding);
 * ``torch`` — the worker cuts the cells as uint8 at their own size, and the model stage resizes them
   with ``torch`` (bilinear, antialiased, in float) in batches on the device — the arithmetic of
   versions before 0.2.0, which keeps their embedder key (the default with ``--device cuda``).
@@ -32,7 +33,7 @@ from .base import CellEmbedder, EmbedderInfo, ModelLoadError, dir_digest, fixed_
 
 PATCH_MODES = ("crop", "token")
 CELL_PREPROCESS = ("squash", "center-crop")
-RESIZES = ("auto", "pil", "torch")
+RESIZES = ("auto", "uint8", "torch")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -53,7 +54,7 @@ class Dinov3CellEmbedder(CellEmbedder):
             raise ValueError(f"cell preprocessing must be one of {CELL_PREPROCESS}, got {cell_preprocess!r}")
         if resize not in RESIZES:
             raise ValueError(f"resize must be one of {', '.join(RESIZES)}, got {resize!r}")
-        self.resize = ("torch" if device.startswith("cuda") else "pil") if resize == "auto" else resize
+        self.resize = ("torch" if device.startswith("cuda") else "uint8") if resize == "auto" else resize
         self.mode, self.rows, self.cols = mode, rows, cols
         self.device, self.batch_size, self.token_size = device, batch_size, token_size
         local = Path(model).expanduser()
@@ -97,7 +98,7 @@ class Dinov3CellEmbedder(CellEmbedder):
         )
         geom = f"{mode}:{rows}x{cols}" + (f":{token_size}" if mode == "token" else "") + (
             f":cc{self.input_size[0]}" if self.cell_preprocess == "center-crop" else
-            f":{self.input_size[0]}" if cell_size else "") + (":pil" if self.resize == "pil" else "")
+            f":{self.input_size[0]}" if cell_size else "") + (":u8" if self.resize == "uint8" else "")
         self.info = EmbedderInfo(
             key=f"dinov3:{local.name if local.is_dir() else model}:{weights}:{geom}",
             family="dinov3",
@@ -136,16 +137,17 @@ class Dinov3CellEmbedder(CellEmbedder):
 
     def prepare(self, image: Image.Image):
         """CPU side (the pipeline's worker processes), always uint8: crop mode, the ``(K, 3, S, S)`` cells at
-        the model's input size (``pil`` / ``timm``) or the K cells at their own size (``torch``, a list);
-        token mode, the ``(3, side, side)`` image (``pil``) or the image itself (``torch``)."""
+        the model's input size (``uint8`` / ``timm``) or the K cells at their own size (``torch``, a list);
+        token mode, the ``(3, side, side)`` image (``uint8``) or the image itself (``torch``)."""
         import torch
+        import torch.nn.functional as F
 
         from .clip import to_uint8_tensor
 
         if self.mode == "token":
-            if self.resize == "pil":
+            if self.resize == "uint8":
                 side = self._side()
-                return to_uint8_tensor(image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR))
+                return F.interpolate(_hwc_view(image), size=(side, side), mode="bilinear", antialias=True)[0].contiguous()
             return to_uint8_tensor(image)
         boxes = cell_boxes(image.width, image.height, self.rows, self.cols)
         if self.resize == "timm":                    # timm's transform up to its crop, on each PIL cell
@@ -156,10 +158,10 @@ class Dinov3CellEmbedder(CellEmbedder):
                     cell = t(cell)
                 out.append(to_uint8_tensor(cell))
             return torch.stack(out)
-        if self.resize == "pil":
-            h, w = self.input_size
-            return torch.stack([to_uint8_tensor(image.crop(box).resize((w, h), Image.Resampling.BILINEAR))
-                                for box in boxes])
+        if self.resize == "uint8":                   # torch's uint8 AA kernels on channels-last views: no copy in
+            full = _hwc_view(image)
+            return torch.cat([F.interpolate(full[:, :, t:b, l:r], size=self.input_size, mode="bilinear", antialias=True)
+                              for (l, t, r, b) in boxes]).contiguous()
         full = to_uint8_tensor(image)
         return [full[:, top:b, l:r].contiguous() for (l, top, r, b) in boxes]
 
@@ -220,6 +222,14 @@ class Dinov3CellEmbedder(CellEmbedder):
             cells = [tok[:, a:b, c:d, :].mean(dim=(1, 2)) for (a, b) in rr for (c, d) in cr]
             out.append(torch.nn.functional.normalize(torch.stack(cells, 1), dim=-1).cpu())
         return torch.cat(out).numpy().astype(np.float32)
+
+
+def _hwc_view(im: Image.Image):
+    """``(1, 3, H, W)`` uint8 view of an RGB image's pixels in channels-last memory (no copy)."""
+    import torch
+
+    a = np.array(im.convert("RGB"), np.uint8)               # writable: torch shares its memory
+    return torch.from_numpy(a).permute(2, 0, 1)[None]
 
 
 def _to_tensor(im: Image.Image):

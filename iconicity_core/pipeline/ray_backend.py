@@ -51,7 +51,8 @@ class EmbedActor:
 
         self.clip = load_global(models["clip_model"], models["clip_pretrained"], device=device,
                                 batch_size=models.get("batch_size", 32),
-                                preprocess=models.get("clip_preprocess") or "open_clip", decode=self.decode)
+                                preprocess=models.get("clip_preprocess") or "open_clip", decode=self.decode,
+                                resize=models.get("clip_resize") or "auto")
         self.cells = load_cells(models["dino_model"], models["patch_mode"], models["rows"], models["cols"],
                                 device=device, batch_size=max(models.get("batch_size", 32), 64),
                                 token_size=models.get("token_size", 224),

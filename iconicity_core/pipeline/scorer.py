@@ -109,7 +109,7 @@ class LocalStage:
 
         workers = default_workers() if self.workers is None else self.workers
         before = torch.get_num_threads()
-        if workers and len(tasks) > self.batch_size and not self.pin:     # CPU model stage beside busy workers
+        if workers and len(tasks) > self.batch_size and not self.pin:     # CPU model stage beside the workers
             torch.set_num_threads(model_threads(workers))
         try:
             for batch in stream(tasks, self.clip, self.cells, self.batch_size, workers, self.max_pixels, self.pin,

@@ -117,12 +117,22 @@ def run_thresholds(run_config: dict | None, clip_tau: float | None = None, clip_
                       match or MATCH)
 
 
+def checkout_root() -> Path | None:
+    """The repository folder when the package runs from a checkout (an editable install), else None."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / ".git").exists() and (root / "app.py").is_file() and (root / "pyproject.toml").is_file() else None
+
+
 def data_dir() -> Path:
-    """Where the demo and other user data live: ``$ICONICITY_DATA``, else the platform's user data
-    folder (``~/.local/share/iconicity-explorer`` on Linux). Never relative to the installed package."""
+    """Where the demo and other user data live: ``$ICONICITY_DATA``; else, running from a checkout, its
+    ``data/`` folder (the layout of docs/method.md); else the platform's user data folder
+    (``~/.local/share/iconicity-explorer`` on Linux) — never inside an installed package."""
     env = os.environ.get("ICONICITY_DATA")
     if env:
         return Path(env).expanduser().resolve()
+    root = checkout_root()
+    if root is not None:
+        return root / "data"
     from platformdirs import user_data_path
 
     return user_data_path("iconicity-explorer", appauthor=False)

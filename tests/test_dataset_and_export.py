@@ -75,7 +75,8 @@ def test_export_authors_format(tmp_path, small_dataset):
     dynamic = pd.read_csv(out / "results_cra_dynamic.csv")
     ours = pd.read_csv(out / "iconicity_images.csv")
     vr_static, vr_dynamic = pd.read_csv(out / "results_vr_static.csv"), pd.read_csv(out / "results_vr_dynamic.csv")
-    assert list(static.columns[:6]) == ["mode", "model", "slug", "ref_image_path", "gen_image_path", "cra_sim"]
+    assert list(static.columns[:7]) == ["mode", "model", "slug", "iconicity_slug", "ref_image_path", "gen_image_path",
+                                        "cra_sim"]
     assert len(static) == 2 and len(dynamic) == 2                # as the script: only the copies pass
     assert len(ours) == 10 and ours.cra_pass.sum() == 4          # ours: a row for every image
     assert len(vr_static) == 6 and len(vr_dynamic) == 4 and "vr" not in vr_static   # the script writes no thresholded VR

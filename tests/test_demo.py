@@ -61,7 +61,7 @@ def test_demo_calibration(demo_db):
     cal = calibration_table(tables["image"]).set_index("separation")
     assert cal.loc["VR: replica vs reinterpretation", "roc_auc"] >= 0.9
     labels = tables["image"]["label"].value_counts()
-    rec = cal.loc["CLIP similarity: recognisable vs miss"]
+    rec = cal.loc["recognition similarity: recognisable vs miss"]
     assert rec.n_neg == labels["miss"] and rec.n_pos == labels.drop("miss").sum()
     rr = cal.loc["VR: replica vs reinterpretation"]
     assert (rr.n_pos, rr.n_neg) == (labels["replica"], labels["reinterpretation"])

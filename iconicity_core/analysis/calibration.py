@@ -29,7 +29,7 @@ class Separation:
 
 
 #: The two headline analyses: which score answers which separation.
-HEADLINE = {"replica vs reinterpretation": ("vr", "VR"), "recognisable vs miss": ("clip_sim", "CLIP similarity")}
+HEADLINE = {"replica vs reinterpretation": ("vr", "VR"), "recognisable vs miss": ("clip_sim", "recognition similarity")}
 
 
 def calibration(images: pd.DataFrame) -> list[Separation]:
@@ -39,7 +39,7 @@ def calibration(images: pd.DataFrame) -> list[Separation]:
     >>> df = pd.DataFrame({"label": ["replica", "reinterpretation", "miss", "replica"],
     ...                    "vr": [1.0, 0.1, 0.0, 0.8], "clip_sim": [0.9, 0.8, 0.2, 0.95]})
     >>> [(s.name, s.auc) for s in calibration(df)]
-    [('VR: replica vs reinterpretation', 1.0), ('CLIP similarity: recognisable vs miss', 1.0)]
+    [('VR: replica vs reinterpretation', 1.0), ('recognition similarity: recognisable vs miss', 1.0)]
     """
     if "label" not in images:
         return []

@@ -11,7 +11,18 @@ import typer
 
 from .. import config
 
-Db = Annotated[Path, typer.Option("--db", help="Scores database (DuckDB file).")]
+
+def _demo_db() -> Path:
+    """``--db`` left out: the demo database (said on stderr, so a table on stdout stays clean)."""
+    path = config.demo_db_path()
+    typer.secho(f"no --db given: using the demo database {path}" + ("" if path.exists() else
+                " (not built yet: run `iconicity demo`, or give --db FILE)"), fg="cyan", err=True)
+    return path
+
+
+Db = Annotated[Path, typer.Option("--db", default_factory=_demo_db, show_default="the demo database",
+                                  help="Scores database (DuckDB file) [default: the demo database, data/demo.duckdb "
+                                       "in a checkout].")]
 ClipTau = Annotated[float | None, typer.Option(help="CLIP threshold (static references; dynamic too unless set) "
                                                       "[default: the run's operating point, see `runs show`].")]
 ClipTauDynamic = Annotated[float | None, typer.Option(help="CLIP threshold for dynamic references.")]

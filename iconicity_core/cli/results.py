@@ -86,18 +86,16 @@ def runs_list(ctx: typer.Context, db: Path | None = typer.Option(None, "--db", h
     if ctx.invoked_subcommand is not None:
         ctx.obj = db
         return
-    if db is None:
-        fail("give --db FILE")
     from .. import db as database
+    from .options import _demo_db
 
-    emit(database.runs.table(open_db(db, read_only=True)), fmt)
+    emit(database.runs.table(open_db(db or _demo_db(), read_only=True)), fmt)
 
 
 def _db(ctx: typer.Context, db: Path | None) -> Path:
-    db = db or ctx.obj
-    if db is None:
-        fail("give --db FILE")
-    return db
+    from .options import _demo_db
+
+    return db or ctx.obj or _demo_db()
 
 
 @runs_app.command("show")

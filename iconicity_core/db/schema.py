@@ -117,6 +117,15 @@ def ensure(con, path: Path) -> None:
             v = target
 
 
+def get_meta(con, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(con, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
 def _set_version(con, v: int) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(v)])
 

@@ -25,13 +25,18 @@ from .sources import SOURCES, textures
 
 log = logging.getLogger(__name__)
 PER_CELL = 20                       # generations per model, reference and prompt variant
+#: What the demo holds changes with the code (simulator, runs, covariates): a demo built by another version is
+#: rebuilt on the dashboard's first start (it is derived data, built by code).
+DEMO_VERSION = "3"
 VARIANTS = ("title", "description")
 
 
 def demo_covariates(slug: str) -> dict[str, int]:
-    """Clearly fictional covariates (``demo_`` prefix) so the Correlations views have data."""
+    """Clearly fictional covariates (``demo_`` prefix): ``demo_sitelinks`` is the simulator's fame of the
+    reference (:func:`..simulate.fame`: famous works are replicated more, so it correlates with VR), and
+    ``demo_year`` is noise (no relation, on purpose)."""
     rng = np.random.default_rng(S.seed_for("covariates", slug))
-    return {"demo_sitelinks": int(rng.integers(21, 400)), "demo_year": int(rng.integers(1900, 2020))}
+    return {"demo_sitelinks": int(round(21 + 380 * S.fame(slug) ** 1.5)), "demo_year": int(rng.integers(1900, 2020))}
 
 
 def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None) -> Path:
@@ -64,7 +69,7 @@ def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[floa
                 for i in range(per_cell):
                     seed = S.seed_for(model, s.slug, variant, i)
                     rng = np.random.default_rng(seed)
-                    label = S.LABELS[int(rng.choice(4, p=S.mix(model, variant)))]
+                    label = S.LABELS[int(rng.choice(4, p=S.mix(model, variant, S.fame(s.slug))))]
                     im = S.generate(label, refs[s.slug], others, tex, rng)
                     rel = f"generations/{model}/{s.slug}/{variant}/{i:03d}.jpg"
                     im.save(root / rel, quality=90)
@@ -107,11 +112,29 @@ def build_demo(db: str | Path, dataset_dir: str | Path | None = None, embedders:
 
     db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
-    existed = db.exists()
+    existed = db.exists() and is_current(db)
     with FileLock(str(db) + ".lock"):
-        if db.exists() and not existed:      # built by another process while we waited
+        if db.exists() and not existed and is_current(db):      # built by another process while we waited
             return None
         return _build(db, dataset_dir, embedders, per_cell, progress, quiet)
+
+
+def is_current(db: Path) -> bool:
+    """Whether ``db`` is a demo built by this version of the code (an older demo, or one that cannot be read,
+    is rebuilt)."""
+    from .. import db as database
+    from ..db.schema import get_meta
+
+    try:
+        con = database.connect(db, read_only=True)
+    except Exception:
+        return False
+    try:
+        return get_meta(con, "demo_version") == DEMO_VERSION
+    except Exception:
+        return False
+    finally:
+        con.close()
 
 
 def _build(db: Path, dataset_dir, embedders: str, per_cell: int, progress, quiet: bool) -> ScoreSummary:
@@ -125,9 +148,24 @@ def _build(db: Path, dataset_dir, embedders: str, per_cell: int, progress, quiet
         clip, cells = load_global(BASELINE), load_cells(BASELINE)
     log.info("scoring with %s + %s ...", clip.info.key, cells.info.key)
     if progress:
-        progress(0.65, "scoring (embedding every image once)")
+        progress(0.62, "scoring a second run (a 3x3 grid) for Compare runs")
     with atomic_path(db) as tmp:          # readers never see a half-built database
-        summary = score_dataset(scan_dataset(root), tmp, clip, cells, progress=not quiet, keep_embeddings="all")
+        ds = scan_dataset(root)
+        second = load_cells(BASELINE, rows=3, cols=3) if not use_pretrained else load_cells(mode="token")
+        score_dataset(ds, tmp, clip, second, progress=not quiet, keep_embeddings="all")
+        if progress:
+            progress(0.7, "scoring (embedding every image once)")
+        summary = score_dataset(ds, tmp, clip, cells, progress=not quiet, keep_embeddings="all")
+        from ..analysis.covariates import title_uniqueness
+        from ..db import connect
+        from ..db.schema import set_meta
+
+        con = connect(tmp)
+        try:
+            title_uniqueness(con)             # real covariates (wordfreq, offline) beside the fictional ones
+            set_meta(con, "demo_version", DEMO_VERSION)
+        finally:
+            con.close()
     if progress:
         progress(1.0, "done")
     return summary

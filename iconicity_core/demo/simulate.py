@@ -7,14 +7,17 @@ behaviour is stored as its ground-truth ``label``:
   small rotation, JPEG re-encoding.
 * ``partial`` — 4-10 of the 16 grid cells of a reference pasted (at random positions) into new
   content (a texture).
-* ``reinterpretation`` — the same composition re-rendered: the coarse layout and colours kept (a
-  pixelated or blurred, posterised under-painting, sometimes colour-shifted), the local detail
-  replaced by a canvas texture — recognisable as the work, with no patch of it reused.
+* ``reinterpretation`` — the subject kept, restyled: either painted into a new setting (a painterly
+  version of the work, framed on a new background) or made into a poster (a few flat colours, black
+  edge lines, a changed palette) — recognisable as the work at a glance, with little of its local
+  material reused.
 * ``miss`` — another subject (a different reference, transformed) or a plain texture.
 
-Models differ only in how often they do what (:data:`MODELS`); the ``description`` prompt variant
-shifts every model towards reinterpretation. Everything is seeded: the same call gives the same
-pixels.
+Models differ in how often they do what (:data:`MODELS`); the ``description`` prompt variant shifts
+every model towards reinterpretation; and every reference has a fictional *fame* (:func:`fame`) that makes
+every model replicate famous works more often — the paper's popularity effect, so the demo's Correlations
+page has a relation to find (its ``demo_sitelinks`` covariate is that fame, in fictional sitelinks).
+Everything is seeded: the same call gives the same pixels.
 """
 from __future__ import annotations
 
@@ -44,8 +47,15 @@ def seed_for(*parts: object) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
-def mix(model: str, variant: str) -> np.ndarray:
+def fame(slug: str) -> float:
+    """A reference's fictional fame in [0, 1] (seeded by its slug)."""
+    return float(np.random.default_rng(seed_for("fame", slug)).uniform(0, 1))
+
+
+def mix(model: str, variant: str, fame_: float = 0.5) -> np.ndarray:
+    """Probabilities of replica, partial, reinterpretation, miss for a model, prompt variant and fame."""
     p = np.array(MODELS[model], float)
+    p[0] *= 0.4 + 1.2 * fame_                    # famous works are replicated more, obscure ones less
     shift = VARIANT_SHIFT[variant]
     moved = p[0] * shift + p[1] * shift
     p[0] *= 1 - shift
@@ -87,24 +97,40 @@ def partial(ref: Image.Image, background: Image.Image, rng: np.random.Generator)
     return out
 
 
+def _hue(im: Image.Image, shift: int) -> Image.Image:
+    hsv = np.asarray(im.convert("HSV")).copy()
+    hsv[..., 0] = (hsv[..., 0].astype(int) + shift) % 256
+    return Image.fromarray(hsv, "HSV").convert("RGB")
+
+
+def _poster(im: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A few flat colours (a palette chosen on a thumbnail, to stay fast) with black edge lines and a shifted
+    palette."""
+    smooth = im.filter(ImageFilter.GaussianBlur(2))
+    flat = (smooth.resize((80, 80), Image.Resampling.BILINEAR)
+            .quantize(colors=int(rng.integers(4, 7)), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            .convert("RGB").resize(im.size, Image.Resampling.BILINEAR))
+    lines = (smooth.convert("L").filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 10 else 0)
+             .filter(ImageFilter.MaxFilter(3)))
+    return _hue(Image.composite(Image.new("RGB", flat.size, (20, 20, 20)), flat, lines), int(rng.integers(15, 40)))
+
+
 def reinterpretation(ref: Image.Image, rng: np.random.Generator, textures: list[Image.Image]) -> Image.Image:
-    """The same composition re-rendered: the reference's coarse layout and colours kept (a pixelated or
-    blurred, posterised under-painting), its local detail replaced by a canvas texture; one of three
-    styles, the third with a colour shift."""
-    im = _square(ref, rng, (0.8, 1.0))
-    canvas = _square(textures[int(rng.integers(0, len(textures)))], rng, (0.6, 1.0)).convert("L")
-    canvas = ImageOps.autocontrast(canvas).convert("RGB")
-    style = int(rng.integers(0, 3))
-    if style == 1:     # blurred, posterised under-painting
-        base = ImageOps.posterize(im.filter(ImageFilter.GaussianBlur(6)), 3)
-    else:              # coarse blocks of colour, smoothly blended
-        n = int(rng.integers(7, 10))
-        base = im.resize((n, n), Image.Resampling.BOX).resize((OUT, OUT), Image.Resampling.BICUBIC)
-    if style == 2:     # colour shift
-        hsv = np.asarray(base.convert("HSV")).copy()
-        hsv[..., 0] = (hsv[..., 0].astype(int) + int(rng.integers(10, 30))) % 256
-        base = Image.fromarray(hsv, "HSV").convert("RGB")
-    return _jpeg(Image.blend(base, canvas, float(rng.uniform(0.3, 0.45))), 90)
+    """The subject kept, restyled: painted into a new setting (a painterly version of the work, 70-85 % of
+    the frame, on a new, recoloured background) or made into a poster (:func:`_poster`)."""
+    im = _square(ref, rng, (0.85, 1.0))
+    if rng.random() < 0.5:                                   # a new setting
+        bg = _square(textures[int(rng.integers(0, len(textures)))], rng, (0.6, 1.0)).convert("L")
+        dark = tuple(int(v) for v in rng.integers(20, 80, 3))
+        light = tuple(int(v) for v in rng.integers(170, 240, 3))
+        out = ImageOps.colorize(bg, dark, light)
+        side = int(OUT * rng.uniform(0.7, 0.85))
+        subject = ImageOps.posterize(im.resize((side, side), Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(1.5)), 3)
+        left, top = (int(rng.integers(0, OUT - side + 1)) for _ in range(2))
+        out.paste(subject, (left, top))
+    else:                                                    # a poster of it
+        out = _poster(im, rng)
+    return _jpeg(out, 90)
 
 
 def miss(other: Image.Image, rng: np.random.Generator) -> Image.Image:

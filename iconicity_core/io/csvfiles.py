@@ -54,20 +54,20 @@ def unneutralise(cell: str) -> str:
     return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START else cell
 
 
-#: Derived fractions are written with 12 significant digits (0.7 rather than 0.7000000000000001); raw
+#: Derived fractions are written with 6 significant digits (0.7 rather than 0.7000000000000001); raw
 #: similarities keep every digit, so a stored value can be given back as an exact threshold.
 ROUNDED = ("cra", "vr", "vi", "crt", "mean_cra", "mean_vr", "mean_crt")
 
 
 def to_csv(df) -> str:
     """``df.to_csv(index=False)`` with every text cell :func:`neutralise`-d and derived fractions rounded to
-    12 significant digits (every CSV the tool writes for people to open goes through this)."""
+    6 significant digits (every CSV the tool writes for people to open goes through this)."""
     import numpy as np
 
     out = df.copy()
     for c in out.columns:
         if str(c) in ROUNDED and out[c].dtype.kind == "f":
-            out[c] = out[c].map(lambda v: float(f"{v:.12g}") if v == v else np.nan)
+            out[c] = out[c].map(lambda v: float(f"{v:.6g}") if v == v else np.nan)
     for c in out.columns:
         if out[c].dtype == object or str(out[c].dtype) in ("string", "str"):
             out[c] = out[c].map(neutralise)

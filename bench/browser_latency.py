@@ -1,8 +1,9 @@
 """What a person waits for in the dashboard, measured in a real browser (Debian's Chromium driven by
 Playwright) against `streamlit run app.py -- --db FILE`:
 
-* slider: releasing the sidebar "CLIP τ (static)" slider (dragged with the mouse) -> the Overview's
-  first metric shows the new number (timed inside the page: pointerup to the DOM change);
+* slider: releasing the sidebar "Recognition τ (static)" slider (dragged with the mouse) -> the Overview
+  redrawn: its table, scatter and sentence (timed inside the page: pointerup to the last change of the
+  main area, once it has been quiet for 0.8 s and nothing runs);
 * pages: clicking a page in the sidebar -> its heading is shown and the page is quiet (no running
   indicator, no spinner, no DOM change in the main area for a second), timed to the last change;
 * map: opening the Map page the first time (the projection of every CLIP vector is computed and
@@ -24,13 +25,10 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,24 +36,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = ["References", "Patch matches", "Thresholds", "Correlations", "Prompt variants", "Export", "Label",
          "Compare runs", "Overview"]
 FLOOR_APP = '''import streamlit as st
-v = st.sidebar.slider("CLIP τ (static)", 0.0, 1.0, 0.70, 0.01)
+v = st.sidebar.slider("Recognition τ (static)", 0.0, 1.0, 0.70, 0.01)
 st.title("Overview")
-st.metric("value", f"{v:.2f}")
+st.dataframe({"value": [v]})
+st.plotly_chart({"data": [{"type": "scatter", "x": [v], "y": [v]}]})
 '''
 
-OBSERVE = """(sel) => {
-  window.__lat = {up: null, done: null};
-  const first = () => document.querySelector(sel);
-  const old = first() ? first().innerText : null;
-  document.addEventListener('pointerup', () => { if (window.__lat.up === null) window.__lat.up = performance.now(); },
-                            {capture: true, once: true});
-  const obs = new MutationObserver(() => {
-    const e = first();
-    if (window.__lat.up !== null && window.__lat.done === null && e && e.innerText !== old) {
-      window.__lat.done = performance.now(); obs.disconnect(); }
-  });
-  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
+UP = """() => { window.__up = null;
+  document.addEventListener('pointerup', () => { if (window.__up === null) window.__up = performance.now(); },
+                            {capture: true, once: true}); }"""
 
 QUIET = """() => {
   window.__q = {last: performance.now(), running: 0};
@@ -69,27 +58,10 @@ QUIET = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(app: Path, args: list[str], env: dict) -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                return url, proc
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("streamlit did not start")
+    from iconicity_core.testing import start_dashboard
+
+    return start_dashboard(app, args, env, timeout_s=120)
 
 
 def wait_quiet(page, quiet_ms: int = 1000, timeout_s: float = 120) -> float:
@@ -109,30 +81,30 @@ def thumb(page, label: str):
         'input[type="range"]').locator("xpath=../..")
 
 
-def slider_moves(page, label: str, n: int, metric_sel: str = '[data-testid="stMetricValue"]') -> list[float]:
-    """Drag the slider's thumb ``n`` times (alternately right and left); ms from release to the first
-    metric showing a new value."""
+def slider_moves(page, label: str, n: int) -> list[float]:
+    """Drag the slider's thumb ``n`` times (alternately right and left); ms from the release to the last
+    change of the main area (every table, chart and sentence redrawn; nothing running)."""
     out = []
     for i in range(n):
         th = thumb(page, label)
         th.scroll_into_view_if_needed()
-        page.evaluate(OBSERVE, metric_sel)
+        page.evaluate(QUIET)
+        page.evaluate(UP)
         box = th.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + (-30 if i % 2 else 30), y, steps=4)
         page.mouse.up()
-        page.wait_for_function("() => window.__lat.done !== null", timeout=120_000)
-        out.append(page.evaluate("() => window.__lat.done - window.__lat.up"))
-        wait_quiet(page, 600)
+        last = wait_quiet(page, 800)
+        out.append(last - page.evaluate("() => window.__up"))
     return out
 
 
 def page_renders(page) -> dict[str, float]:
     out = {}
     for name in PAGES:
-        link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).first
+        link = page.locator('a[data-testid="stPageLink-NavLink"]').filter(has_text=name).first
         page.evaluate(QUIET)
         t0 = page.evaluate("() => performance.now()")
         link.click()
@@ -172,7 +144,7 @@ def map_renders(page) -> dict[str, float]:
         ready()
         out[key] = wait_quiet(page) - t0
 
-    nav = page.locator('[data-testid="stSidebarNav"] a')
+    nav = page.locator('a[data-testid="stPageLink-NavLink"]')
     plot = lambda: page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=300_000)  # noqa: E731
     timed("map_first_open", lambda: nav.filter(has_text="Map").first.click(), plot)
     page.evaluate(QUIET)
@@ -205,13 +177,13 @@ def measure_map(pw, db: Path, env: dict) -> dict:
             browser = launch(pw)
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.goto(url + "/", wait_until="domcontentloaded")
-            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=300_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
             page.evaluate(QUIET)
             wait_quiet(page)
             if stored:
                 page.evaluate(QUIET)
                 t0 = page.evaluate("() => performance.now()")
-                page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Map").first.click()
+                page.locator('a[data-testid="stPageLink-NavLink"][href="map"]').first.click()
                 page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=300_000)
                 out["map_first_open_stored"] = wait_quiet(page) - t0
             else:
@@ -230,11 +202,11 @@ def measure_app(pw, app: Path, args: list[str], env: dict, moves: int, pages: bo
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(url + "/", wait_until="domcontentloaded")
         page.evaluate("() => 0")
-        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=300_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
         page.evaluate(QUIET)
         first = wait_quiet(page)
         out = {"first_load_ms": round(first)}
-        moves_ms = slider_moves(page, "CLIP τ (static)", moves)
+        moves_ms = slider_moves(page, "Recognition τ (static)", moves)
         out |= {"slider_median_ms": round(statistics.median(moves_ms)), "slider_max_ms": round(max(moves_ms))}
         if pages:
             out["pages_ms"] = {k: round(v) for k, v in page_renders(page).items()}

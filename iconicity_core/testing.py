@@ -7,6 +7,7 @@ same to run as trained ones). Never use them for real scores. Example::
 """
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 #: Real DINOv3 ViT-S/16 geometry (facebook/dinov3-vits16-pretrain-lvd1689m).
@@ -253,3 +254,36 @@ def install_random_open_clip_tag(hf_home: str | Path, model: str = "ViT-B-32", t
         save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
         hub_cache_put(hf_home, repo, {"open_clip_model.safetensors": path})
     return net
+
+
+def start_dashboard(app: str | Path, args: list[str] = (), env: dict | None = None,
+                    timeout_s: float = 120) -> tuple[str, subprocess.Popen]:
+    """``streamlit run APP -- ARGS`` headless on a free port of 127.0.0.1; returns its URL and process once
+    ``/_stcore/health`` answers (the caller terminates it). Its output goes to a file (a full pipe would
+    stall the server) that :class:`RuntimeError` quotes when it does not start."""
+    import os
+    import socket
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tempfile.TemporaryFile()
+    app = Path(app)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *(["--", *args] if args else [])],
+        cwd=app.parent, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return url, proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    log.seek(0)
+    raise RuntimeError("streamlit did not start: " + log.read().decode(errors="replace")[-3000:])

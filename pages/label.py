@@ -35,10 +35,11 @@ with page("Label") as ctx:
         if row.get("label"):
             st.caption("The database already has a label for this image (hidden, so it cannot sway you); yours "
                        "will override it in evaluate / calibrate.")
-        cols = st.columns(1 + len(kept))
-        cols[0].image(figures.display_image(paths.get(fid)), caption=f"generated · s={row['clip_sim']:.2f}")
+        cols = st.columns(4)
+        cols[0].image(figures.tile(figures.display_image(paths.get(fid)), 320),
+                      caption=f"generated · {ctx.recognition} similarity {row['clip_sim']:.2f}", width="stretch")
         for c, r in zip(cols[1:], kept):
-            c.image(figures.display_image(paths.get(r)), caption="reference")
+            c.image(figures.tile(figures.display_image(paths.get(r)), 320), caption="reference", width="stretch")
         for c, (label, key) in zip(st.columns(len(KEYS)), KEYS.items()):
             c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=labelling.label_and_next,
                      args=(ctx, fid, label), width="stretch")

@@ -9,24 +9,26 @@ with page("Find similar") as ctx:
     if query is None:
         st.session_state.pop("similar_to", None)
         _slug, query, _gal = widgets.pick_generation(ctx, "sim")
+        st.session_state["similar_to"] = query
     else:
-        st.caption("From the map or a gallery; clear it to pick another image.")
+        st.caption("From the Map, a gallery or a link; clear it to pick another image.")
         if st.button("pick another image", key="sim_clear"):
             st.session_state.pop("similar_to", None)
             st.rerun()
     k = st.slider("Neighbours", 4, 48, 12, 4, key="sim_k")
     near = explore.similar(ctx, query, k)
     if near.empty:
-        st.info("No stored CLIP embedding for this image: score with `--keep-embeddings all` to find similar images.")
+        st.info(f"No stored {ctx.recognition} embedding for this image: score with `--keep-embeddings all` to find "
+                "similar images.")
         st.stop()
     paths = cache.image_paths(*ctx.key, (query, *near["file_id"]))
     left, right = st.columns([1, 3])
-    left.image(figures.display_image(paths.get(query)), caption="this image")
+    left.image(figures.tile(figures.display_image(paths.get(query)), 256), caption="this image", width="stretch")
     with right:
-        st.caption("Nearest by CLIP cosine, across every model and the references (ties by file).")
+        st.caption(f"Nearest by {ctx.recognition} cosine, across every model and the references (ties by file).")
         cols = st.columns(4)
         for i, r in enumerate(near.itertuples()):
             who = "reference" if r.role == "reference" else literal(r.model)
-            cols[i % 4].image(figures.display_image(paths.get(r.file_id)),
-                              caption=f"{r.cosine:.3f} · {who} · {literal(r.slug)}")
-    st.dataframe(near[["cosine", "role", "model", "slug", "variant", "image"]], hide_index=True, width="stretch")
+            cols[i % 4].image(figures.tile(figures.display_image(paths.get(r.file_id))),
+                              caption=f"{r.cosine:.3f} · {who} · {literal(r.slug)}", width="stretch")
+    widgets.show_table(explore.similar_table(near), key="sim_table")

@@ -1,56 +1,102 @@
 import streamlit as st
 
 from iconicity_core.dashboard import data, page, widgets
+from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 with page("Thresholds") as ctx:
     t = ctx.thresholds
+    rec, real = ctx.recognition, ctx.realization
     sweeps = data.sweeps(ctx)
     if sweeps["cra"].empty:
         st.info("Nothing scored with the current filters.")
         st.stop()
     c1, c2 = st.columns(2)
-    c1.plotly_chart(figures.lines(sweeps["cra"], "tau", "cra", "CRA vs CLIP τ", t.clip_tau), key="th_cra")
-    c2.plotly_chart(figures.lines(sweeps["vr"], "tau", "vr", "VR (all generations) vs patch τ", t.patch_tau),
-                    key="th_vr")
+    with c1:
+        widgets.chart(figures.lines(sweeps["cra"], "tau", "cra", f"CRA vs recognition τ ({rec})", t.clip_tau,
+                                    colours=ctx.colours, x_title="recognition τ", y_title="CRA"), "th_cra")
+    with c2:
+        widgets.chart(figures.lines(sweeps["vr"], "tau", "vr", f"VR (all generations) vs patch τ ({real})", t.patch_tau,
+                                    colours=ctx.colours, x_title="patch τ", y_title="VR"), "th_vr")
+
+    st.subheader("Robustness: do the conclusions survive other thresholds?")
+    clip_taus, patch_taus = data.grid_taus(ctx)
+    rob = data.robustness(ctx, clip_taus, patch_taus)
+    st.caption(f"The paper's check: every model's CRA / VR / CRT at recognition τ {', '.join(map(str, clip_taus))} × patch τ "
+               f"{', '.join(map(str, patch_taus))} (the grid around the current thresholds; {literal(rob['variant'])} "
+               "prompt; 95 % bootstrap CIs over references), and which statements hold across the whole grid.")
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        widgets.show_table(rob["conclusions"], key="th_conclusions")
+    with c2:
+        widgets.show_table(rob["points"], key="th_points")
+        st.caption("Kendall τ: the model ranking by CRT against the ranking at the current thresholds (1: the "
+                   "same order); quadrant changed: share of (model, reference) points in another quadrant.")
+    with st.expander("Per-model numbers at every grid point (with CIs)"):
+        widgets.show_table(data.with_ci(rob["table"]), key="th_robust_table")
+        st.download_button("CSV", rob["table"].to_csv(index=False), "robustness.csv", "text/csv", key="th_rob_csv")
+    pi = data.position_independence(ctx)
+    st.markdown("**Position independence** — reuse counted anywhere (the paper) against only at the same grid "
+                "position: a reference reused anywhere but not in place was recomposed (collage), not copied.")
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        widgets.show_table(pi["per_model"], key="th_pi")
+    with c2:
+        widgets.show_table(pi["movers"].drop(columns=["kind"]), key="th_pi_movers", height=220)
 
     st.subheader("CRT over the threshold grid")
     grid = sweeps["grid"]
-    model = st.selectbox("Model", sorted(grid["model"].unique()), key="th_model")
+    models = sorted(grid["model"].unique())
+    model = st.selectbox("Model", models, key="th_model")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(figures.heatmap(grid[grid["model"] == model].pivot(index="clip_tau", columns="patch_tau", values="crt"),
-                                    f"CRT of {model}", "CRT"), key="th_crt")
-    stab = ctx.engine.ranking_stability(grid, t).pivot(index="clip_tau", columns="patch_tau", values="kendall_tau")
-    c2.plotly_chart(figures.heatmap(stab, "Model ranking by CRT vs the ranking at the current thresholds", "Kendall τ",
-                                    "RdBu", -1, 1), key="th_rank")
+    with c1:
+        widgets.chart(figures.heatmap(grid[grid["model"] == model].pivot(index="clip_tau", columns="patch_tau",
+                                                                         values="crt"), f"CRT of {model}", "CRT"),
+                      "th_crt")
+    with c2:
+        stab = ctx.engine.ranking_stability(grid, t).pivot(index="clip_tau", columns="patch_tau", values="kendall_tau")
+        widgets.chart(figures.heatmap(stab, "Model ranking by CRT vs the ranking at the current thresholds",
+                                      "Kendall τ", "RdBu", -1, 1), "th_rank")
+        st.caption("A blank cell: Kendall τ is undefined there (every model has the same CRT, e.g. 0 when nothing "
+                   "is recognised).")
 
     st.subheader("Distributions")
-    hist = ctx.engine.histograms(ctx.filters)
+    hist = ctx.engine.histograms(ctx.filters, match=t.match)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(figures.count_histogram(hist["clip_sim"], "Best CLIP similarity s_i", t.clip_tau), key="th_hist_s")
-    c2.plotly_chart(figures.count_histogram(hist["cell_sim"], "Per-cell best similarity", t.patch_tau), key="th_hist_c")
+    with c1:
+        widgets.chart(figures.count_histogram(hist["clip_sim"], f"Best recognition similarity s_i ({rec})", t.clip_tau,
+                                              ctx.colours, "similarity", "generated images"), "th_hist_s")
+    with c2:
+        widgets.chart(figures.count_histogram(hist["cell_sim"], f"Per-cell best similarity ({real}, {t.match} matching)",
+                                              t.patch_tau, ctx.colours, "similarity", "cells"), "th_hist_c")
 
     seps, auc_table, roc = data.headline_roc(ctx)
     if seps:
         st.subheader("Calibration against ground-truth labels")
-        st.caption("Which thresholds do the labels support? CLIP τ: recognisable vs miss; patch τ: replica vs "
-                   "reinterpretation (an image counts as a replica when more than half of its cells are reused). "
-                   "Youden's point maximises TPR − FPR; the last columns give the lowest τ reaching 90 % precision.")
+        st.caption("Which thresholds do the labels support? Recognition τ: recognisable vs miss; patch τ: replica "
+                   "vs reinterpretation (an image counts as a replica when more than half of its cells are reused). "
+                   "Youden's point maximises true-positive rate − false-positive rate; the last columns give the "
+                   "lowest τ reaching 90 % precision.")
         cal = data.calibration(ctx)
-        st.dataframe(cal, hide_index=True, width="stretch")
+        widgets.show_table(cal, key="th_cal")
         best = cal.set_index("threshold")["youden_tau"]
         if best.notna().all():
-            st.button(f"Apply the suggested thresholds (CLIP τ {best['clip_tau']:.2f}, patch τ {best['patch_tau']:.2f})",
-                      key="th_apply", on_click=widgets.apply_thresholds, args=(best["clip_tau"], best["patch_tau"]))
-        st.dataframe(auc_table, hide_index=True)
-        st.plotly_chart(figures.lines(roc, "fpr", "tpr", "ROC curves", color="analysis"), key="th_roc")
+            st.button(f"Apply the suggested thresholds (recognition τ {best['clip_tau']:.2f}, patch τ "
+                      f"{best['patch_tau']:.2f})", key="th_apply", on_click=widgets.apply_thresholds,
+                      args=(best["clip_tau"], best["patch_tau"]))
+        widgets.show_table(auc_table, key="th_auc")
+        widgets.chart(figures.lines(roc, "fpr", "tpr", "ROC curves", color="analysis", x_title="false-positive rate",
+                                    y_title="true-positive rate"), "th_roc")
 
     curves = data.measure_rocs(ctx)
     if curves is not None:
         st.subheader("Against plain similarity measures (from `iconicity evaluate`)")
-        st.dataframe(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).round(3), width="stretch")
+        widgets.show_table(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).reset_index(),
+                           key="th_measures")
         for sep, d in curves.groupby("separation"):
-            st.plotly_chart(figures.lines(d, "fpr", "tpr", f"ROC: {sep} — VR / CLIP similarity vs baselines",
-                                          color="measure"), key=f"th_base_roc_{sep}")
+            widgets.chart(figures.lines(d, "fpr", "tpr", f"ROC: {sep} — VR / {rec} similarity vs plain measures",
+                                        color="measure", x_title="false-positive rate", y_title="true-positive rate"),
+                          f"th_measure_roc_{sep.replace(' ', '_')}")
     else:
-        st.caption("Run `iconicity evaluate --db ...` to compare with pHash, SSIM, tiled L2 and other baselines here.")
+        st.caption("Run `iconicity evaluate --db ...` to compare with pHash, SSIM, tiled L2 and other plain measures "
+                   "here.")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -71,4 +72,13 @@ def small_demo_db(tmp_path_factory) -> Path:
 
     db = tmp_path_factory.mktemp("small_demo") / "demo.duckdb"
     build_demo(db, embedders="baseline", per_cell=SMALL_DEMO, quiet=True)
+    return db
+
+
+@pytest.fixture()
+def app_db(small_demo_db, tmp_path, monkeypatch) -> Path:
+    """A private copy of the small demo that the dashboard opens (``$ICONICITY_DB``)."""
+    db = tmp_path / "demo_copy.duckdb"
+    shutil.copy(small_demo_db, db)
+    monkeypatch.setenv("ICONICITY_DB", str(db))
     return db

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,32 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(env: dict, *app_args: str):
     """Start `streamlit run app.py` on a free port; yield its URL; stop it."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port, log = _free_port(), tempfile.TemporaryFile()      # a file, not a pipe: a full pipe stalls the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         *app_args], cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        log.seek(0)
-        pytest.fail("streamlit did not start: " + log.read().decode(errors="replace")[-2000:])
+    from iconicity_core.testing import start_dashboard
+
+    url, proc = start_dashboard(ROOT / "app.py", list(app_args), env, timeout_s=240)
     yield url
     proc.terminate()
     proc.wait(10)
@@ -80,11 +55,11 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         # a deep link as the very first request to a fresh server (Streamlit then serves pages/ directly)
         page.goto(server + "/patches?ref=chelsea", wait_until="domcontentloaded")
-        page.get_by_text("Same-position similarity").wait_for(timeout=PATIENCE_MS)
+        page.get_by_text("Same-position similarity", exact=True).first.wait_for(timeout=PATIENCE_MS)
         settled(page)
         body = page.locator("body").text_content()
-        assert "VR (reused cells)" in body and "Traceback" not in body
-        assert "CLIP τ (static)" in body                       # the shared sidebar is there too
+        assert "cells reused" in body and "Traceback" not in body
+        assert "Recognition τ (static)" in body                # the shared sidebar is there too
         assert page.locator("img").count() >= 2
         page.screenshot(path=str(tmp_path / "patches.png"), full_page=True)
 
@@ -106,8 +81,20 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         for model in ("replicator-xl", "painter-2", "balanced-1.5", "noisy-mini"):
             assert model in body
         assert "Traceback" not in body and "Exception" not in body
-        assert page.get_by_text("Patch matches").count() >= 1      # st.navigation's page titles
+        assert page.locator('a[data-testid="stPageLink-NavLink"][href="patches"]').count() >= 1      # the sidebar's page links
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+
+        # the first screen at 1280x720 shows the point: the recognition x realization plane and the per-model
+        # table, whole, without scrolling
+        small = browser.new_page(viewport={"width": 1280, "height": 720})
+        small.goto(server + "/", wait_until="domcontentloaded")
+        plot = small.locator(".js-plotly-plot").first
+        plot.wait_for(timeout=PATIENCE_MS)
+        settled(small)
+        for name, box in (("scatter", plot.bounding_box()),
+                          ("table", small.locator('[data-testid="stDataFrame"]').first.bounding_box())):
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720, (name, box)
+        assert small.get_by_text("reinterprets most").count() >= 1           # ... and the sentence that reads it
         browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
     shot_dir = os.environ.get("ICONICITY_SCREENSHOTS")
@@ -121,7 +108,7 @@ def labelled_server(small_demo_db, tmp_path):
     """A server on a private copy of the small demo (this test writes its labels sidecar)."""
     db = tmp_path / "demo.duckdb"
     shutil.copy(small_demo_db, db)
-    for url in _serve({"ICONICITY_DATA": str(tmp_path / "data")}, "--", "--db", str(db)):
+    for url in _serve({"ICONICITY_DATA": str(tmp_path / "data")}, "--db", str(db)):
         yield url, db
 
 
@@ -138,8 +125,9 @@ def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(la
         browser = _chromium(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.goto(url + "/", wait_until="domcontentloaded")
-        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=PATIENCE_MS)
-        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Map").first.click()
+        page.locator(".js-plotly-plot").first.wait_for(timeout=PATIENCE_MS)
+        settled(page)
+        page.locator('a[data-testid="stPageLink-NavLink"][href="map"]').first.click(timeout=PATIENCE_MS)
         plot = page.locator(".js-plotly-plot .nsewdrag").first
         plot.wait_for(timeout=PATIENCE_MS)
         settled(page)
@@ -156,7 +144,7 @@ def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(la
         assert page.locator('[data-testid="stImage"] img').count() >= 24     # the selection's gallery is drawn
         assert page.get_by_text("more.").count() >= 1                         # … and the rest are counted
 
-        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Label").first.click()
+        page.locator('a[data-testid="stPageLink-NavLink"][href="label"]').first.click(timeout=PATIENCE_MS)
         page.get_by_role("button", name="replica (1)").wait_for(timeout=PATIENCE_MS)
         for key in ("1", "4", "S", "2"):                                  # keyboard shortcuts
             settled(page)

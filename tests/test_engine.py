@@ -127,9 +127,10 @@ def test_sweeps_equal_the_sql_metrics_at_every_grid_point(demo, rule):
 def test_histograms_count_the_sql_values(demo):
     eng, con = demo
     hist = eng.histograms(Filters(), bins=20)
-    for name, sql in (("clip_sim", "SELECT f.model, c.sim FROM clip_sims c JOIN files f USING (file_id)"),
-                      ("cell_sim", "SELECT f.model, s.sim FROM cell_sims s JOIN files f USING (file_id)")):
-        values = con.execute(sql).df()
+    run = db.runs.latest_score_run(con)
+    for name, sql in (("clip_sim", "SELECT f.model, c.sim FROM clip_sims c JOIN files f USING (file_id) WHERE run_id = ?"),
+                      ("cell_sim", "SELECT f.model, s.sim FROM cell_sims s JOIN files f USING (file_id) WHERE run_id = ?")):
+        values = con.execute(sql, [run]).df()
         v = values["sim"].to_numpy(np.float32 if name == "cell_sim" else np.float64)
         edges = np.linspace(float(v.min()), float(v.max()), 21)
         h = hist[name]

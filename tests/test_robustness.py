@@ -48,7 +48,7 @@ def test_the_grid_reports_exactly_the_flip_a_constructed_database_has():
     assert table.loc[(0.6, "B"), "crt"] == 0.5 and table.loc[(0.6, "B"), "crt_ci_low"] <= 0.5 <= table.loc[(0.6, "B"), "crt_ci_high"]
     c = g["conclusions"].set_index("statement")
     flip = c.loc["A transforms more (CRT) than B"]
-    assert not flip["holds_everywhere"] and flip["flips_at"] == "CLIP τ 0.8 / patch τ 0.5" and flip["holds_at"] == "1 of 2"
+    assert not flip["holds_everywhere"] and flip["flips_at"] == "recognition τ 0.8 / patch τ 0.5" and flip["holds_at"] == "1 of 2"
     assert c.loc["B reuses more (VR) than A", "holds_everywhere"]          # B's VR is higher at every point
     assert pts.loc[0.8, "quadrant_changed"] == 0.5                           # A's two references leave "reinterpreted"
 

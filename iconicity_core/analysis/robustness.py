@@ -141,12 +141,12 @@ def conclusions(table: pd.DataFrame, base: pd.DataFrame, majorities: dict) -> pd
                 hi, lo = (a, b) if at_op[a] > at_op[b] else (b, a)
                 wide = table.pivot_table(index=["clip_tau", "patch_tau"], columns="model", values=metric)
                 holds = (wide[hi] > wide[lo]).fillna(False)
-                flips = [f"CLIP τ {c:g} / patch τ {p:g}" for (c, p), ok in holds.items() if not ok]
+                flips = [f"recognition τ {c:g} / patch τ {p:g}" for (c, p), ok in holds.items() if not ok]
                 out.append({"statement": f"{hi} {names[metric]} than {lo}", "metric": metric,
                             "holds_at": f"{int(holds.sum())} of {n_points}", "holds_everywhere": not flips,
                             "flips_at": "; ".join(flips)})
     for model, top in _majority_quadrants(base).items():
-        flips = [f"CLIP τ {c:g} / patch τ {p:g} ({m.get(model)})" for (c, p), m in majorities.items() if m.get(model) != top]
+        flips = [f"recognition τ {c:g} / patch τ {p:g} ({m.get(model)})" for (c, p), m in majorities.items() if m.get(model) != top]
         out.append({"statement": f"most references of {model} are {top}", "metric": "quadrant",
                     "holds_at": f"{n_points - len(flips)} of {n_points}", "holds_everywhere": not flips,
                     "flips_at": "; ".join(flips)})

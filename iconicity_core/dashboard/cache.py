@@ -28,6 +28,17 @@ def file_version(path: Path) -> tuple:
     return tuple(out)
 
 
+def read(path: str, fn):
+    """``fn(con)`` on a read-only connection opened for the call (for reads that are memoised elsewhere)."""
+    return _read(path, fn)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def kinds(path: str, version: tuple) -> dict[str, str]:
+    """slug -> static / dynamic."""
+    return _read(path, lambda con: dict(zip(*database.refs.table(con)[["slug", "kind"]].to_numpy().T)))
+
+
 def _read(path: str, fn):
     con = database.connect(path, read_only=True)
     try:

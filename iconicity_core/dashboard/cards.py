@@ -1,29 +1,42 @@
-"""The finding card: one shareable HTML file for one generated image (the image, its patch-match
-heatmap, the references, scores, thresholds and embedder provenance)."""
+"""The finding card: one shareable HTML file for one generated image — the image and its patch-match heatmap
+large, the references with the cells it reused outlined, its scores and matched cells, the thresholds and the
+embedders."""
 from __future__ import annotations
 
-from ..core import metrics as K
-from ..core.grid import parse_grid
+import json
+
 from ..viz import figures
-from . import cache
+from . import data
 
 
 def finding_card(ctx, slug: str, file_id: str, gallery) -> tuple[str, object]:
-    """``(html, heatmap image)`` for ``file_id`` at the page's thresholds (``gallery``: its scores)."""
-    t = ctx.thresholds
-    m, row = cache.patch_matches(*ctx.key, ctx.run_id, file_id)
-    rows, cols = parse_grid(ctx.info["grid"])
-    refs = cache.reference_images(*ctx.key, ctx.run_id, slug)
-    kept = list(refs[refs["kept"]]["file_id"])
-    paths = cache.image_paths(*ctx.key, (file_id, *kept))
+    """``(html, heatmap image)`` for ``file_id`` at the page's thresholds and matching (``gallery``: its scores)."""
+    view = data.patch_view(ctx, slug, file_id)
+    paths = data.cache.image_paths(*ctx.key, (file_id,))
     gen = figures.display_image(paths[file_id])
-    sims = m[K.MATCH_COLUMNS[t.match]].to_numpy("float32")
-    overlay = figures.patch_overlay(gen, sims, K.reused(sims, t.patch_tau, t.rule), rows, cols)
-    ref_imgs = [figures.display_image(paths[f]) for f in kept]
     g = gallery.set_index("file_id").loc[file_id]
-    scores = {"clip_sim": round(float(g.clip_sim), 4), "recognised": bool(g.recognised),
-              "vr": round(float(g.vr), 4), "vi": round(float(g.vi), 4)}
+    scores = {f"recognition similarity ({ctx.recognition})": round(float(g.clip_sim), 4),
+              "recognised": bool(g.recognised), "VR (share of cells reused)": round(float(g.vr), 4),
+              "VI": round(float(g.vi), 4)}
     i = ctx.info
-    provenance = {"run": ctx.run_id, "recognition": i["clip_key"], "realization": i["dino_key"], "grid": i["grid"],
-                  "patch mode": i["patch_mode"], "semantic": "yes" if i["semantic"] else "no (appearance baseline)"}
-    return figures.finding_card(gen, overlay, ref_imgs, row, scores, t.as_dict(), provenance), overlay
+    provenance = {"run": ctx.run_id, "recognition": f"{ctx.recognition} — {i['clip_key']}",
+                  "realization": f"{ctx.realization} — {i['dino_key']}", "grid": i["grid"], "patch mode": i["patch_mode"],
+                  "semantic": "yes" if i["semantic"] else "no (appearance baseline)"}
+    cells = [{"cell": int(r.cell), "sim": float(r.sim), "same_pos_sim": float(r.same_pos_sim), "matched": r.matched,
+              "reused": bool(r.reused)} for r in view["table"].itertuples()]
+    refs = [im for _, _, im in view["references"]]
+    return figures.finding_card(gen, view["overlay"], refs, view["row"], scores, settings(ctx)["thresholds"], provenance,
+                                scale=figures.colour_scale(), cells=cells), view["overlay"]
+
+
+def settings(ctx) -> dict:
+    """The view's settings and the run's record as plain JSON values (thresholds, rule, pooling, matching,
+    filters, run, embedders, versions)."""
+    t, f = ctx.thresholds, ctx.filters
+    i = ctx.info
+    run = {k: i.get(k) for k in ("run_id", "kind", "status", "clip_key", "dino_key", "grid", "patch_mode", "phash_max",
+                                 "semantic", "clip_info", "dino_info", "config", "versions")}
+    return json.loads(json.dumps({"thresholds": t.as_dict(), "filters": {"models": list(f.models), "kinds": list(f.kinds),
+                                  "variants": list(f.variants)}, "run": run,
+                                  "names": {"recognition": ctx.recognition, "realization": ctx.realization}},
+                                 default=str))

@@ -30,6 +30,26 @@ class Context:
         return cache.engine(str(self.db), self.version, self.run_id)
 
     @property
+    def recognition(self) -> str:
+        """The recognition embedder's real name ("CLIP ViT-B-32", "appearance baseline")."""
+        from ..core.display import embedder_name
+
+        return embedder_name(self.info.get("clip_info"))
+
+    @property
+    def realization(self) -> str:
+        from ..core.display import embedder_name
+
+        return embedder_name(self.info.get("dino_info"))
+
+    @property
+    def colours(self) -> dict[str, str]:
+        """One colour per model of the database, the same on every page and chart."""
+        from ..core.display import model_colours
+
+        return model_colours(self.options["models"])
+
+    @property
     def key(self) -> tuple:
         """``(database path, version)``: the first arguments of every :mod:`.cache` read."""
         return str(self.db), self.version
@@ -42,6 +62,7 @@ def page(title: str) -> Iterator[Context]:
     line; yields a :class:`Context`."""
     if not st.session_state.pop(widgets.ENTRY_FLAG, False):
         st.set_page_config(page_title="Iconicity Explorer", layout="wide")
+        widgets.first_start()
         with st.sidebar:
             widgets.sidebar()
     view = widgets.current_view()
@@ -57,10 +78,14 @@ def page(title: str) -> Iterator[Context]:
                   Thresholds(ss["clip_tau"], ss["clip_tau_dynamic"], ss["patch_tau"], ss["pooling"], ss.get("rule", "gt"),
                              ss.get("match", "any")),
                   Filters(tuple(ss["models"]), tuple(ss["kinds"]), tuple(ss["variants"])), choices)
+    widgets.compact()
     st.title(title)
     widgets.provenance(ctx)
     if ctx.engine.n == 0:
         st.info("This run has no scored generated images (yet): add images under generations/<model>/<slug>/ "
                 "and run `iconicity score` again — it scores only what is new.")
         st.stop()
-    yield ctx
+    try:
+        yield ctx
+    finally:
+        widgets.sync_url()                       # what the page chose (an image, a toggle) goes into the link too

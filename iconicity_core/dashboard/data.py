@@ -49,6 +49,64 @@ def reference_points(ctx, kind: str, variant: str | None = None) -> pd.DataFrame
     return ctx.engine.memo(("points", ctx.version, t, f, kind, variant), build)
 
 
+def overview_summary(ctx, kind: str, variant: str) -> pd.DataFrame:
+    """The compact per-model table of the Overview for one kind and prompt variant: model, CRA, VR, CRT."""
+    models = ctx.engine.model_table(ctx.thresholds, ctx.filters)
+    m = models[(models["kind"] == kind) & (models["variant"] == variant)]
+    return m[["model", "n_refs", "cra", "vr", "crt"]].reset_index(drop=True)
+
+
+def scope_words(kind: str, variant: str) -> str:
+    """"title prompt, all references" — what a table or chart covers, said once."""
+    return f"{variant} prompt, " + ("static and dynamic references" if kind == "all" else f"{kind} references")
+
+
+def refs_words(summary: pd.DataFrame) -> str:
+    """"7 references" (or "5-7 references" when models were scored on different sets)."""
+    n = summary["n_refs"].dropna().astype(int)
+    if n.empty:
+        return "no references"
+    lo, hi = int(n.min()), int(n.max())
+    return f"{hi} reference{'s' if hi != 1 else ''}" if lo == hi else f"{lo}–{hi} references"
+
+
+def scatter_reading(summary: pd.DataFrame) -> str:
+    """One sentence that reads the plane: which model reinterprets most, which replicates most."""
+    s = summary.dropna(subset=["crt"])
+    if s.empty:
+        return "Nothing recognised with these settings."
+    top = s.loc[s["crt"].idxmax()]
+    rep = s.dropna(subset=["vr"])
+    text = (f"{top['model']} reinterprets most (CRT {top['crt']:.2f}: recognised in {top['cra']:.0%} of its "
+            f"generations, reusing {top['vr']:.0%} of the cells)" if top["vr"] == top["vr"] else
+            f"{top['model']} has the highest CRT ({top['crt']:.2f})")
+    if len(rep) > 1:
+        r = rep.loc[rep["vr"].idxmax()]
+        if r["model"] != top["model"]:
+            text += f"; {r['model']} replicates most (VR {r['vr']:.2f} of what it recognises)"
+    return text + "."
+
+
+def definitions(ctx) -> str:
+    """CRA, VR, VI and CRT exactly as computed, in the run's words and thresholds."""
+    from .state import literal
+
+    t = ctx.thresholds
+    cmp = K.symbol(t.rule)
+    rec, real = literal(ctx.recognition), literal(ctx.realization)
+    where = "any cell of any kept reference image" if t.match == "any" else "the cell at the same position"
+    pool = "the recognised generations (CRT = 0 when none is)" if t.pooling == "recognised" else "all generations"
+    return (f"- a generation is **recognised** when its best {rec} similarity to the reference's images "
+            f"is {cmp} {t.clip_tau:.2f} (dynamic references: {t.dynamic_tau:.2f})\n"
+            f"- **CRA** (recognition accuracy): the share of a reference's generations that are recognised\n"
+            f"- each image is split into a grid; a cell is **reused** when its best {real} similarity to "
+            f"{where} is {cmp} {t.patch_tau:.2f}; **VR** (visual reuse) is the share of reused cells, "
+            f"**VI** = 1 − VR\n"
+            f"- a reference's VR and VI are means over {pool}\n"
+            f"- **CRT** (recognition × transformation) = CRA × VI: recognised, and made new\n"
+            f"- per model: means over references (each reference counts once). Written out in docs/method.md.")
+
+
 def reference_summary(ctx) -> pd.DataFrame:
     """One row per reference: key columns, mean scores over the selected models and variants, counts,
     covariates."""
@@ -169,7 +227,7 @@ def image_csv(ctx) -> str:
 def reference_breakdown(ctx, slug: str) -> pd.DataFrame:
     """The scores of one reference per model and prompt variant."""
     r = ctx.engine.reference_table(ctx.thresholds, ctx.filters)
-    return r[r["slug"] == slug].drop(columns=["slug", "kind", "pooling"]).reset_index(drop=True)
+    return r[r["slug"] == slug].drop(columns=["slug", "kind", "pooling", "match"]).reset_index(drop=True)
 
 
 def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> pd.DataFrame:
@@ -186,3 +244,135 @@ def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> p
         return calibrate(labels, clip, cells, t.rule, target_precision, n_resamples)
     return ctx.engine.memo(("calibrate", f, t.rule, t.match, target_precision, n_resamples,
                             labels_version(ctx)), build)
+
+
+def patch_view(ctx, slug: str, file_id: str, alpha: float = 0.45) -> dict:
+    """Everything the Patch matches page shows for one generated image, at the current thresholds and
+    matching: the heatmap (outlines from the kernel, so exactly the cells VR counts), the references with the
+    cells it reused outlined, the per-cell table, and the image's numbers."""
+    from ..core.grid import parse_grid
+    from ..core.similarity import reuse_map
+    from ..viz import figures
+
+    t = ctx.thresholds
+    rows, cols = parse_grid(ctx.info["grid"])
+    m, row = cache.patch_matches(*ctx.key, ctx.run_id, file_id)
+    refs = cache.reference_images(*ctx.key, ctx.run_id, slug)
+    paths = cache.image_paths(*ctx.key, (file_id, *refs["file_id"]))
+    ref_index = {f: k for k, f in enumerate(refs["file_id"])}
+    sims = m[K.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
+    hit = K.reused(sims, t.patch_tau, t.rule)
+    names = [f"R{ref_index.get(f, '?')}c{c}" for f, c in zip(m["ref_file"], m["ref_cell"])] if t.match == "any" else None
+    overlay = figures.patch_overlay(figures.display_image(paths[file_id]), sims, hit, rows, cols, names, alpha)
+    used = reuse_map(m["ref_file"].tolist(), m["ref_cell"].tolist(), hit) if t.match == "any" else {}
+    references = [(k, r, figures.reference_overlay(figures.display_image(paths[r.file_id]), used.get(r.file_id, {}), rows, cols))
+                  for k, r in enumerate(refs.itertuples()) if r.kept]
+    table = m.assign(reused=hit, matched=[f"{n} ({rel})" for n, rel in zip(names or [""] * len(m), m["ref_relpath"])]
+                     if names else "")[["cell", "sim", "same_pos_sim", "matched", "reused"]]
+    return {"overlay": overlay, "references": references, "table": table, "row": row,
+            "vr": float(K.visual_reuse(sims[None], t.patch_tau, t.rule)[0]), "n_reused": int(hit.sum()), "k": len(sims),
+            "same_mean": float(m["same_pos_sim"].mean())}
+
+
+def consistency(ctx, slug: str):
+    """The consistency of a dynamic reference's kept images (:mod:`iconicity_core.analysis.consistency`), at
+    the run's recognition τ as the similarity floor; None for a static reference or without stored vectors."""
+    from ..analysis.consistency import work_consistency
+
+    t = ctx.thresholds
+    if cache.kinds(*ctx.key).get(slug) != "dynamic":
+        return None
+
+    def build():
+        try:
+            return cache.read(ctx.key[0], lambda con: work_consistency(con, ctx.run_id, slug, t, floor=t.clip_tau))
+        except LookupError:
+            return None
+    return ctx.engine.memo(("consistency", ctx.version, slug, t.clip_tau, t.dynamic_tau, t.rule), build)
+
+
+def robustness(ctx, clip_taus=(0.6, 0.7, 0.8), patch_taus=(0.5, 0.6, 0.7), n_resamples: int = 199) -> dict:
+    """The sensitivity grid around the current thresholds (:func:`iconicity_core.analysis.robustness.sensitivity_grid`)."""
+    from ..analysis.robustness import sensitivity_grid
+
+    t, f = ctx.thresholds, ctx.filters
+    return ctx.engine.memo(("robustness", t, f, tuple(clip_taus), tuple(patch_taus), n_resamples),
+                           lambda: sensitivity_grid(ctx.engine, t, clip_taus, patch_taus, f, n_resamples=n_resamples))
+
+
+def position_independence(ctx) -> dict:
+    from ..analysis.robustness import position_independence as pi
+
+    t, f = ctx.thresholds, ctx.filters
+    return ctx.engine.memo(("position", t, f), lambda: pi(ctx.engine, t, f))
+
+
+def perturbation(ctx, base: str, n_resamples: int = 499):
+    from ..analysis.robustness import perturbation as pert
+
+    t, f = ctx.thresholds, ctx.filters
+    return ctx.engine.memo(("perturbation", t, f, base, n_resamples), lambda: pert(ctx.engine, t, f, base, n_resamples))
+
+
+def grid_taus(ctx) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The paper's sensitivity grid (CLIP τ 0.6 / 0.7 / 0.8, patch τ 0.5 / 0.6 / 0.7) moved to centre on the
+    run's operating point when that differs (the appearance baseline's 0.47 / 0.61)."""
+    t = ctx.thresholds
+    c, p = round(t.clip_tau, 2), round(t.patch_tau, 2)
+    return tuple(round(c + d, 2) for d in (-0.1, 0.0, 0.1)), tuple(round(p + d, 2) for d in (-0.1, 0.0, 0.1))
+
+
+def column_name(name: str) -> str:
+    """A column's name in words (for chart categories)."""
+    from ..core.display import column_label
+
+    return column_label(name)
+
+
+def export_suffix(ctx) -> str:
+    t = ctx.thresholds
+    return f"tau{t.clip_tau:.2f}_patch{t.patch_tau:.2f}_{t.pooling}_{t.match}_{t.rule}"
+
+
+def export_tables(ctx) -> dict[str, pd.DataFrame]:
+    t, f = ctx.thresholds, ctx.filters
+    return {"model": ctx.engine.model_table(t, f), "reference": ctx.engine.reference_table(t, f)}
+
+
+def csv(df: pd.DataFrame) -> str:
+    """A table as spreadsheet-safe CSV (:func:`iconicity_core.io.csvfiles.to_csv`)."""
+    return to_csv(df)
+
+
+def column_docs() -> str:
+    """What the exported columns mean (Markdown)."""
+    return "\n".join(f"- `{k}`: {v}" for k, v in (
+        ("model, slug, kind, variant", "the model, the reference, static or dynamic, the prompt variant"),
+        ("n / n_refs", "generations of the reference / references of the model"),
+        ("cra", "share of the generations that are recognised"),
+        ("vr, vi", "share of reused cells (mean over the recognised generations, or all: see pooling), and 1 − VR"),
+        ("crt", "CRA × VI (0 when nothing is recognised)"),
+        ("pooling, match", "what VR and VI are averaged over; where a cell may match (any position, or the same)"),
+        ("clip_sim, recognised", "per image: its best recognition similarity and whether it passes τ"),
+        ("label, seed, file_id", "per image: its ground-truth label (when known), seed and stable id")))
+
+
+def with_ci(df: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
+    """A table for people: every ``x`` with ``x_ci_low`` / ``x_ci_high`` becomes one column "x [95 % CI]"
+    ("0.412 [0.350, 0.470]"), every ``x_p_wilcoxon`` a p-value column beside it."""
+    from ..core.display import column_label
+
+    out = pd.DataFrame(index=df.index)
+    fmt = "{:+.3f}" if signed else "{:.3f}"
+    for c in df.columns:
+        if c.endswith(("_ci_low", "_ci_high")):
+            continue
+        if c.endswith("_p_wilcoxon"):
+            out[f"p ({column_label(c[: -len('_p_wilcoxon')])})"] = df[c]
+        elif f"{c}_ci_low" in df.columns:
+            out[f"{column_label(c)} [95 % CI]"] = [
+                "" if v != v else f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+                for v, lo, hi in zip(df[c], df[f"{c}_ci_low"], df[f"{c}_ci_high"])]
+        else:
+            out[c] = df[c]
+    return out.reset_index(drop=True)

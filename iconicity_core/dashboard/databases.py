@@ -45,10 +45,23 @@ def options(argv: Sequence[str], environ: dict | None = None) -> dict[str, Path]
     return opts
 
 
+def is_demo(path: Path) -> bool:
+    return path.resolve() == config.demo_db_path().resolve()
+
+
+def needs_demo(path: Path) -> bool:
+    """``path`` is the demo and it is missing or was built by another version of the code."""
+    if not is_demo(path):
+        return False
+    from ..demo.build import is_current
+
+    return not path.exists() or not is_current(path)
+
+
 def ensure_demo(path: Path, progress: Callable[[float, str], None]) -> None:
-    """Build the demo database if ``path`` is the demo and it does not exist yet (two sessions starting
-    at once do not race: the build holds a file lock and the second one waits)."""
-    if path.exists() or path.resolve() != config.demo_db_path().resolve():
+    """Build (or rebuild) the demo database when :func:`needs_demo` (two sessions starting at once do not
+    race: the build holds a file lock and the second one waits)."""
+    if not needs_demo(path):
         return
     from ..demo.build import build_demo
 

@@ -49,6 +49,12 @@ def map_notice(ctx, method: str = "pca") -> str | None:
     return cache.map_coordinates(*ctx.key, ctx.run_id, method)[1]
 
 
+def colour_label(ctx):
+    """What the Map's colour options are called (the recognition embedder's real name for the similarity)."""
+    names = {"model": "model", "quadrant": "quadrant", "label": "label", "clip_sim": f"{ctx.recognition} similarity"}
+    return names.get
+
+
 def map_chart(ctx, points: pd.DataFrame, method: str, n: int, colour: str):
     """The figure of the drawn sample of :func:`map_frame`'s points, memoised (a selection reruns the
     page; the figure of the same points is not rebuilt)."""
@@ -58,8 +64,9 @@ def map_chart(ctx, points: pd.DataFrame, method: str, n: int, colour: str):
 
     def build():
         shown = maps.drawn(points, n)
-        title = f"CLIP map: {len(shown):,} of {len(points):,} images drawn" if len(shown) < len(points) else None
-        return figures.map_scatter(shown, colour, title)
+        title = (f"{figures.esc(ctx.recognition)} map: {len(shown):,} of {len(points):,} images drawn"
+                 if len(shown) < len(points) else None)
+        return figures.map_scatter(shown, colour, title, ctx.colours, ctx.recognition)
     return ctx.engine.memo(("mapchart", ctx.version, labels_version(ctx), method, t, f, n, colour, len(points)),
                            build)
 
@@ -119,3 +126,24 @@ def compare_runs(ctx, run_b: str, same_thresholds: bool) -> dict:
     out = ctx.engine.memo(("compare", ctx.version, run_b, t_a, t_b, ctx.filters), lambda: compare(
         ctx.engine, cache.engine(*ctx.key, run_b), t_a, t_b, ctx.filters))
     return {**out, "t_b": t_b}
+
+
+def run_label(ctx):
+    """A function from a run id to what people call it: its embedders, grid and patch mode."""
+    from ..core.display import embedder_name
+
+    infos = cache.meta(*ctx.key)[1]
+
+    def label(run_id: str) -> str:
+        i = infos.get(run_id) or {}
+        return (f"{run_id[:8]} · {embedder_name(i.get('clip_info'))} + {embedder_name(i.get('dino_info'))}, "
+                f"{i.get('grid')} {i.get('patch_mode')}" + ("" if i.get("status") in (None, "done") else f" ({i.get('status')})"))
+    return label
+
+
+def similar_table(near: pd.DataFrame) -> pd.DataFrame:
+    """The neighbours as a table people read (a reference has no model or prompt: "—", not None)."""
+    out = near[["cosine", "role", "model", "slug", "variant", "image"]].copy()
+    for c in ("model", "variant"):
+        out[c] = out[c].where(out[c].notna(), "—")
+    return out

@@ -108,6 +108,46 @@ def parse(params: Mapping[str, Sequence[str]], db_names: Sequence[str]) -> tuple
     return ViewState(**values, given=frozenset(given)), notes
 
 
+_FILE_ID = re.compile(r"^[0-9a-f]{16}$")
+_NAME = re.compile(r"^[\w .:/'()\-]{1,200}$", re.UNICODE)
+MAP_COLOURS = ("model", "quadrant", "label", "clip_sim")
+#: What a page shows, in the URL too: URL name -> (session key, check). Names the database must hold
+#: (a prompt variant, a run) are checked by the page before use.
+PAGE_PARAMS = {
+    "image": ("image", lambda v: bool(_FILE_ID.match(v))),
+    "similar": ("similar_to", lambda v: bool(_FILE_ID.match(v))),
+    "kind": ("ov_kind", lambda v: v in ("all", "static", "dynamic")),
+    "variant": ("ov_variant", lambda v: bool(_NAME.match(v))),
+    "colour": ("map_colour", lambda v: v in MAP_COLOURS),
+    "run_b": ("cmp_run", lambda v: bool(_NAME.match(v))),
+}
+
+
+def parse_page(params: Mapping[str, Sequence[str]]) -> tuple[dict[str, str], list[str]]:
+    """Page selections from the URL: ``{session key: value}`` for the values that pass their check, and a
+    notice for each that does not.
+
+    >>> parse_page({"image": ["0123456789abcdef"], "kind": ["static"], "colour": ["<b>"]})
+    ({'image': '0123456789abcdef', 'ov_kind': 'static'}, ["ignored colour='<b>' from the URL"])
+    """
+    out, notes = {}, []
+    for name, (key, ok) in PAGE_PARAMS.items():
+        v = _first(params, name)
+        if v is None:
+            continue
+        if ok(v):
+            out[key] = v
+        else:
+            notes.append(f"ignored {name}={v!r} from the URL")
+    return out, notes
+
+
+def page_params(session: Mapping) -> dict[str, str]:
+    """The URL form of the page selections held in ``session``."""
+    return {name: str(session[key]) for name, (key, ok) in PAGE_PARAMS.items()
+            if session.get(key) is not None and ok(str(session[key]))}
+
+
 def restrict(state: ViewState, choices: Mapping[str, Sequence[str]]) -> tuple[ViewState, list[str]]:
     """Keep only values the database holds (``choices``: models, kinds, variants, slugs, runs)."""
     notes: list[str] = []

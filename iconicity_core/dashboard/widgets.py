@@ -19,6 +19,20 @@ from ..config import MATCHES, POOLINGS, run_thresholds
 from ..core import metrics as K
 from . import cache, databases, state
 
+#: The dashboard's pages: file, title, icon (app.py builds st.navigation from it; the sidebar draws the links).
+PAGES = (
+    ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/references.py", "References", ":material/photo_library:"),
+    ("pages/patches.py", "Patch matches", ":material/grid_on:"),
+    ("pages/map.py", "Map", ":material/scatter_plot:"),
+    ("pages/similar.py", "Find similar", ":material/image_search:"),
+    ("pages/thresholds.py", "Thresholds", ":material/tune:"),
+    ("pages/correlations.py", "Correlations", ":material/trending_up:"),
+    ("pages/variants.py", "Prompt variants", ":material/edit_note:"),
+    ("pages/compare.py", "Compare runs", ":material/compare_arrows:"),
+    ("pages/label.py", "Label", ":material/label:"),
+    ("pages/export.py", "Export", ":material/download:"),
+)
 NOTICES = "_notices"
 ENTRY_FLAG = "_entry_ran"
 INIT_FLAG = "_initialised"
@@ -55,6 +69,11 @@ def _init_from_url(opts: dict[str, Path]) -> None:
         if k != "given":
             ss[k] = list(v) if isinstance(v, tuple) else v
     ss["_given"] = set(view.given)                # thresholds from the URL win over the run's defaults
+    page, more = state.parse_page({k: qp.get_all(k) for k in qp})
+    for k, v in page.items():
+        ss[k] = v
+    for n in more:
+        _notice(n)
     ss["_url_checked"] = False
     ss[INIT_FLAG] = True
 
@@ -66,10 +85,8 @@ def current_view():
     _init_from_url(opts)
     ss = st.session_state
     path = opts.get(ss["db"], next(iter(opts.values())))
-    if not path.exists():
-        bar = st.progress(0.0, "First start: building the demo database (about a minute, offline)…")
-        databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
-        bar.empty()
+    if not path.exists() or databases.needs_demo(path):
+        _build_demo(path)
     try:
         choices, infos = cache.meta(str(path), cache.file_version(path))
     except (database.DatabaseBusy, FileNotFoundError, database.SchemaError) as e:
@@ -90,6 +107,40 @@ def current_view():
     if info is not None and ss.get("_op_run") != ss["run"]:
         _apply_operating_point(info)
     return path, choices, info
+
+
+#: A denser page than Streamlit's default (static CSS, no data in it): the first screen shows the point.
+COMPACT_CSS = """<style>
+.block-container {padding-top: 2.2rem; padding-bottom: 2rem;}
+h1 {font-size: 2rem !important; padding-top: 0 !important; padding-bottom: 0.2rem !important;}
+</style>"""
+
+
+def compact() -> None:
+    st.markdown(COMPACT_CSS, unsafe_allow_html=True)
+
+
+def first_start() -> None:
+    """Build the demo database in the main area when it is the chosen database and it is missing (or was built
+    by another version). Call before the sidebar is drawn."""
+    opts = _db_options()
+    _init_from_url(opts)
+    path = opts.get(st.session_state["db"], next(iter(opts.values())))
+    if not path.exists() or databases.needs_demo(path):
+        _build_demo(path)
+
+
+def _build_demo(path: Path) -> None:
+    """First start: build the demo in the main area, with what it is and a progress bar (about 45 s)."""
+    box = st.empty()
+    with box.container():
+        st.title("Iconicity Explorer")
+        st.markdown("**First start: building the demo database** (about 45 seconds, offline). It scores 1,600 "
+                    "images of four simulated text-to-image models against ten freely licensed reference images, "
+                    "so every page has something to show.")
+        bar = st.progress(0.0, "starting…")
+        databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
+    box.empty()
 
 
 def _apply_operating_point(info: dict) -> None:
@@ -128,6 +179,10 @@ def _run_changed() -> None:
 
 def sidebar() -> None:
     """The shared sidebar (drawn by ``app.py`` on every run, or by a page run on its own)."""
+    if st.session_state.get(ENTRY_FLAG):            # page links need app.py's st.navigation (a page run on
+        for path, title, icon in PAGES:             # its own, as in a test, has none)
+            st.page_link(path, label=title, icon=icon)
+        st.divider()
     opts = _db_options()
     _init_from_url(opts)
     ss = st.session_state
@@ -145,20 +200,27 @@ def sidebar() -> None:
         ss["run"] = st.selectbox("Scoring run", choices["runs"], index=choices["runs"].index(ss["run"]), key="w_run",
                                  on_change=_run_changed)
         info = cache.meta(str(view[0]), cache.file_version(view[0]))[1][ss["run"]]
+        from ..core.display import embedder_name
+
         lit = state.literal
-        st.caption(f"recognition: {lit(info['clip_info']['model'])} ({lit(info['clip_info']['family'])})  \n"
-                   f"realization: {lit(info['dino_info']['model'])} ({lit(info['dino_info']['family'])}, "
-                   f"{lit(info['patch_mode'])}, {lit(info['grid'])})")
+        st.caption(f"recognition: {lit(embedder_name(info['clip_info']))}  \n"
+                   f"realization: {lit(embedder_name(info['dino_info']))} ({lit(info['patch_mode'])}, {lit(info['grid'])})")
     cmp = K.symbol(ss.get("rule", "gt"))
-    for k, label, help_ in (("clip_tau", "CLIP τ (static)", f"A generation is recognised when its best CLIP similarity "
-                                                              f"is {cmp} τ."),
-                            ("clip_tau_dynamic", "CLIP τ (dynamic)", "The same for dynamic references (films, series)."),
-                            ("patch_tau", "Patch τ", f"A cell is reused when its best match is {cmp} τ.")):
+    from ..core.display import embedder_name
+
+    rec = embedder_name(info.get("clip_info")) if info else "recognition"
+    real = embedder_name(info.get("dino_info")) if info else "realization"
+    for k, label, help_ in (("clip_tau", "Recognition τ (static)", f"A generation is recognised when its best {rec} "
+                                                                     f"similarity to the reference is {cmp} τ."),
+                            ("clip_tau_dynamic", "Recognition τ (dynamic)", "The same for dynamic references (films, "
+                                                                           "series)."),
+                            ("patch_tau", "Patch τ", f"A cell is reused when its best {real} match is {cmp} τ.")):
         ss.setdefault(f"w_{k}", ss[k])           # the widget's state (set from the run's defaults or the URL)
         ss[k] = st.slider(label, 0.0, 1.0, step=0.01, key=f"w_{k}", help=help_)
-    ss["pooling"] = st.radio("VI pooled over", POOLINGS, POOLINGS.index(ss["pooling"]), key="w_pooling",
-                             horizontal=True,
-                             help="CRT = CRA × VI, with VI the mean over recognised generations or over all.")
+    ss["pooling"] = st.radio("VR and VI averaged over", POOLINGS, POOLINGS.index(ss["pooling"]), key="w_pooling",
+                             horizontal=True, format_func={"recognised": "recognised", "all": "all generations"}.get,
+                             help="A reference's VR and VI are means over its recognised generations (the paper) or "
+                                  "over all of them; CRT = CRA × VI.")
     ss["match"] = st.radio("Patch matching", MATCHES, MATCHES.index(ss.get("match", "any")), key="w_match",
                            horizontal=True, help="any: a generated cell matches any cell of any reference image (the "
                                                  "paper); same-position: only the cell at the same grid position.")
@@ -177,7 +239,7 @@ def sync_url() -> None:
                            clip_tau_dynamic=ss["clip_tau_dynamic"], patch_tau=ss["patch_tau"], pooling=ss["pooling"],
                            match=ss.get("match", "any"),
                            models=tuple(ss["models"]), kinds=tuple(ss["kinds"]), variants=tuple(ss["variants"]))
-    params = state.to_params(view)
+    params = state.to_params(view) | state.page_params(ss)
     current = {k: st.query_params.get_all(k) for k in st.query_params}
     if current != {k: (v if isinstance(v, list) else [v]) for k, v in params.items()}:
         st.query_params.from_dict(params)
@@ -189,20 +251,38 @@ def apply_thresholds(clip_tau: float, patch_tau: float) -> None:
         st.session_state[k] = st.session_state[f"w_{k}"] = round(float(v), 2)
 
 
+def _follow(widget_key: str, shared_key: str) -> None:
+    """Callback: a selector moved — the shared value (in the URL) follows it."""
+    st.session_state[shared_key] = st.session_state[widget_key]
+
+
+def _ref_changed(widget_key: str) -> None:
+    """Callback: another reference — its own images, not the image chosen for the last one."""
+    st.session_state["ref"] = st.session_state[widget_key]
+    st.session_state.pop("image", None)
+
+
 def pick_reference(ctx, key: str, slugs: list[str] | None = None) -> str:
-    """A reference selector that starts at, and updates, the shared current reference."""
+    """A reference selector that shows, and moves, the shared current reference (``ref`` in the URL)."""
+    ss = st.session_state
     slugs = slugs or ctx.options["slugs"]
-    cur = st.session_state.get("ref")
-    slug = st.selectbox("Reference", slugs, index=slugs.index(cur) if cur in slugs else 0, key=key)
-    st.session_state["ref"] = slug
+    ss[key] = ss["ref"] if ss.get("ref") in slugs else (ss.get(key) if ss.get(key) in slugs else slugs[0])
+    slug = st.selectbox("Reference", slugs, key=key, on_change=_ref_changed, args=(key,))
+    ss["ref"] = slug
     return slug
 
 
 def pick_generation(ctx, key: str):
     """Reference + generated-image selectors (images sorted by VR), sharing the current reference and
-    image; returns ``(slug, file_id, gallery)`` or stops the page when nothing is scored."""
+    image (both in the URL, so a copied link shows the same image); returns ``(slug, file_id, gallery)`` or
+    stops the page when nothing is scored."""
     from . import data
 
+    cur = st.session_state.get("image")
+    if cur is not None:                        # an image from a link or another page: open its reference
+        row = cache.patch_matches(*ctx.key, ctx.run_id, cur)[1]
+        if row is not None and row.get("slug") in ctx.options["slugs"] and row.get("clip_sim") is not None:
+            st.session_state["ref"] = row["slug"]
     slug = pick_reference(ctx, f"{key}_ref")
     gal = data.gallery(ctx, slug, "vr", True)
     if gal.empty:
@@ -211,30 +291,103 @@ def pick_generation(ctx, key: str):
     ids = gal["file_id"].tolist()
     labels = [f"{r.model} · {r.image} · VR {r.vr:.2f}" for r in gal.itertuples()]
     cur = st.session_state.get("image")
-    choice = st.selectbox("Generated image (sorted by VR)", labels, index=ids.index(cur) if cur in ids else 0,
-                          key=f"{key}_image")
-    st.session_state["image"] = ids[labels.index(choice)]
+    st.session_state[f"{key}_image"] = cur if cur in ids else ids[0]
+    choice = st.selectbox("Generated image (sorted by VR)", ids, key=f"{key}_image", on_change=_follow,
+                          args=(f"{key}_image", "image"), format_func=dict(zip(ids, labels)).get)
+    st.session_state["image"] = choice
     return slug, st.session_state["image"], gal
 
 
+def settings_line(ctx) -> str:
+    """The active settings in words, for the main area of every page (a screenshot carries them)."""
+    t, f = ctx.thresholds, ctx.filters
+    cmp = K.symbol(t.rule)
+    dyn = "" if t.dynamic_tau == t.clip_tau else f" (dynamic {t.dynamic_tau:.2f})"
+    pool = "recognised generations" if t.pooling == "recognised" else "all generations"
+    match = "best match anywhere" if t.match == "any" else "same position only"
+    def which(vals, all_):
+        return ", ".join(map(state.literal, vals)) if vals else all_
+    return (f"**Settings** — recognised when {ctx.recognition} similarity {cmp} **{t.clip_tau:.2f}**{dyn} · cell reused "
+            f"when {ctx.realization} similarity {cmp} **{t.patch_tau:.2f}** ({match}) · VI over {pool} · "
+            f"models: {which(f.models, 'all')} · kinds: {which(f.kinds, 'static and dynamic')} · prompts: "
+            f"{which(f.variants, 'all')}")
+
+
 def provenance(ctx) -> None:
-    """Which embedders produced these scores (always visible)."""
+    """Which run and embedders produced these scores and the active settings, one line each (details in an
+    expander); the baseline and unfinished-run notices, one line each."""
     i = ctx.info
     lit = state.literal
-    st.caption(f"Scores from run {lit(i['run_id'])} — recognition: {lit(i['clip_key'][:60])} · realization: "
-               f"{lit(i['dino_key'][:60])} · grid {lit(i['grid'])} · {lit(i['patch_mode'])} mode · VI pooled over "
-               f"**{ctx.thresholds.pooling}** generations")
-    op = (i.get("config") or {}).get("operating_point") or {}
-    src = op.get("source") or {}
-    if op:
-        st.caption(f"Thresholds start at the run's operating point: CLIP τ {op.get('clip_tau')} "
-                   f"({lit(src.get('recognition', ''))}), patch τ {op.get('patch_tau')} "
-                   f"({lit(src.get('realization', ''))}); a value {K.symbol(ctx.thresholds.rule)} τ "
-                   "passes. Links and the sidebar can move them.")
+    baseline = "" if i["semantic"] else (" · :orange[**⚠ appearance baseline**: low-level visual similarity, not "
+                                         "semantic recognition — score with CLIP + DINOv3 for findings]")
+    st.caption(f"Run {lit(i['run_id'])} · recognition: **{lit(ctx.recognition)}** · realization: "
+               f"**{lit(ctx.realization)}** ({lit(i['patch_mode'])} mode, {lit(i['grid'])} grid){baseline}")
+    st.caption(settings_line(ctx))
     if i.get("status") not in (None, "done"):
         st.warning(f"Run {lit(i['run_id'])} is **{lit(i['status'])}**: these numbers cover only the images it "
                    "scored so far — run the same `iconicity score` command again to finish it.", icon="⚠️")
-    if not i["semantic"]:
-        st.warning("These scores come from a weight-free **appearance baseline** (colour layout + gradient "
-                   "orientations): it measures low-level visual similarity, **not semantic recognition** like "
-                   "CLIP/DINOv3. Score with pretrained models for real findings.", icon="⚠️")
+    for w in database.runs.warnings_for(i):
+        if not w.startswith("status"):
+            st.warning(lit(w), icon="⚠️")
+
+
+def run_details(ctx) -> None:
+    """The run's embedder keys and where its starting thresholds come from (an expander)."""
+    i = ctx.info
+    lit = state.literal
+    op = (i.get("config") or {}).get("operating_point") or {}
+    src = op.get("source") or {}
+    with st.expander("Run details"):
+        st.markdown(f"- recognition embedder: `{lit(i['clip_key'])}`\n- realization embedder: `{lit(i['dino_key'])}`"
+                    + (f"\n- the thresholds start at the run's operating point: τ {op.get('clip_tau')} "
+                       f"({lit(src.get('recognition', ''))}), patch τ {op.get('patch_tau')} "
+                       f"({lit(src.get('realization', ''))}); links and the sidebar move them" if op else ""))
+
+
+def fmt_p(p) -> str:
+    """A p-value as people write it: ``< 0.001``, ``0.042``, ``1.000``; empty when undefined.
+
+    >>> fmt_p(3e-11), fmt_p(0.0421), fmt_p(float("nan"))
+    ('< 0.001', '0.042', '')
+    """
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return ""
+    if p != p:
+        return ""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def show_table(df, key: str | None = None, formats: dict | None = None, **kw):
+    """``st.dataframe`` with the columns people read: headers in words (:func:`..core.display.column_label`),
+    fractions to three decimals, counts as integers, p-values as :func:`fmt_p` text."""
+    import pandas as pd
+
+    from ..core.display import column_label
+
+    df = df.copy()
+    cfg = {}
+    for c in df.columns:
+        name, label = str(c), column_label(str(c))
+        if name == "p" or name.startswith(("p_", "p (")) or name.endswith("_p_wilcoxon") or name.endswith("_p"):
+            df[c] = df[c].map(fmt_p)
+            cfg[c] = st.column_config.TextColumn(label)
+        elif pd.api.types.is_bool_dtype(df[c]):
+            cfg[c] = st.column_config.CheckboxColumn(label)
+        elif pd.api.types.is_integer_dtype(df[c]):
+            cfg[c] = st.column_config.NumberColumn(label, format="%d")
+        elif pd.api.types.is_float_dtype(df[c]):
+            cfg[c] = st.column_config.NumberColumn(label, format=(formats or {}).get(name, "%.3f"))
+        else:
+            cfg[c] = st.column_config.TextColumn(label)
+    kw.setdefault("width", "stretch")
+    return st.dataframe(df, hide_index=True, column_config=cfg, key=key, **kw)
+
+
+def chart(fig, key: str, **kw):
+    """A Plotly chart with its standalone-HTML download beside it (every chart can go into a paper)."""
+    out = st.plotly_chart(fig, key=key, **kw)
+    st.download_button("⤓ HTML", fig.to_html(include_plotlyjs=True, full_html=True), f"{key}.html", "text/html",
+                       key=f"{key}_dl", help="This chart as a standalone HTML file (works offline).")
+    return out

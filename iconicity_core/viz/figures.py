@@ -158,14 +158,16 @@ def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: s
     colours = _colours_for(ref_df["model"], colours)
     named = "title" in ref_df and len(ref_df) <= HOVER_TITLES_MAX
     labels = ref_df["title"] if named else ref_df["slug"]
+    seen = set()
     for (model, kind), d in ref_df.assign(_label=labels).groupby(["model", "kind"], sort=True):
         traces.append(dict(
-            type="scattergl", mode="markers", name=f"{esc(model)} ({kind})", legendgroup=esc(model),
+            type="scattergl", mode="markers", name=esc(model), legendgroup=esc(model), showlegend=model not in seen,
             x=d["cra"].to_numpy(np.float32), y=d["vr"].fillna(0.0).to_numpy(np.float32),
             marker=dict(color=colours[str(model)], size=8, opacity=0.8, line=dict(width=0.5, color="white"),
                         symbol="diamond" if kind == "dynamic" else "circle"),
             customdata=d["slug"].to_numpy(object), text=_esc_array(d["_label"]),
-            hovertemplate=f"%{{text}}<br>CRA %{{x:.2f}} · VR %{{y:.2f}}<extra>{esc(model)}</extra>"))
+            hovertemplate=f"%{{text}} ({kind})<br>CRA %{{x:.2f}} · VR %{{y:.2f}}<extra>{esc(model)}</extra>"))
+        seen.add(model)
     c = K.QUADRANT_CUT
     shapes = [dict(type="rect", xref="x", yref="y", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(width=0), layer="below",
                    fillcolor=QUADRANT_COLOURS[q], opacity=0.07)
@@ -176,11 +178,12 @@ def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: s
     notes = [dict(x=x, y=y, text=f"<b>{q}</b>", showarrow=False, xanchor="right" if x > 0.5 else "left",
                   font=dict(color=QUADRANT_COLOURS[q], size=13))
              for q, (x, y) in zip(K.QUADRANTS, ((1.02, 1.02), (1.02, -0.02), (-0.02, 1.02), (-0.02, -0.02)))]
-    layout = dict(title=dict(text=title or "Recognition × realization (a point: one reference and model; ◆ dynamic)"),
+    layout = dict(title=dict(text=title or "Recognition × realization  <sup>(● static, ◆ dynamic)</sup>"),
                   xaxis=dict(title=dict(text="recognition: CRA (share of generations recognised)"), range=[-0.03, 1.03]),
                   yaxis=dict(title=dict(text="realization: VR (share of cells reused)"), range=[-0.03, 1.03]),
-                  shapes=shapes, annotations=notes, legend=dict(itemsizing="constant"),
-                  margin=dict(l=60, r=20, t=50, b=50), **({"height": height} if height else {}))
+                  shapes=shapes, annotations=notes,
+                  legend=dict(itemsizing="constant", orientation="h", y=-0.18, x=0, yanchor="top"),
+                  margin=dict(l=55, r=15, t=40, b=10), **({"height": height} if height else {}))
     return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
 
 
@@ -216,8 +219,8 @@ def count_histogram(hist: pd.DataFrame, title: str, vline: float | None = None, 
 
 
 def heatmap(pivot: pd.DataFrame, title: str, colour: str, scale: str = "viridis", zmin=None, zmax=None,
-            x_title: str = "patch τ", y_title: str = "CLIP τ"):
-    """A labelled heat map of a pivot table (rows: CLIP tau, columns: patch tau); empty cells are drawn
+            x_title: str = "patch τ", y_title: str = "recognition τ"):
+    """A labelled heat map of a pivot table (rows: recognition tau, columns: patch tau); empty cells are drawn
     blank (e.g. a Kendall τ that is undefined because every model ties)."""
     import plotly.express as px
 
@@ -331,7 +334,7 @@ def correlation_scatter(refs: pd.DataFrame, cov: str, metric: str, colours: dict
 
 
 def map_scatter(points: pd.DataFrame, colour: str = "model", title: str | None = None, colours: dict | None = None,
-                embedder: str = "CLIP"):
+                embedder: str = "recognition"):
     """The 2-D map (WebGL): one trace per category of ``colour`` (model, quadrant, label) or a colour
     scale (clip_sim); references drawn as black-edged stars. A point's ``customdata`` is its index in
     ``points`` (a click comes back as that index)."""

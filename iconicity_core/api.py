@@ -55,7 +55,7 @@ class Results:
 
     def __init__(self, path: str | Path, run: str | None = None) -> None:
         self.path = Path(path).expanduser().resolve()
-        with self._con() as con:
+        with self.connection() as con:
             self.run_id = db.runs.resolve(con, run)
             self.info = db.views.run_info(con, self.run_id)
         self._engine: Engine | None = None
@@ -66,7 +66,8 @@ class Results:
                 f"{i['dino_info'].get('model')}, grid {i['grid']}, {i['status']}>")
 
     @contextlib.contextmanager
-    def _con(self) -> Iterator:
+    def connection(self) -> Iterator:
+        """A read-only connection to the database, closed on leaving the block (for the ``db`` functions)."""
         con = db.connect(self.path, read_only=True)
         try:
             yield con
@@ -87,7 +88,7 @@ class Results:
         """``iconicity metrics --by image|reference|model``: the same columns and values (filters:
         ``models``, ``kinds``, ``variants``, ``slugs``, each a name or a list)."""
         t = self.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, rule, match)
-        with self._con() as con:
+        with self.connection() as con:
             return db.metrics.metrics_table(con, by, t, _filters(filters), self.run_id)
 
     def images(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
@@ -96,13 +97,13 @@ class Results:
         """The generated images with their scores (``metrics(by="image")``) and a ``path`` column: the file,
         when it lies inside its registered dataset root and exists (else None)."""
         df = self.metrics("image", clip_tau, clip_tau_dynamic, patch_tau, None, rule, match, **filters)
-        with self._con() as con:
+        with self.connection() as con:
             paths = db.views.image_paths(con, list(df["file_id"]))
         return df.assign(path=df["file_id"].map(paths))
 
     def references(self) -> pd.DataFrame:
         """The references with their covariates, and how many reference images the run kept and dropped."""
-        with self._con() as con:
+        with self.connection() as con:
             refs, counts = db.refs.table(con), db.views.reference_counts(con, self.run_id)
         return refs.merge(counts, on="slug", how="left")
 
@@ -119,7 +120,7 @@ class Results:
         """One generated image's cells: best similarity anywhere (``sim``), the reference image and cell it
         matched, the best same-position similarity, and ``reused`` at the thresholds (the kernel's rule)."""
         t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
-        with self._con() as con:
+        with self.connection() as con:
             m = db.views.patch_matches(con, self.run_id, self._file_id(con, image))
         sims = m[K.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
         return m.assign(reused=K.reused(sims, t.patch_tau, t.rule))
@@ -133,7 +134,7 @@ class Results:
 
         cells = self.cells(image, patch_tau, rule, match)
         t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
-        with self._con() as con:
+        with self.connection() as con:
             fid = self._file_id(con, image)
             path = db.views.image_paths(con, [fid])[fid]
         rows, cols = parse_grid(self.info["grid"])
@@ -147,7 +148,7 @@ class Results:
         if self._engine is None:
             from .analysis.engine import Arrays, Engine
 
-            with self._con() as con:
+            with self.connection() as con:
                 self._engine = Engine(Arrays.from_columns(db.views.engine_arrays(con, self.run_id)))
         return self._engine
 
@@ -164,7 +165,7 @@ class Results:
     # -- records -------------------------------------------------------------------------------------
     def runs(self) -> pd.DataFrame:
         """Every recorded computation of the database (``iconicity runs``)."""
-        with self._con() as con:
+        with self.connection() as con:
             return db.runs.table(con)
 
     def labels(self) -> pd.DataFrame:

@@ -20,6 +20,14 @@ with page("Export") as ctx:
         st.markdown(data.column_docs())
     st.download_button("settings and run record (JSON)", json.dumps(cards.settings(ctx), indent=2), "settings.json",
                        "application/json", key="ex_json")
+    st.subheader("Share: one HTML file with live thresholds")
+    st.caption("A collaborator double-clicks it — offline, no server, no Python — and moves the thresholds; the "
+               "page recomputes CRA, VR, VI and CRT exactly as here. It starts at these settings and filters.")
+    images = st.radio("images in the file", ["evidence", "none", "all"], horizontal=True, key="ex_share_images",
+                      format_func={"evidence": "evidence (references, most and least reused per model)",
+                                   "none": "none (smallest)", "all": "all (up to 40 MB)"}.get)
+    st.download_button("findings explorer (HTML)", cards.share_later(ctx, images, st.session_state),
+                       f"findings_{suffix}.html", "text/html", key="ex_share", on_click="ignore")
     st.subheader("Plots (standalone HTML, offline)")
     st.caption("Every chart of the dashboard also has its own ⤓ HTML button beside it.")
     refs = data.references(ctx)

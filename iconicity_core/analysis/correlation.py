@@ -92,16 +92,23 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, n_resamples: int = 999, seed: int 
     return rho, lo, hi, n
 
 
+#: Decimals the pooled per-reference means are rounded to before ranking (ties stay ties).
+POOLED_DECIMALS = 12
+
+
 def correlation_table(refs: pd.DataFrame, covariates: list[str], metrics=("cra", "vr", "crt"),
                       n_resamples: int = 999, correction: str = "holm") -> pd.DataFrame:
     """For every (model or 'pooled', metric, covariate) of a per-reference table: Spearman rho with a
     bootstrap 95% CI, its p-value adjusted across the whole table (Holm or BH), and the partial rho
     controlling for the other covariates.
 
-    'pooled' averages each reference's metric over models (one point per reference).
+    'pooled' averages each reference's metric over models (one point per reference), rounded to
+    :data:`POOLED_DECIMALS` so that references with equal means rank as ties whatever the order of summation
+    (the shareable page computes the same ranks in JavaScript).
     """
     rows = []
     pooled = refs.groupby("slug").agg({**{m: "mean" for m in metrics}, **{c: "first" for c in covariates}})
+    pooled[list(metrics)] = pooled[list(metrics)].round(POOLED_DECIMALS)
     groups = [("pooled", pooled)] + [(m, g) for m, g in refs.groupby("model")]
     for model, g in groups:
         cols = {c: g[c].to_numpy(float) for c in (*metrics, *covariates)}

@@ -3,6 +3,7 @@
 
 * ``scoring``  score, demo
 * ``results``  metrics, errors, export, embedders, runs (list / show / delete), db upgrade
+* ``share``    share (one offline HTML explorer)
 * ``covariates`` covariates uniqueness | distinctiveness | ambiguity | frequency | popularity | dates
 * ``analysis`` analyze, evaluate, calibrate
 * ``explore``  map, labels import | export
@@ -15,7 +16,7 @@ import sys
 
 import typer
 
-from . import analysis, covariates, explore, results, scoring, study
+from . import analysis, covariates, explore, results, scoring, share, study
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Iconicity Explorer: score generated images against cultural references.")
@@ -41,7 +42,7 @@ def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Also pri
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-for module in (scoring, results, covariates, analysis, explore, study):
+for module in (scoring, results, share, covariates, analysis, explore, study):
     module.register(app)
 
 

@@ -27,13 +27,7 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
         return np.zeros((0, len(taus)))
     v = np.asarray(values).reshape(len(groups), -1)
     groups = np.asarray(groups, np.int32)
-    cuts = np.array([cut(t, rule) for t in taus], np.float64)
-    cuts32 = np.array([cut32(t, rule) for t in taus], np.float32)
-
-    def count(x: np.ndarray) -> np.ndarray:             # x passes taus[j]  <=>  x > cuts[j]  <=>  j < count
-        if x.dtype == np.float32:      # compare in float32 with cuts that give the float64 answer
-            return _count_below(cuts32, x)
-        return np.searchsorted(cuts, x.astype(np.float64), side="left").astype(np.int32)
+    count = pass_counter(taus, rule)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     t1 = len(taus) + 1
     hist = np.zeros(n_groups * t1, np.int64)
@@ -44,6 +38,40 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
     counts = hist.reshape(n_groups, t1).astype(np.float64)
     above = counts[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
     return above / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+
+def pass_counter(taus, rule: str = "gt"):
+    """A function of an array that gives, per value, how many of ``taus`` (ascending) it passes under the
+    kernel's rule — so ``value passes taus[j]  <=>  j < count``. One byte per value then says whether it
+    passes at every threshold of a grid (what the shareable page embeds). NaN passes none, as in
+    :func:`iconicity_core.core.metrics.passes`."""
+    cuts = np.array([cut(t, rule) for t in np.asarray(taus, np.float64)], np.float64)
+    cuts32 = np.array([cut32(t, rule) for t in np.asarray(taus, np.float64)], np.float32)
+
+    def count(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype == np.float32:      # compare in float32 with cuts that give the float64 answer
+            out = _count_below(cuts32, x)
+        else:
+            out = np.searchsorted(cuts, x.astype(np.float64), side="left").astype(np.int32)
+        nan = np.isnan(x)
+        return np.where(nan, 0, out).astype(np.int32) if nan.any() else out
+    return count
+
+
+def pass_counts(values, taus, rule: str = "gt") -> np.ndarray:
+    """How many of ``taus`` (ascending) each value passes (:func:`pass_counter`).
+
+    >>> from iconicity_core.core import metrics as K
+    >>> taus = np.round(np.linspace(0, 1, 101), 2)
+    >>> v = np.array([0.3, 0.30000001, np.nan, -0.2, 1.5])
+    >>> pass_counts(v, taus).tolist(), pass_counts(v, taus, "ge").tolist()
+    ([30, 31, 0, 0, 101], [31, 31, 0, 0, 101])
+    >>> c = pass_counts(v, taus)
+    >>> all(((c > j) == K.passes(v, taus[j])).all() for j in range(101))
+    True
+    """
+    return pass_counter(taus, rule)(values)
 
 
 def _count_below(t: np.ndarray, v: np.ndarray) -> np.ndarray:

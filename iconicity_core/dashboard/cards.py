@@ -3,7 +3,9 @@ large, the references with the cells it reused outlined, its scores and matched 
 embedders."""
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 from ..viz import figures
 from . import data
@@ -40,3 +42,30 @@ def settings(ctx) -> dict:
                                   "variants": list(f.variants)}, "run": run,
                                   "names": {"recognition": ctx.recognition, "realization": ctx.realization}},
                                  default=str))
+
+
+
+def share_page(ctx, images: str = "evidence", start: dict | None = None) -> bytes:
+    """The shareable offline explorer (``iconicity share``) of the page's run, starting at its thresholds
+    (each rounded to the page's 0.01 grid) and filters, and at ``start`` (``kind``, ``variant``, ``ref``);
+    images only from the dashboard's allowed roots. Safe to call off the script thread (no Streamlit)."""
+    import sys
+    from dataclasses import replace
+    from pathlib import Path
+
+    from ..share import build_share
+    from .databases import allowed_roots
+
+    t = ctx.thresholds
+    t = replace(t, clip_tau=round(t.clip_tau, 2), patch_tau=round(t.patch_tau, 2),
+                clip_tau_dynamic=None if t.clip_tau_dynamic is None else round(t.clip_tau_dynamic, 2))
+    roots = allowed_roots(sys.argv[1:])
+    return build_share(ctx.db, ctx.run_id, t, ctx.filters, images=images, start=start,
+                       allowed_roots=None if roots is None else [Path(r) for r in roots]).html
+
+
+def share_later(ctx, images: str, session) -> Callable[[], bytes]:
+    """A zero-argument callable for a download button: :func:`share_page` with the Overview's scope and the
+    selected reference read now from ``session`` (the button calls it on another thread)."""
+    start = {"kind": session.get("ov_kind"), "variant": session.get("ov_variant"), "ref": session.get("ref")}
+    return functools.partial(share_page, ctx, images, start)

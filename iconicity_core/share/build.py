@@ -1,0 +1,304 @@
+"""Build the shareable page: one HTML file that a collaborator double-clicks, offline, and in which moving a
+threshold recomputes CRA, VR, VI and CRT exactly as ``iconicity metrics`` does.
+
+>>> from iconicity_core.share import build_share
+>>> shared = build_share(demo(), images="none")
+>>> shared.html.startswith(b"<!doctype html>"), shared.summary["images"]
+(True, 0)
+>>> b"Content-Security-Policy" in shared.html and b"https://" not in shared.html.split(b"<script>")[0]
+True
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html as htmllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.correlation import POOLED_DECIMALS
+from ..api import Results
+from ..config import Filters, Thresholds
+from ..core import metrics as K
+from ..core.display import embedder_name, model_colours
+from . import evidence as ev
+from .payload import GRID, b64, code_array, for_script_tag, on_grid, quantise, rows
+
+IMAGE_MODES = ("none", "evidence", "all")
+#: Percentile-bootstrap resamples the page draws for each correlation's CI.
+BOOTSTRAP = 199
+#: Bytes a picture costs beyond its data URI (quotes, commas, its index entries).
+_PER_IMAGE = 48
+
+
+class ShareTooLarge(ValueError):
+    """The scores alone do not fit the size budget (``--max-mb``)."""
+
+
+@dataclass
+class Shared:
+    """The page (bytes of one HTML file) and what went into it."""
+
+    html: bytes
+    summary: dict = field(default_factory=dict)
+
+    def write(self, out: str | Path) -> Path:
+        from ..io.atomic import atomic_write
+
+        out = Path(out)
+        atomic_write(out, self.html)
+        return out
+
+
+def _asset(name: str) -> str:
+    return resources.files("iconicity_core.share").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def _check_grid(t: Thresholds) -> None:
+    for name, v in (("clip_tau", t.clip_tau), ("clip_tau_dynamic", t.dynamic_tau), ("patch_tau", t.patch_tau)):
+        if not on_grid(v):
+            raise ValueError(f"{name} = {v}: the page's sliders move in steps of 0.01 between 0 and 1 — give a "
+                             f"threshold such as {min(1.0, max(0.0, round(v, 2))):.2f}")
+
+
+def _definitions(res: Results, t: Thresholds) -> list[str]:
+    cmp, rec, real = K.symbol(t.rule), embedder_name(res.info.get("clip_info")), embedder_name(res.info.get("dino_info"))
+    return [f"A generation is recognised when its best {rec} similarity to the reference's images is {cmp} the "
+            "recognition τ (dynamic references — films, series — have their own τ).",
+            "CRA (recognition accuracy): the share of a reference's generations that are recognised.",
+            f"Each image is split into a {res.info.get('grid')} grid; a cell is reused when its best {real} similarity "
+            f"(to any cell of any kept reference image, or to the cell at the same position) is {cmp} the patch τ. "
+            "VR (visual reuse) is the share of an image's reused cells; VI = 1 − VR.",
+            "A reference's VR and VI are means over its recognised generations (the paper; CRT = 0 when none is) or "
+            "over all of them.",
+            "CRT (recognition × transformation) = CRA × VI: recognised, and made new.",
+            "Per model: means over references (each reference counts once), per prompt variant.",
+            "Quadrants of the scatter: recognised when CRA > 0.5, reused when VR > 0.5 (nothing recognised counts as "
+            "no reuse)."]
+
+
+def _provenance(res: Results, db_path: Path) -> list[list[str]]:
+    from .._version import __version__
+    from ..io.provenance import sha256_file
+
+    i = res.info
+    cfg = i.get("config") or {}
+    versions = i.get("versions") or {}
+    out = [["database", db_path.name], ["database sha256", sha256_file(db_path).split(":", 1)[1]],
+           ["score run", f"{res.run_id} ({i.get('status')}, {i.get('n_scored') or '?'} generations, "
+                         f"finished {i.get('finished_at') or '–'})"],
+           ["recognition", f"{embedder_name(i.get('clip_info'))} — key {i.get('clip_key')}"],
+           ["realization", f"{embedder_name(i.get('dino_info'))} — key {i.get('dino_key')}"],
+           ["grid, patch mode", f"{i.get('grid')}, {i.get('patch_mode')}"],
+           ["preset", str(cfg.get("preset") or "default")],
+           ["threshold rule", f"{K.symbol(res.thresholds().rule)} ({res.thresholds().rule})"],
+           ["operating point", ", ".join(f"{k} {v}" for k, v in (cfg.get("operating_point") or {}).items())],
+           ["scored with", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "–"],
+           ["this file", f"iconicity-explorer {__version__}, written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"]]
+    return out
+
+
+def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds | None = None,
+                filters: Filters = Filters(), images: str = "evidence", max_mb: float = 40.0, title: str | None = None,
+                allowed_roots: list[Path] | None = None, start: dict | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Shared:
+    """The shareable page of one score run (the latest unless ``run``): its starting view at ``thresholds``
+    (default: the run's operating point) and ``filters``; ``images``: ``none``, ``evidence`` (thumbnails
+    of every reference and of each model's most and least reused recognised generation per reference) or
+    ``all`` (then every generation too), as many as ``max_mb`` allows, most telling first.
+
+    Raises :class:`ShareTooLarge` when the scores alone exceed ``max_mb``; ValueError for a threshold
+    off the page's 0.01 grid."""
+    if images not in IMAGE_MODES:
+        raise ValueError(f"--images must be one of {', '.join(IMAGE_MODES)}, got {images!r}")
+    res = Results(db, run)
+    t = thresholds or res.thresholds()
+    _check_grid(t)
+    eng = res.engine
+    a = eng.a
+    refs = res.references().set_index("slug").reindex(a.slugs)
+    with res.connection() as con:
+        from .. import db as store
+
+        covs = [c for c in store.refs.numeric_covariates(con) if c in refs.columns]
+    same = None if np.array_equal(a.cells, a.same_pos) else a.same_pos
+    arrays = {}
+    for name, codes, n_names in (("model", a.model, len(a.models)), ("slug", a.slug, len(a.slugs)),
+                                 ("variant", a.variant, len(a.variants))):
+        data, typ = code_array(codes, n_names)
+        arrays[name] = {"data": data, "type": typ}
+    for name, values in (("clip", a.clip), ("cells", a.cells.ravel()), ("same", None if same is None else same.ravel())):
+        arrays[name] = None if values is None else {"data": b64(quantise(values, t.rule)), "type": "u8"}
+    from ..core.grid import parse_grid
+
+    grid_rows, grid_cols = parse_grid(res.info["grid"])
+    op = res.thresholds()
+    variants = a.variants
+    start = dict(start or {})
+    start_variant = start.get("variant") or ("title" if "title" in variants else (variants[0] if variants else ""))
+    python_params = {"clip_tau": t.clip_tau, "clip_tau_dynamic": t.dynamic_tau, "patch_tau": t.patch_tau,
+                     "pooling": t.pooling, "match": t.match, "models": list(filters.models), "kinds": list(filters.kinds),
+                     "variants": list(filters.variants)}
+    model_rows = eng.model_table(t, filters)
+    rec_name = embedder_name(res.info.get("clip_info"))
+    payload = {
+        "format": 1, "title": title or f"Iconicity findings — {Path(res.path).stem}",
+        "subtitle": f"Run {res.run_id} · recognition: {rec_name} · realization: "
+                    f"{embedder_name(res.info.get('dino_info'))} ({res.info.get('patch_mode')}, {res.info.get('grid')}) · "
+                    f"{eng.n:,} generated images of {len(a.slugs)} references by {len(a.models)} models · computed in "
+                    "this page from the embedded scores, offline",
+        "run": {"id": res.run_id, "rule": t.rule, "grid": res.info.get("grid"), "rows": grid_rows, "cols": grid_cols},
+        "grid": {"n": len(GRID), "taus": GRID.tolist()},
+        "op": {"clip_tau": op.clip_tau, "clip_tau_dynamic": op.clip_tau_dynamic, "patch_tau": op.patch_tau},
+        "start": {"clip_tau": t.clip_tau, "clip_tau_dynamic": t.dynamic_tau, "patch_tau": t.patch_tau,
+                  "pooling": t.pooling, "match": t.match, "models": list(filters.models), "kinds": list(filters.kinds),
+                  "variants": list(filters.variants), "kind": start.get("kind") or "all", "variant": start_variant,
+                  "ref": start.get("ref") if start.get("ref") in a.slugs else None},
+        "models": a.models, "colours": model_colours(a.models), "slugs": a.slugs, "variants": variants,
+        "refs": {"title": [None if v != v else str(v) for v in refs["title"]] if "title" in refs else [None] * len(a.slugs),
+                 "dynamic": a.dynamic.tolist(), "covariate_names": covs,
+                 "covariates": {c: refs[c].astype(float).tolist() for c in covs}},
+        "n": eng.n, "k": eng.k, "arrays": arrays,
+        "python": {"params": python_params, "rows": rows(model_rows)},
+        "quadrants": {"cut": K.QUADRANT_CUT, "names": list(K.QUADRANTS),
+                      "colours": ["#D55E00", "#009E73", "#CC79A7", "#999999"]},
+        "bootstrap": BOOTSTRAP, "pooled_decimals": POOLED_DECIMALS, "definitions": _definitions(res, t),
+        "provenance": _provenance(res, res.path),
+        "evidence": [], "ref_images": {}, "images": [], "images_note": "",
+    }
+    scripts = [_plotly_js(), _asset("explorer.js")]
+    page_title = payload["title"]
+
+    def render(p: dict) -> bytes:
+        csp = ("default-src 'none'; " + "script-src " + " ".join(f"'{_sha256(s)}'" for s in scripts) +
+               "; style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; base-uri 'none'; "
+               "form-action 'none'")
+        return "".join([
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            f"<meta name=\"generator\" content=\"iconicity share\"><title>{htmllib.escape(page_title)}</title>",
+            f"<style>{_asset('explorer.css')}</style></head><body>", _BODY,
+            f"<script type=\"application/json\" id=\"iconicity-data\">{for_script_tag(p)}</script>",
+            *(f"<script>{s}</script>" for s in scripts), "</body></html>\n"]).encode("utf-8")
+
+    budget = int(max_mb * 1024 * 1024)
+    base = len(render(payload))
+    if base > budget:
+        raise ShareTooLarge(f"the scores alone take {base / 2**20:.1f} MB, more than --max-mb {max_mb:g}: raise "
+                            f"--max-mb to at least {np.ceil(base / 2**20):.0f} (images are left out first)")
+    summary = {"run": res.run_id, "images": 0, "images_wanted": 0, "images_unreadable": 0, "bytes_scores": base}
+    if images != "none":
+        _add_images(payload, res, eng, t, images == "all", budget - base, summary, allowed_roots, progress)
+    html = render(payload)
+    summary |= {"bytes": len(html), "mb": round(len(html) / 2**20, 2), "generated_images": eng.n}
+    return Shared(html, summary)
+
+
+def _add_images(payload: dict, res: Results, eng, t: Thresholds, everything: bool, room: int, summary: dict,
+                allowed_roots, progress) -> None:
+    """Thumbnails in priority order until ``room`` bytes are used; the page says what was left out."""
+    a = eng.a
+    with res.connection() as con:
+        from .. import db as store
+
+        ref_files = {s: store.views.reference_images(con, res.run_id, s) for s in a.slugs}
+        picks = [ev.Pick(str(fid), si) for si, s in enumerate(a.slugs)
+                 for fid in ref_files[s].loc[ref_files[s]["kept"], "file_id"].head(2)]
+        picks += ev.generation_picks(eng, t, everything)
+        paths = store.views.image_paths(con, [p.file_id for p in picks], allowed_roots)
+    summary["images_wanted"] = len(picks)
+    used, full = 0, False
+    for i, p in enumerate(picks):
+        if progress:
+            progress(i + 1, len(picks))
+        if full:
+            continue
+        uri = ev.thumbnail(paths.get(p.file_id))
+        if uri is None:
+            summary["images_unreadable"] += 1
+            continue
+        if used + len(uri) + _PER_IMAGE > room:
+            full = True
+            continue
+        used += len(uri) + _PER_IMAGE
+        k = len(payload["images"])
+        payload["images"].append(uri)
+        if p.row < 0:
+            payload["ref_images"].setdefault(str(p.slug), []).append(k)
+        else:
+            payload["evidence"].append({"slug": p.slug, "model": int(a.model[p.row]), "row": p.row, "role": p.role,
+                                        "img": k})
+    summary["images"] = len(payload["images"])
+    notes = []
+    if full:
+        notes.append(f"{summary['images']:,} of {len(picks):,} images fit the size budget (the rest were left out, "
+                     "least telling first)")
+    if summary["images_unreadable"]:
+        notes.append(f"{summary['images_unreadable']:,} images could not be read on the machine that wrote this file")
+    payload["images_note"] = "; ".join(notes) + ("." if notes else "")
+    if not payload["images_note"] and not payload["evidence"]:
+        payload["images_note"] = "No generation of this reference was recognised at the starting thresholds."
+
+
+_BODY = """
+<header><h1 id="title"></h1><p id="subtitle"></p><span id="badge" class="badge"></span> <span id="notes"></span></header>
+<section id="controls" aria-label="settings">
+ <label class="slider">Recognition τ (static) <output id="clip-tau-out"></output>
+  <input type="range" id="clip-tau" min="0" max="1" step="0.01"></label>
+ <label class="slider">Recognition τ (dynamic) <output id="clip-tau-dynamic-out"></output>
+  <input type="range" id="clip-tau-dynamic" min="0" max="1" step="0.01"></label>
+ <label class="slider">Patch τ <output id="patch-tau-out"></output>
+  <input type="range" id="patch-tau" min="0" max="1" step="0.01"></label>
+ <label class="slider">VR and VI averaged over
+  <select id="pooling"><option value="recognised">recognised generations</option>
+   <option value="all">all generations</option></select></label>
+ <label class="slider">Patch matching
+  <select id="match"><option value="any">best match anywhere</option>
+   <option value="same-position">same position only</option></select></label>
+ <fieldset id="models"></fieldset><fieldset id="kinds"></fieldset><fieldset id="variants"></fieldset>
+ <div class="tools"><button id="reset" type="button">Reset</button>
+  <span class="muted">The address bar holds this view: copy it to send it back.</span></div>
+</section>
+<main>
+<section class="row">
+ <div><div id="scatter"></div><p class="muted">A point is one reference and one model; click it to open that reference below.</p></div>
+ <div><h2>Per model</h2>
+  <div class="tools"><label>References <select id="scope-kind"></select></label>
+   <label>Prompt <select id="scope-variant"></select></label></div>
+  <p id="scope"></p><table id="model-table"></table><p id="reading"></p>
+  <div class="tools"><button id="csv-models" type="button">⤓ per-model CSV</button>
+   <button id="csv-refs" type="button">⤓ per-reference CSV</button></div>
+  <details><summary>What CRA, VR, VI and CRT are</summary><ul id="definitions"></ul></details>
+ </div>
+</section>
+<section class="row even"><div id="curve-cra"></div><div id="curve-vr"></div></section>
+<section><h2>Correlations with the references' covariates</h2>
+ <div class="tools"><label>Prompt variant <select id="corr-variant"></select></label></div>
+ <p id="corr-note"></p><div class="corr-wrap"><table id="corr-table"></table></div></section>
+<section id="reference"><h2>One reference</h2><select id="ref-select" aria-label="reference"></select><div id="ref-body"></div></section>
+<section><details><summary>Provenance</summary><table id="provenance"></table></details></section>
+</main>
+"""
+
+
+def default_out(db: str | Path) -> Path:
+    """``<db stem>_findings.html`` beside the current folder."""
+    return Path(f"{Path(db).stem}_findings.html")
+
+

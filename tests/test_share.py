@@ -1,0 +1,323 @@
+"""`iconicity share`: the offline HTML explorer. Unit checks of its payload and size budget, then the page
+itself in Debian's Chromium on file:// with every non-file request aborted, compared number by number with
+`iconicity metrics` and the notebook API."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+import iconicity_core
+from iconicity_core.core import metrics as K
+from iconicity_core.share import ShareTooLarge, build_share
+from iconicity_core.share.payload import GRID, for_script_tag, quantise
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: How long a condition may take on a loaded machine (the wait returns as soon as it holds).
+PATIENCE_MS = 240_000
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "iconicity_core.cli", *map(str, args)], capture_output=True,
+                          text=True)
+
+
+def _payload(html: bytes) -> dict:
+    m = re.search(rb'<script type="application/json" id="iconicity-data">(.*?)</script>', html, re.S)
+    assert m, "the page carries its data block"
+    return json.loads(m.group(1))
+
+
+# -- the payload -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rule", ["gt", "ge"])
+def test_one_byte_per_value_decides_exactly_as_the_kernel_at_every_grid_threshold(rule):
+    rng = np.random.default_rng(3)
+    grid32 = GRID.astype(np.float32)
+    values = np.concatenate([rng.uniform(-0.2, 1.2, 4000).astype(np.float32), grid32,       # on the grid, float32
+                             np.nextafter(grid32, np.float32(2)), np.nextafter(grid32, np.float32(-2)),
+                             np.array([np.nan, -1, 1, 0], np.float32)])
+    q = quantise(values, rule)
+    assert q.dtype == np.uint8 and q.max() <= len(GRID)
+    for j, tau in enumerate(GRID):
+        np.testing.assert_array_equal(q > j, K.passes(values, float(tau), rule), err_msg=f"tau {tau} rule {rule}")
+
+
+def test_data_block_cannot_end_its_script_tag():
+    text = for_script_tag({"title": "</script><script>alert(1)</script>", "m": "<img src=x onerror=alert(1)>"})
+    assert "<" not in text and ">" not in text
+    assert json.loads(text)["title"] == "</script><script>alert(1)</script>"
+
+
+def test_images_none_embeds_no_image_and_no_remote_reference(small_demo_db):
+    from plotly.offline import get_plotlyjs
+
+    html = build_share(small_demo_db, images="none").html
+    assert _payload(html)["images"] == []
+    assert b"data:image" not in html.replace(get_plotlyjs().encode(), b""), "only Plotly's own icons are images"
+    head = html.split(b"<body>")[0].decode()
+    assert "default-src 'none'" in head and "connect-src 'none'" in head
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html.decode()), "nothing is loaded from outside"
+
+
+def test_evidence_images_are_embedded_and_the_budget_is_honoured(small_demo_db):
+    full = build_share(small_demo_db, images="evidence")
+    assert full.summary["images"] == full.summary["images_wanted"] > 0
+    p = _payload(full.html)
+    assert all(u.startswith("data:image/") for u in p["images"])
+    assert p["ref_images"] and p["evidence"]
+    scores = full.summary["bytes_scores"]
+    # room for a few images only: fewer of them, most telling first (the references come first)
+    part = build_share(small_demo_db, images="evidence", max_mb=(scores + 6000) / 2**20)
+    assert 0 < part.summary["images"] < full.summary["images"]
+    assert part.summary["bytes"] <= (scores + 6000)
+    assert "fit the size budget" in _payload(part.html)["images_note"]
+    with pytest.raises(ShareTooLarge, match="--max-mb"):
+        build_share(small_demo_db, images="none", max_mb=scores / 2**20 / 2)
+
+
+def test_share_cli_writes_the_file_and_says_what_to_do_when_it_cannot(small_demo_db, tmp_path):
+    out = tmp_path / "findings.html"
+    r = _cli("share", "--db", small_demo_db, "--out", out, "--images", "none", "--quiet", "--clip-tau", "0.55")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(out) and "MB" in r.stderr
+    start = _payload(out.read_bytes())["start"]
+    assert start["clip_tau"] == 0.55 and start["patch_tau"] == pytest.approx(0.61)
+    r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "x.html", "--clip-tau", "0.555")
+    assert r.returncode == 2 and "0.01" in r.stderr and "0.56" in r.stderr
+    r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "y.html", "--max-mb", "0.5")
+    assert r.returncode == 2 and "raise --max-mb" in r.stderr
+    assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
+
+
+# -- the page in Chromium ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                             "--disable-background-networking", "--no-first-run"])
+        yield b
+        b.close()
+
+
+class Opened:
+    """A page opened from file:// with every other request aborted and recorded."""
+
+    def __init__(self, browser, path: Path, hash_: str = "") -> None:
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 720})
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.route("**/*", self._route)
+        self.page.goto(path.as_uri() + hash_)
+        self.page.wait_for_function("() => window.iconicityExplorer && window.iconicityExplorer.isReady",
+                                    timeout=PATIENCE_MS)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            self.requests.append(url)
+            route.abort()
+
+    def call(self, fn: str, *args):
+        return self.page.evaluate(f"(a) => window.iconicityExplorer.{fn}(...a)", list(args))
+
+
+def _same_rows(page_rows: list[dict], expected: list[dict], keys: list[str]) -> None:
+    assert len(page_rows) == len(expected) > 0
+    for got, want in zip(page_rows, expected):
+        for k in keys:
+            g, w = got[k], want[k]
+            if isinstance(w, float) or isinstance(g, float):
+                if w is None or (isinstance(w, float) and np.isnan(w)):
+                    assert g is None, (k, got, want)
+                else:
+                    assert g is not None and abs(g - w) <= 1e-9, (k, got, want)
+            else:
+                assert g == w, (k, got, want)
+
+
+MODEL_KEYS = ["model", "kind", "variant", "n_refs", "cra", "vr", "vi", "crt"]
+REF_KEYS = ["model", "slug", "kind", "variant", "n", "cra", "vr", "vi", "crt"]
+SETTINGS = [
+    {},                                                                     # the run's operating point
+    {"clip_tau": 0.3, "clip_tau_dynamic": 0.55, "patch_tau": 0.4, "pooling": "all"},
+    {"clip_tau": 0.62, "patch_tau": 0.75, "match": "same-position"},
+    {"clip_tau": 0.0, "clip_tau_dynamic": 1.0, "patch_tau": 0.0, "pooling": "recognised"},
+]
+
+
+def _cli_rows(db: Path, by: str, s: dict) -> list[dict]:
+    args = ["metrics", "--db", db, "--by", by, "--format", "json"]
+    for k, v in s.items():
+        args += ["--" + k.replace("_", "-"), v]
+    r = _cli(*args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["rows"]
+
+
+def _records(df) -> list[dict]:
+    return json.loads(df.to_json(orient="records"))
+
+
+@pytest.fixture(scope="module")
+def synthetic_db(tmp_path_factory) -> Path:
+    """A small database of the paper's shape (5 models, static and dynamic references, three prompt
+    variants), read under the authors' ``>=`` rule."""
+    from iconicity_core.testing import build_synthetic_db
+
+    db = tmp_path_factory.mktemp("share_syn") / "syn.duckdb"
+    info = build_synthetic_db(db, scale=0.02, seed=4)
+    with duckdb.connect(str(db)) as con:
+        cfg = json.loads(con.execute("SELECT config FROM runs WHERE run_id = ?", [info["run_id"]]).fetchone()[0]
+                         or "{}")
+        cfg |= {"threshold_rule": "ge", "operating_point": {"clip_tau": 0.6, "clip_tau_dynamic": 0.65,
+                                                            "patch_tau": 0.5}}
+        con.execute("UPDATE runs SET config = ? WHERE run_id = ?", [json.dumps(cfg), info["run_id"]])
+    return db
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["demo", "synthetic"])
+def test_page_computes_what_iconicity_metrics_computes(which, demo_db, synthetic_db, browser, tmp_path):
+    db = demo_db if which == "demo" else synthetic_db
+    path = build_share(db, images="evidence" if which == "demo" else "none").write(tmp_path / "f.html")
+    o = Opened(browser, path)
+    res = iconicity_core.open(db)
+    assert res.thresholds().rule == ("gt" if which == "demo" else "ge")
+    for s in SETTINGS:
+        page = o.call("modelTable", s)
+        _same_rows(page, _cli_rows(db, "model", s), MODEL_KEYS)
+        _same_rows(page, _records(res.metrics("model", **s)), MODEL_KEYS)
+        _same_rows(o.call("referenceTable", s), _cli_rows(db, "reference", s), REF_KEYS)
+    # filters, as the notebook API takes them
+    models = res.metrics("model")["model"].unique()[:2].tolist()
+    f = {"clip_tau": 0.5, "patch_tau": 0.55, "models": models, "kinds": ["static"], "variants": ["title"]}
+    _same_rows(o.call("modelTable", f), _records(res.metrics("model", **f)), MODEL_KEYS)
+    # the curves are Results.sweep() on the grid
+    cv, sw = o.call("curves", {}), res.sweep()
+    for m in sw["cra"]["model"].unique():
+        want = sw["cra"][sw["cra"]["model"] == m].sort_values("tau")["cra"].to_numpy()
+        np.testing.assert_allclose(np.array(cv["cra"][m], float), want, atol=1e-9)
+        want = sw["vr"][sw["vr"]["model"] == m].sort_values("tau")["vr"].to_numpy()
+        np.testing.assert_allclose(np.array(cv["vr"][m], float), want, atol=1e-9)
+    assert o.page.locator("#badge").inner_text().startswith("✓")
+    assert o.requests == [] and o.errors == []
+
+
+@pytest.mark.browser
+def test_correlations_are_the_analysis_modules(demo_db, browser, tmp_path):
+    from iconicity_core.analysis.correlation import correlation_table
+
+    path = build_share(demo_db, images="none").write(tmp_path / "f.html")
+    o = Opened(browser, path)
+    res = iconicity_core.open(demo_db)
+    covs = ["demo_sitelinks", "demo_year", "title_zipf_mean"]
+    for s in ({"clip_tau": 0.5, "patch_tau": 0.6}, {"clip_tau": 0.35, "patch_tau": 0.7, "pooling": "all"}):
+        refs = res.metrics("reference", **s)
+        refs = refs[refs["variant"] == "title"].merge(res.references()[["slug", *covs]], on="slug")
+        want = correlation_table(refs, covs, n_resamples=9).set_index(["model", "metric", "covariate"])
+        got = {(r["model"], r["metric"], r["covariate"]): r for r in o.call("correlations", s, "title")}
+        for key, row in want.iterrows():                       # pooled and every model, ties included
+            assert got[key]["rho"] == pytest.approx(row["rho"], abs=1e-9), key
+            assert got[key]["n"] == row["n"]
+        assert len(want) == 5 * 3 * len(covs)
+
+
+@pytest.mark.browser
+def test_moving_a_slider_recomputes_the_table_and_the_hash_restores_the_view(small_demo_db, browser, tmp_path):
+    path = build_share(small_demo_db, images="evidence").write(tmp_path / "f.html")
+    o = Opened(browser, path)
+    pg = o.page
+    before = pg.locator("#model-table").inner_text()
+    pg.locator("#clip-tau").fill("0.3")                       # a range input: fill sets it and fires input
+    pg.wait_for_function("(b) => document.querySelector('#model-table').innerText !== b", arg=before,
+                         timeout=PATIENCE_MS)
+    shown = pg.locator("#model-table").inner_text()
+    first = o.call("modelTable", {"clip_tau": 0.3})
+    first = [r for r in first if r["kind"] == "all" and r["variant"] == "title"][0]
+    assert f"{first['cra']:.3f}" in shown
+    pg.select_option("#pooling", "all")
+    pg.select_option("#ref-select", "chelsea")
+    url = pg.url
+    assert "clip_tau=0.30" in url or "clip_tau=0.3" in url
+    again = Opened(o.page.context.browser, path, "#" + url.split("#", 1)[1])
+    st = again.call("state")
+    assert st["clip_tau"] == pytest.approx(0.3) and st["pooling"] == "all" and st["ref"] == "chelsea"
+    assert again.page.locator("#model-table").inner_text() == pg.locator("#model-table").inner_text()
+    # the reference view draws its evidence with the cells at the current patch τ
+    again.page.locator("#ref-body canvas").first.wait_for(timeout=PATIENCE_MS)
+    assert o.errors == [] and again.errors == [] and o.requests == []
+
+
+@pytest.mark.browser
+def test_text_from_the_database_is_shown_as_text(small_demo_db, browser, tmp_path):
+    db = tmp_path / "hostile.duckdb"
+    shutil.copy(small_demo_db, db)
+    model = '<img src=x onerror="window.__pwned=1">'
+    title = '</script><script>window.__pwned=2</script><b>bold</b>'
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE files SET model = ? WHERE model = 'noisy-mini'", [model])
+        con.execute("UPDATE refs SET title = ? WHERE slug = 'chelsea'", [title])
+    path = build_share(db, images="evidence").write(tmp_path / "f.html")
+    o = Opened(browser, path, "#ref=chelsea")
+    pg = o.page
+    pg.locator("#ref-body canvas").first.wait_for(timeout=PATIENCE_MS)
+    assert pg.evaluate("() => window.__pwned") is None
+    assert model in pg.locator("#model-table").inner_text()
+    assert title in pg.locator("#ref-body").inner_text()
+    assert pg.locator("#model-table img, #ref-body b, #scatter img").count() == 0
+    assert o.requests == []
+    # the page's own data came through unchanged
+    assert model in [r["model"] for r in o.call("modelTable", {})]
+
+
+def test_thumbnails_come_only_from_the_recorded_roots(small_demo_db, tmp_path):
+    shared = build_share(small_demo_db, images="evidence", allowed_roots=[tmp_path / "elsewhere"])
+    assert shared.summary["images"] == 0 and shared.summary["images_unreadable"] == shared.summary["images_wanted"]
+    assert _payload(shared.html)["images"] == []
+
+
+def test_payload_scores_decode_to_the_engine_arrays(small_demo_db):
+    p = _payload(build_share(small_demo_db, images="none").html)
+    eng = iconicity_core.open(small_demo_db).engine
+    clip = np.frombuffer(base64.b64decode(p["arrays"]["clip"]["data"]), np.uint8)
+    np.testing.assert_array_equal(clip, quantise(eng.a.clip, p["run"]["rule"]))
+    assert p["n"] == eng.n and p["models"] == eng.a.models
+
+
+def test_export_page_share_starts_at_the_dashboards_view(app_db, small_demo_db, tmp_path, monkeypatch):
+    from iconicity_core.config import Filters, Thresholds
+    from iconicity_core.dashboard import cards
+    from iconicity_core.dashboard.context import Context
+
+    res = iconicity_core.open(small_demo_db)
+    ctx = Context(small_demo_db, (0,), res.run_id, res.info, Thresholds(0.5234, 0.6, 0.618, "all", "gt", "any"),
+                  Filters(models=("painter-2",), kinds=("static",)))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--allow-root", str(tmp_path / "nothing-here")])
+    p = _payload(cards.share_page(ctx, "evidence", {"kind": "static", "variant": "description", "ref": "chelsea"}))
+    keys = ("clip_tau", "clip_tau_dynamic", "patch_tau", "pooling", "models", "kinds", "kind", "variant", "ref")
+    assert {k: p["start"][k] for k in keys} == {
+        "clip_tau": 0.52, "clip_tau_dynamic": 0.6, "patch_tau": 0.62, "pooling": "all", "models": ["painter-2"],
+        "kinds": ["static"], "kind": "static", "variant": "description", "ref": "chelsea"}
+    assert p["images"] == [], "the dashboard's --allow-root fences the thumbnails too"
+    at = pytest.importorskip("streamlit.testing.v1").AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/export.py").run()
+    assert not at.exception
+    assert "findings explorer (HTML)" in [b.label for b in at.get("download_button")]

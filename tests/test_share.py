@@ -181,7 +181,7 @@ def synthetic_db(tmp_path_factory) -> Path:
     from iconicity_core.testing import build_synthetic_db
 
     db = tmp_path_factory.mktemp("share_syn") / "syn.duckdb"
-    info = build_synthetic_db(db, scale=0.02, seed=4)
+    info = build_synthetic_db(db, scale=0.1, seed=4)
     with duckdb.connect(str(db)) as con:
         cfg = json.loads(con.execute("SELECT config FROM runs WHERE run_id = ?", [info["run_id"]]).fetchone()[0]
                          or "{}")
@@ -236,6 +236,27 @@ def test_correlations_are_the_analysis_modules(demo_db, browser, tmp_path):
             assert got[key]["rho"] == pytest.approx(row["rho"], abs=1e-9), key
             assert got[key]["n"] == row["n"]
         assert len(want) == 5 * 3 * len(covs)
+
+
+@pytest.mark.browser
+def test_correlation_cis_are_percentile_bootstraps_like_pythons(synthetic_db, browser, tmp_path):
+    """The page draws its own 199 seeded resamples, Python 999: equal up to resampling noise (77 references)."""
+    from iconicity_core.analysis.correlation import correlation_table
+
+    o = Opened(browser, build_share(synthetic_db, images="none").write(tmp_path / "f.html"))
+    res = iconicity_core.open(synthetic_db)
+    covs = res.references().select_dtypes("number").columns.drop(["n_ref_images", "n_ref_dropped"]).tolist()
+    refs = res.metrics("reference")
+    refs = refs[refs["variant"] == "title"].merge(res.references()[["slug", *covs]], on="slug")
+    want = correlation_table(refs, covs).set_index(["model", "metric", "covariate"])
+    got = o.call("correlations", {}, "title", True)
+    assert got == o.call("correlations", {}, "title", True), "seeded: the same CIs every time"
+    assert len(got) == len(want) > 0
+    for r in got:
+        w = want.loc[(r["model"], r["metric"], r["covariate"])]
+        assert r["rho"] == pytest.approx(w["rho"], abs=1e-9)
+        assert r["ci_low"] <= r["rho"] <= r["ci_high"]
+        assert abs(r["ci_low"] - w["ci_low"]) < 0.08 and abs(r["ci_high"] - w["ci_high"]) < 0.08, (r, dict(w))
 
 
 @pytest.mark.browser

@@ -91,19 +91,34 @@
     return v;
   }
 
+  /* Reused cells per image at one patch threshold (the slow pass: every cell), kept while only the
+     recognition thresholds move. */
+  var lastCounts = {key: null, counts: null};
+  function reusedCounts(kp, match) {
+    var key = kp + '|' + match;
+    if (lastCounts.key !== key) {
+      var cells = match === 'any' ? A.cells : (A.same || A.cells), out = new Uint8Array(N);
+      for (var i = 0, b = 0; i < N; i++, b += K) {
+        var c = 0;
+        for (var j = 0; j < K; j++) if (cells[b + j] > kp) c++;
+        out[i] = c;
+      }
+      lastCounts = {key: key, counts: out};
+    }
+    return lastCounts.counts;
+  }
+
   /* Sufficient statistics per (model, slug, variant): n, n_rec, the sum of VR_i, the sum over the recognised. */
   function groupStats(r) {
     return remember('stats|' + r.key, function () {
-      var m = masks(r), cells = r.match === 'any' ? A.cells : (A.same || A.cells);
+      var m = masks(r), counts = reusedCounts(r.kp, r.match);
       var n = new Float64Array(G), nrec = new Float64Array(G), vrs = new Float64Array(G), vrr = new Float64Array(G);
-      var kc = r.kc, kd = r.kd, kp = r.kp, clip = A.clip, model = A.model, variant = A.variant, slug = A.slug;
+      var kc = r.kc, kd = r.kd, clip = A.clip, model = A.model, variant = A.variant, slug = A.slug;
       for (var i = 0; i < N; i++) {
         var s = slug[i];
         if (!m.model[model[i]] || !m.variant[variant[i]] || !m.slug[s] || !m.kind[DYN[s]]) continue;
         var g = REF[i], rec = clip[i] > (DYN[s] ? kd : kc);
-        var c = 0, b = i * K;
-        for (var j = 0; j < K; j++) if (cells[b + j] > kp) c++;
-        var v = c / K;
+        var v = counts[i] / K;
         n[g] += 1; vrs[g] += v;
         if (rec) { nrec[g] += 1; vrr[g] += v; }
       }
@@ -119,42 +134,56 @@
   }
   function nul(x) { return typeof x === 'number' && isNaN(x) ? null : x; }
 
-  /* `iconicity metrics --by reference`: model, slug, kind, variant, n, cra, vr, vi, crt, pooling, match. */
-  function referenceRows(r) {
-    return remember('refs|' + r.key, function () {
+  /* `iconicity metrics --by reference`: model, slug, kind, variant, n, cra, vr, vi, crt, pooling, match
+     (in its order: model, slug, variant); only prompt variant ``variant`` (an index) when given. */
+  function refRow(st, g, r) {
+    var v = g % NV, s = Math.floor(g / NV) % NS, mo = Math.floor(g / NV / NS), f = finish(st, g, r.pooling);
+    return {model: D.models[mo], slug: D.slugs[s], kind: DYN[s] ? 'dynamic' : 'static', variant: D.variants[v],
+            n: st.n[g], cra: f.cra, vr: f.vr, vi: f.vi, crt: f.crt, pooling: r.pooling, match: r.match,
+            _m: mo, _s: s, _v: v};
+  }
+  function referenceRows(r, variant) {
+    var only = variant === undefined ? -1 : variant;
+    return remember('refs|' + only + '|' + r.key, function () {
       var st = groupStats(r), out = [];
-      for (var g = 0; g < G; g++) {
-        if (!(st.n[g] > 0)) continue;
-        var v = g % NV, s = Math.floor(g / NV) % NS, mo = Math.floor(g / NV / NS);
-        var f = finish(st, g, r.pooling);
-        out.push({model: D.models[mo], slug: D.slugs[s], kind: DYN[s] ? 'dynamic' : 'static', variant: D.variants[v],
-                  n: st.n[g], cra: f.cra, vr: f.vr, vi: f.vi, crt: f.crt, pooling: r.pooling, match: r.match,
-                  _m: mo, _s: s, _v: v});
-      }
+      for (var g = 0; g < G; g++) if (st.n[g] > 0 && (only < 0 || g % NV === only)) out.push(refRow(st, g, r));
       return out;
     });
   }
+  function slugRows(r, s) {                    // one reference's rows, every model and variant
+    var st = groupStats(r), out = [];
+    for (var mo = 0; mo < NM; mo++) for (var v = 0; v < NV; v++) {
+      var g = (mo * NS + s) * NV + v;
+      if (st.n[g] > 0) out.push(refRow(st, g, r));
+    }
+    return out;
+  }
 
   /* `iconicity metrics --by model`: macro means over references per (model, kind, variant) and kind 'all'. */
+  var KINDS = ['dynamic', 'static', 'all'];
   function modelRows(r) {
     return remember('models|' + r.key, function () {
-      var refs = referenceRows(r), acc = {};
-      function add(key, row) {
-        var a = acc[key] || (acc[key] = {n_refs: 0, sum: [0, 0, 0, 0], cnt: [0, 0, 0, 0]});
-        a.n_refs += 1;
-        for (var k = 0; k < 4; k++) { var x = row[METRICS[k]]; if (!isNaN(x)) { a.sum[k] += x; a.cnt[k] += 1; } }
+      var st = groupStats(r), cells = NM * NV * 3;
+      var nref = new Float64Array(cells), sum = new Float64Array(cells * 4), cnt = new Float64Array(cells * 4);
+      for (var g = 0; g < G; g++) {
+        if (!(st.n[g] > 0)) continue;
+        var v = g % NV, s = Math.floor(g / NV) % NS, mo = Math.floor(g / NV / NS), f = finish(st, g, r.pooling);
+        var vals = [f.cra, f.vr, f.vi, f.crt], own = (mo * NV + v) * 3;
+        for (var t = 0; t < 2; t++) {
+          var c = own + (t === 0 ? (DYN[s] ? 0 : 1) : 2);
+          nref[c] += 1;
+          for (var k = 0; k < 4; k++) if (!isNaN(vals[k])) { sum[c * 4 + k] += vals[k]; cnt[c * 4 + k] += 1; }
+        }
       }
-      refs.forEach(function (row) { add(row._m + '|' + row._v + '|' + row.kind, row); });
-      refs.forEach(function (row) { add(row._m + '|' + row._v + '|all', row); });
       var out = [];
-      for (var mo = 0; mo < NM; mo++) for (var v = 0; v < NV; v++) ['dynamic', 'static', 'all'].forEach(function (kind) {
-        var a = acc[mo + '|' + v + '|' + kind];
-        if (!a) return;
-        var row = {model: D.models[mo], kind: kind, variant: D.variants[v], n_refs: a.n_refs};
-        for (var k = 0; k < 4; k++) row[METRICS[k]] = a.cnt[k] > 0 ? a.sum[k] / a.cnt[k] : NaN;
+      for (var mo2 = 0; mo2 < NM; mo2++) for (var v2 = 0; v2 < NV; v2++) for (var ki = 0; ki < 3; ki++) {
+        var c2 = (mo2 * NV + v2) * 3 + ki;
+        if (!nref[c2]) continue;
+        var row = {model: D.models[mo2], kind: KINDS[ki], variant: D.variants[v2], n_refs: nref[c2]};
+        for (var k2 = 0; k2 < 4; k2++) row[METRICS[k2]] = cnt[c2 * 4 + k2] > 0 ? sum[c2 * 4 + k2] / cnt[c2 * 4 + k2] : NaN;
         row.pooling = r.pooling; row.match = r.match;
         out.push(row);
-      });
+      }
       return out;
     });
   }
@@ -203,15 +232,14 @@
   }
 
   // -- Spearman correlations of per-reference scores with the covariates ----------------------------------
-  function ranks(x) {                          // average ranks for ties (scipy.stats.rankdata)
-    var idx = x.map(function (_, i) { return i; }).sort(function (a, b) { return x[a] - x[b]; });
-    var r = new Array(x.length);
-    for (var i = 0; i < idx.length;) {
-      var j = i;
-      while (j + 1 < idx.length && x[idx[j + 1]] === x[idx[i]]) j++;
-      var avg = (i + j) / 2 + 1;
-      for (var k = i; k <= j; k++) r[idx[k]] = avg;
-      i = j + 1;
+  function ranks(x) {                          // average ranks for ties (scipy.stats.rankdata), without NaN
+    var n = x.length, sorted = Float64Array.from(x).sort(), r = new Float64Array(n);   // native numeric sort
+    for (var i = 0; i < n; i++) {
+      var v = x[i], lo = 0, hi = n;
+      while (lo < hi) { var mid = (lo + hi) >>> 1; if (sorted[mid] < v) lo = mid + 1; else hi = mid; }
+      var first = lo; hi = n;
+      while (lo < hi) { var mid2 = (lo + hi) >>> 1; if (sorted[mid2] <= v) lo = mid2 + 1; else hi = mid2; }
+      r[i] = (first + lo + 1) / 2;             // positions first+1 .. lo, averaged
     }
     return r;
   }
@@ -246,22 +274,28 @@
     var h = (sorted.length - 1) * q, lo = Math.floor(h);
     return lo + 1 < sorted.length ? sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
   }
-  function bootstrapCI(a, b, n, seed) {
-    var rand = rng(seed), thetas = [], m = a.length, ra = new Array(m), rb = new Array(m);
-    for (var t = 0; t < n; t++) {
-      for (var i = 0; i < m; i++) { var k = Math.floor(rand() * m); ra[i] = a[k]; rb[i] = b[k]; }
-      var rho = pearson(ranks(ra), ranks(rb));
-      thetas.push(isNaN(rho) ? 0 : rho);       // a constant resample counts as no correlation (as in Python)
-    }
-    thetas.sort(function (x, y) { return x - y; });
-    return [percentile(thetas, 0.025), percentile(thetas, 0.975)];
+  /* Percentile-bootstrap CI of Spearman ρ, resampled in pieces: call step(ms) until it returns the CI. */
+  function bootstrapper(a, b, n, seed) {
+    var rand = rng(seed), thetas = [], m = a.length, ra = new Float64Array(m), rb = new Float64Array(m);
+    return function step(ms) {
+      var t0 = performance.now();
+      while (thetas.length < n) {
+        for (var i = 0; i < m; i++) { var k = Math.floor(rand() * m); ra[i] = a[k]; rb[i] = b[k]; }
+        var rho = pearson(ranks(ra), ranks(rb));
+        thetas.push(isNaN(rho) ? 0 : rho);     // a constant resample counts as no correlation (as in Python)
+        if (performance.now() - t0 > ms) break;
+      }
+      if (thetas.length < n) return null;
+      var sorted = Float64Array.from(thetas).sort();
+      return [percentile(sorted, 0.025), percentile(sorted, 0.975)];
+    };
   }
   /* Per model and 'pooled' (each reference's mean over models): Spearman ρ of CRA, VR and CRT with every
      numeric covariate, over the references of one prompt variant (analysis/correlation.correlation_table). */
   function roundTo(x, d) { var f = Math.pow(10, d); return Math.round(x * f) / f; }   // numpy's round(x, d)
   function correlationRows(r, variant) {
     return remember('corr|' + r.key + '|' + variant, function () {
-      var refs = referenceRows(r).filter(function (x) { return x.variant === variant; });
+      var refs = referenceRows(r, D.variants.indexOf(variant));
       var covs = D.refs.covariate_names, groups = [['pooled', null]];
       D.models.forEach(function (mo) { if (refs.some(function (x) { return x.model === mo; })) groups.push([mo, mo]); });
       var out = [];
@@ -284,7 +318,7 @@
             var x = rows.map(function (o) { var v = D.refs.covariates[cov][o._s]; return v === null ? NaN : v; });
             var y = rows.map(function (o) { return o[metric]; });
             var s = spearman(x, y);
-            out.push({model: grp[0], metric: metric, covariate: cov, rho: s.rho, n: s.n, _a: s.a, _b: s.b});
+            out.push({model: grp[0], metric: metric, covariate: cov, rho: s.rho, n: s.n, _a: s.a, _b: s.b, _k: out.length});
           });
         });
       });
@@ -419,58 +453,112 @@
   var hasPlotly = typeof window.Plotly !== 'undefined';
   var plotConfig = {displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud']};
 
-  function drawScatter(refs) {
-    if (!hasPlotly) return;
-    var traces = [], seen = {};
-    var byKey = {};
-    refs.forEach(function (x) { var k = x.model + '|' + x.kind; (byKey[k] = byKey[k] || []).push(x); });
-    Object.keys(byKey).sort().forEach(function (k) {
-      var d = byKey[k], model = d[0].model, kind = d[0].kind;
-      traces.push({type: 'scatter', mode: 'markers', name: plotlyText(model), legendgroup: plotlyText(model),
-                   showlegend: !seen[model], x: d.map(function (x) { return x.cra; }),
-                   y: d.map(function (x) { return isNaN(x.vr) ? 0 : x.vr; }),
-                   customdata: d.map(function (x) { return x.slug; }),
-                   text: d.map(function (x) { return plotlyText(titleOf(x._s)); }),
-                   marker: {color: D.colours[model], size: 8, opacity: 0.8, line: {width: 0.5, color: 'white'},
-                            symbol: kind === 'dynamic' ? 'diamond' : 'circle'},
-                   hovertemplate: '%{text} (' + kind + ')<br>CRA %{x:.2f} · VR %{y:.2f}<extra>' + plotlyText(model) + '</extra>'});
-      seen[model] = true;
-    });
-    var c = D.quadrants.cut, Q = D.quadrants;
-    var boxes = [[c, 1.03, c, 1.03], [c, 1.03, -0.03, c], [-0.03, c, c, 1.03], [-0.03, c, -0.03, c]];
-    var spots = [[1.02, 1.02], [1.02, -0.02], [-0.02, 1.02], [-0.02, -0.02]];
-    var layout = {
-      title: {text: 'Recognition × realization <sup>(● static, ◆ dynamic)</sup>', font: {size: 15}},
-      margin: {l: 56, r: 12, t: 44, b: 40}, height: 430, legend: {orientation: 'h', y: -0.2},
-      xaxis: {title: {text: 'recognition: CRA'}, range: [-0.03, 1.03], zeroline: false},
-      yaxis: {title: {text: 'realization: VR (reused cells)'}, range: [-0.03, 1.03], zeroline: false},
-      shapes: Q.names.map(function (q, i) {
-        return {type: 'rect', xref: 'x', yref: 'y', x0: boxes[i][0], x1: boxes[i][1], y0: boxes[i][2], y1: boxes[i][3],
-                line: {width: 0}, layer: 'below', fillcolor: Q.colours[i], opacity: 0.07};
-      }).concat([{type: 'line', xref: 'x', yref: 'paper', x0: c, x1: c, y0: 0, y1: 1, line: {dash: 'dot', color: 'grey'}},
-                 {type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: c, y1: c, line: {dash: 'dot', color: 'grey'}}]),
-      annotations: Q.names.map(function (q, i) {
-        return {x: spots[i][0], y: spots[i][1], text: '<b>' + q + '</b>', showarrow: false,
-                xanchor: spots[i][0] > 0.5 ? 'right' : 'left', font: {color: Q.colours[i], size: 12}};
-      })
-    };
-    Plotly.react('scatter', traces, layout, plotConfig);
-    var gd = $('scatter');
-    if (!gd._clickBound && gd.on) {               // Plotly adds .on() once the plot exists
-      gd._clickBound = true;
-      gd.on('plotly_click', function (ev) {
-        var p = ev.points && ev.points[0];
-        if (p && p.customdata) { state.ref = p.customdata; $('ref-select').value = p.customdata; render(); $('reference').scrollIntoView({behavior: 'smooth'}); }
-      });
-    }
+  /* The recognition x realization plane on a canvas (thousands of points redraw in a few ms; Plotly's SVG
+     takes ~0.35 s at the paper's scale): quadrants, the 0.5 cuts, one colour per model, ● static ◆ dynamic;
+     hover names the point (as text), a click opens its reference below. */
+  var plane = {points: [], hover: -1};
+  function planeGeometry(cv) {
+    var w = cv.parentNode.clientWidth || 600, h = 400, m = {l: 52, r: 14, t: 24, b: 40};
+    return {w: w, h: h, m: m, x: function (v) { return m.l + (v + 0.03) / 1.06 * (w - m.l - m.r); },
+            y: function (v) { return h - m.b - (v + 0.03) / 1.06 * (h - m.t - m.b); }};
   }
+  function drawScatter(refs) {
+    var box = $('scatter'), cv = box.querySelector('canvas');
+    if (!cv) {
+      box.textContent = '';
+      cv = document.createElement('canvas'); cv.setAttribute('role', 'img');
+      cv.setAttribute('aria-label', 'recognition (CRA) against realization (VR), one point per reference and model');
+      var tip = el('div', '', 'tip'), legend = el('div', null, 'legend');
+      box.appendChild(el('div', 'Recognition × realization  (● static, ◆ dynamic)', 'plot-title'));
+      box.appendChild(cv); box.appendChild(tip); box.appendChild(legend);
+      cv.addEventListener('mousemove', function (ev) {
+        var i = nearest(cv, ev); plane.hover = i;
+        if (i < 0) { tip.style.display = 'none'; cv.style.cursor = 'default'; return; }
+        var p = plane.points[i];
+        tip.textContent = titleOf(p.s) + ' (' + p.kind + ') · ' + p.model + ' · CRA ' + p.cra.toFixed(2) + ' · VR ' +
+          (isNaN(p.vr) ? '–' : p.vr.toFixed(2));
+        tip.style.display = 'block'; tip.style.left = (ev.offsetX + 12) + 'px'; tip.style.top = (ev.offsetY + 26) + 'px';
+        cv.style.cursor = 'pointer';
+      });
+      cv.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
+      cv.addEventListener('click', function (ev) {
+        var i = nearest(cv, ev);
+        if (i < 0) return;
+        state.ref = D.slugs[plane.points[i].s]; $('ref-select').value = state.ref; render();
+        $('reference').scrollIntoView({behavior: 'smooth'});
+      });
+      window.addEventListener('resize', function () { paintPlane(cv); });
+    }
+    var legendBox = box.querySelector('.legend');
+    legendBox.textContent = '';
+    D.models.forEach(function (mo) {
+      if (!refs.some(function (x) { return x.model === mo; })) return;
+      var item = el('span', mo), sw = el('span', '', 'swatch'); sw.style.background = D.colours[mo];
+      item.insertBefore(sw, item.firstChild); legendBox.appendChild(item);
+    });
+    plane.points = refs.map(function (x) { return {s: x._s, model: x.model, kind: x.kind, cra: x.cra, vr: x.vr}; });
+    paintPlane(cv);
+  }
+  function paintPlane(cv) {
+    var g = planeGeometry(cv), dpr = window.devicePixelRatio || 1;
+    cv.style.width = g.w + 'px'; cv.style.height = g.h + 'px';
+    cv.width = Math.round(g.w * dpr); cv.height = Math.round(g.h * dpr);
+    var c = cv.getContext('2d'); c.setTransform(dpr, 0, 0, dpr, 0, 0); c.clearRect(0, 0, g.w, g.h);
+    var Q = D.quadrants, cut = Q.cut;
+    var boxes = [[cut, 1.03, cut, 1.03], [cut, 1.03, -0.03, cut], [-0.03, cut, cut, 1.03], [-0.03, cut, -0.03, cut]];
+    c.globalAlpha = 0.08;
+    boxes.forEach(function (b, i) { c.fillStyle = Q.colours[i]; c.fillRect(g.x(b[0]), g.y(b[3]), g.x(b[1]) - g.x(b[0]), g.y(b[2]) - g.y(b[3])); });
+    c.globalAlpha = 1; c.font = '11px system-ui, sans-serif'; c.fillStyle = '#59636e'; c.strokeStyle = '#e6e9ed'; c.lineWidth = 1;
+    for (var t = 0; t <= 1.0001; t += 0.2) {
+      c.beginPath(); c.moveTo(g.x(t), g.y(-0.03)); c.lineTo(g.x(t), g.y(1.03)); c.moveTo(g.x(-0.03), g.y(t)); c.lineTo(g.x(1.03), g.y(t)); c.stroke();
+      c.textAlign = 'center'; c.fillText(t.toFixed(1), g.x(t), g.h - g.m.b + 14);
+      c.textAlign = 'right'; c.fillText(t.toFixed(1), g.m.l - 6, g.y(t) + 4);
+    }
+    c.setLineDash([3, 3]); c.strokeStyle = '#888';
+    c.beginPath(); c.moveTo(g.x(cut), g.y(-0.03)); c.lineTo(g.x(cut), g.y(1.03)); c.moveTo(g.x(-0.03), g.y(cut)); c.lineTo(g.x(1.03), g.y(cut)); c.stroke();
+    c.setLineDash([]);
+    c.font = 'bold 12px system-ui, sans-serif';
+    [[1.02, 1.02, 'right', 12], [1.02, -0.02, 'right', -4], [-0.02, 1.02, 'left', 12], [-0.02, -0.02, 'left', -4]].forEach(function (s, i) {
+      c.fillStyle = Q.colours[i]; c.textAlign = s[2]; c.fillText(Q.names[i], g.x(s[0]), g.y(s[1]) + s[3]);
+    });
+    c.fillStyle = '#1f2328'; c.font = '12px system-ui, sans-serif'; c.textAlign = 'center';
+    c.fillText('recognition: CRA', g.m.l + (g.w - g.m.l - g.m.r) / 2, g.h - 6);
+    c.save(); c.translate(14, g.m.t + (g.h - g.m.t - g.m.b) / 2); c.rotate(-Math.PI / 2);
+    c.fillText('realization: VR (reused cells)', 0, 0); c.restore();
+    c.lineWidth = 0.6; c.strokeStyle = '#ffffff'; c.globalAlpha = 0.85;
+    plane.points.forEach(function (p) {
+      var x = g.x(p.cra), y = g.y(isNaN(p.vr) ? 0 : p.vr);
+      p.px = x; p.py = y;
+      c.fillStyle = D.colours[p.model] || '#444'; c.beginPath();
+      if (p.kind === 'dynamic') { c.moveTo(x, y - 5); c.lineTo(x + 5, y); c.lineTo(x, y + 5); c.lineTo(x - 5, y); c.closePath(); }
+      else c.arc(x, y, 4, 0, 2 * Math.PI);
+      c.fill(); c.stroke();
+    });
+    c.globalAlpha = 1;
+  }
+  function nearest(cv, ev) {
+    var best = -1, bd = 64;                   // within 8 px
+    for (var i = 0; i < plane.points.length; i++) {
+      var p = plane.points[i], dx = p.px - ev.offsetX, dy = p.py - ev.offsetY, d = dx * dx + dy * dy;
+      if (d < bd) { bd = d; best = i; }
+    }
+    return best;
+  }
+
+  var drawnCurves = {};
   function drawCurves(cv) {
     if (!hasPlotly) return;
     [['curve-cra', 'cra', 'CRA vs recognition τ', 'recognition τ', state.clip_tau],
      ['curve-vr', 'vr', 'VR (all generations) vs patch τ', 'patch τ', state.patch_tau]].forEach(function (c) {
+      var was = drawnCurves[c[0]];
+      if (was && was.cv === cv) {                // same curves: only the dotted line at the threshold moves
+        if (was.at !== c[4]) { Plotly.relayout(c[0], {'shapes[0].x0': c[4], 'shapes[0].x1': c[4]}); was.at = c[4]; }
+        return;
+      }
+      drawnCurves[c[0]] = {cv: cv, at: c[4]};
       var traces = Object.keys(cv[c[1]]).map(function (model) {
         return {type: 'scatter', mode: 'lines', name: plotlyText(model), x: cv.taus, y: cv[c[1]][model],
-                line: {color: D.colours[model], width: 2}};
+                line: {color: D.colours[model], width: 2}, hovertemplate: 'τ %{x:.2f}: %{y:.3f}<extra>' + plotlyText(model) + '</extra>'};
       });
       Plotly.react(c[0], traces, {
         title: {text: c[2] + ' <sup>(variants pooled)</sup>', font: {size: 14}}, height: 280,
@@ -512,7 +600,7 @@
     var facts = [D.slugs[s], DYN[s] ? 'dynamic' : 'static'];
     D.refs.covariate_names.forEach(function (c) { var v = D.refs.covariates[c][s]; if (v !== null) facts.push(c + ' ' + (Math.round(v * 1000) / 1000)); });
     body.appendChild(el('p', facts.join(' · '), 'muted'));
-    var rows = referenceRows(r).filter(function (x) { return x._s === s; });
+    var rows = slugRows(r, s);
     var t = el('table'); t.id = 'reference-table';
     table(t, [['model', 'model'], ['variant', 'prompt'], ['n', 'generations', function (v) { return v; }],
               ['cra', 'CRA', fmt], ['vr', 'VR', fmt], ['vi', 'VI', fmt], ['crt', 'CRT', fmt]], rows);
@@ -559,18 +647,20 @@
     note.textContent = 'Spearman ρ over the references of the "' + state.corr_variant + '" prompt; 95 % CIs from ' +
       D.bootstrap + ' percentile-bootstrap resamples (computed after the sliders settle; the resamples differ from Python\'s, so CIs may differ in the second decimal).';
     clearTimeout(corrTimer);
-    var todo = rows.filter(function (x) { return !isNaN(x.rho); }), i = 0, key = r.key;
-    function step() {                           // a few CIs at a time, so the page stays responsive
+    var todo = rows.filter(function (x) { return !isNaN(x.rho) && !x.ci; }), i = 0, key = r.key, boot = null;
+    function step() {                           // a few resamples at a time, so the page stays responsive
       var t0 = performance.now();
       while (i < todo.length && performance.now() - t0 < 12) {
-        var x = todo[i++];
-        if (!x.ci) { var ci = bootstrapCI(x._a, x._b, D.bootstrap, 1 + i); x.ci = '[' + fmt(ci[0], 2) + ', ' + fmt(ci[1], 2) + ']'; }
+        var x = todo[i];
+        boot = boot || bootstrapper(x._a, x._b, D.bootstrap, 1 + x._k);   // its own seed: the same CI every time
+        var ci = boot(12 - (performance.now() - t0));
+        if (ci) { x.ci = '[' + fmt(ci[0], 2) + ', ' + fmt(ci[1], 2) + ']'; boot = null; i++; }
       }
       if (resolve(params()).key !== key) return;
       if (i < todo.length) corrTimer = setTimeout(step, 0);
       else table(tbl, cols, rows);
     }
-    corrTimer = setTimeout(step, 150);
+    corrTimer = setTimeout(step, 0);
   }
 
   function reading(models) {
@@ -586,7 +676,7 @@
     return text + '.';
   }
 
-  var lastModelRows = [];
+  var lastModelRows = [], corrDraw = null, pending = false, pendingR = null, pendingRefs = null;
   function render() {
     var r;
     try { r = resolve(params()); } catch (e) { $('notes').textContent = String(e.message || e); return; }
@@ -603,13 +693,19 @@
       ' references · means over references · recognised when similarity ' + SYM + ' ' + tau(r.kc) +
       (r.kd !== r.kc ? ' (dynamic ' + tau(r.kd) + ')' : '') + ', reused when cell similarity ' + SYM + ' ' + tau(r.kp);
     history.replaceState(null, '', toHash());
-    var refs = referenceRows(r).filter(function (x) { return x.variant === state.variant && (state.kind === 'all' || x.kind === state.kind); });
-    window.requestAnimationFrame(function () {    // the table is up; the charts and the rest follow
-      drawScatter(refs);
-      drawCurves(curves(r));
-      drawReference(r);
-      drawCorrelations(r);
-    });
+    var refs = referenceRows(r, D.variants.indexOf(state.variant)).filter(function (x) { return state.kind === 'all' || x.kind === state.kind; });
+    pendingRefs = refs; pendingR = r;
+    if (!pending) {                              // the table is up; the charts follow once per frame, at the latest state
+      pending = true;
+      window.requestAnimationFrame(function () {
+        pending = false; var r = pendingR, refs = pendingRefs;
+        drawScatter(refs);
+        drawCurves(curves(r));
+        drawReference(r);
+        clearTimeout(corrDraw);                  // below the fold and the slowest: once the sliders rest
+        corrDraw = setTimeout(function () { drawCorrelations(r); }, 150);
+      });
+    }
   }
 
   function readControls() {
@@ -689,16 +785,21 @@
     /** Results.sweep(): CRA vs recognition τ and VR vs patch τ per model, on the grid. */
     curves: function (p) { return curves(resolve(p)); },
     /** Spearman ρ per (model or 'pooled', metric, covariate) for one prompt variant. */
-    correlations: function (p, variant) {
+    correlations: function (p, variant, withCI) {
       return correlationRows(resolve(p), variant || D.start.variant).map(function (x) {
-        return {model: x.model, metric: x.metric, covariate: x.covariate, rho: nul(x.rho), n: x.n};
+        var o = {model: x.model, metric: x.metric, covariate: x.covariate, rho: nul(x.rho), n: x.n};
+        if (withCI) {                          // the page's percentile-bootstrap CI, computed now
+          var ci = isNaN(x.rho) ? [NaN, NaN] : bootstrapper(x._a, x._b, D.bootstrap, 1 + x._k)(Infinity);
+          o.ci_low = nul(ci[0]); o.ci_high = nul(ci[1]);
+        }
+        return o;
       });
     },
     state: function () { return JSON.parse(JSON.stringify(state)); },
     run: D.run, grid: D.grid.taus, isReady: false
   };
   api.ready = new Promise(function (done) {
-    function go() { init(); api.isReady = true; document.documentElement.setAttribute('data-ready', '1'); done(true); }
+    function go() { init(); api.readyMs = performance.now(); api.isReady = true; document.documentElement.setAttribute('data-ready', '1'); done(true); }
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go); else go();
   });
   window.iconicityExplorer = api;

@@ -289,7 +289,7 @@ def test_moving_a_slider_recomputes_the_table_and_the_hash_restores_the_view(sma
 def test_text_from_the_database_is_shown_as_text(small_demo_db, browser, tmp_path):
     db = tmp_path / "hostile.duckdb"
     shutil.copy(small_demo_db, db)
-    model = '<img src=x onerror="window.__pwned=1">'
+    model = '<img src=x onerror="window.__pwned=1">, & co'
     title = '</script><script>window.__pwned=2</script><b>bold</b>'
     with duckdb.connect(str(db)) as con:
         con.execute("UPDATE files SET model = ? WHERE model = 'noisy-mini'", [model])
@@ -305,6 +305,23 @@ def test_text_from_the_database_is_shown_as_text(small_demo_db, browser, tmp_pat
     assert o.requests == []
     # the page's own data came through unchanged
     assert model in [r["model"] for r in o.call("modelTable", {})]
+    # a filter on that name (it holds a comma) survives the address bar
+    pg.locator("#models input[value='painter-2']").uncheck()
+    url = pg.url
+    again = Opened(browser, path, "#" + url.split("#", 1)[1])
+    assert sorted(again.call("state")["models"]) == sorted(["balanced-1.5", model, "replicator-xl"])
+    assert again.page.locator("#notes").inner_text() == ""
+
+
+@pytest.mark.browser
+def test_a_malformed_address_is_ignored_with_a_note(small_demo_db, browser, tmp_path):
+    path = build_share(small_demo_db, images="none").write(tmp_path / "f.html")
+    o = Opened(browser, path, "#ref=%E0%A4%A&clip_tau=0.2&patch_tau=2&bogus=1&models=nobody")
+    st = o.call("state")
+    assert st["clip_tau"] == pytest.approx(0.2) and st["patch_tau"] == pytest.approx(0.61) and st["models"] == []
+    notes = o.page.locator("#notes").inner_text()
+    assert "malformed" in notes and "patch_tau=2" in notes and "bogus" in notes and "nobody" in notes
+    assert o.errors == []
 
 
 def test_thumbnails_come_only_from_the_recorded_roots(small_demo_db, tmp_path):

@@ -362,23 +362,25 @@
     return '#' + HASH_KEYS.map(function (k) {
       var v = state[k];
       if (v === null || v === undefined) return null;
-      if (Array.isArray(v)) v = v.join(',');
-      else if (typeof v === 'number') v = v.toFixed(2);
+      if (Array.isArray(v)) return k + '=' + v.map(encodeURIComponent).join(',');   // a name may hold a comma
+      if (typeof v === 'number') v = v.toFixed(2);
       return k + '=' + encodeURIComponent(v);
     }).filter(Boolean).join('&');
   }
+  function dec(x) { try { return decodeURIComponent(x); } catch (e) { return null; } }
   function fromHash(hash) {
     var notes = [];
     (hash || '').replace(/^#/, '').split('&').forEach(function (part) {
       if (!part) return;
-      var i = part.indexOf('='), k = decodeURIComponent(part.slice(0, i)), v = decodeURIComponent(part.slice(i + 1));
+      var i = part.indexOf('='), k = dec(part.slice(0, i)), raw = part.slice(i + 1), v = dec(raw);
+      if (k === null || v === null || i < 0) { notes.push('ignored a malformed part of the address'); return; }
       if (HASH_KEYS.indexOf(k) < 0) { notes.push('ignored unknown setting ' + k); return; }
       if (k === 'clip_tau' || k === 'clip_tau_dynamic' || k === 'patch_tau') {
         var x = Number(v);
         try { tauIndex(x, k); state[k] = Math.round(x * 100) / 100; } catch (e) { notes.push('ignored ' + k + '=' + v + ' (not a 0.00–1.00 step of 0.01)'); }
       } else if (LISTS[k] && v === '(none)') state[k] = ['(none)'];
       else if (LISTS[k]) {
-        var vals = v ? v.split(',') : [];
+        var vals = raw ? raw.split(',').map(dec).filter(function (x) { return x !== null; }) : [];
         var bad = vals.filter(function (x) { return LISTS[k].indexOf(x) < 0; });
         if (bad.length) notes.push('ignored unknown ' + k + ': ' + bad.join(', '));
         state[k] = vals.filter(function (x) { return LISTS[k].indexOf(x) >= 0; });

@@ -11,6 +11,7 @@ the dashboard, the benches and the SQL all take them from here.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -136,6 +137,18 @@ def data_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("iconicity-explorer", appauthor=False)
+
+
+def image_roots(roots: Sequence[str | Path] = (), environ: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
+    """Folders images may be read from: ``roots`` (``--allow-root``) and ``$ICONICITY_IMAGE_ROOTS`` (separated
+    by the path separator), resolved; None when neither is given — then a database's own dataset roots decide.
+
+    >>> image_roots([], {}) is None, len(image_roots(["/data/a"], {"ICONICITY_IMAGE_ROOTS": "/b" + os.pathsep + "/c"}))
+    (True, 3)
+    """
+    env = os.environ if environ is None else environ
+    found = [*roots, *[p for p in env.get("ICONICITY_IMAGE_ROOTS", "").split(os.pathsep) if p]]
+    return tuple(str(Path(r).expanduser().resolve()) for r in found) if found else None
 
 
 def demo_db_path() -> Path:

@@ -75,9 +75,10 @@ def test_evidence_images_are_embedded_and_the_budget_is_honoured(small_demo_db):
     assert p["ref_images"] and p["evidence"]
     scores = full.summary["bytes_scores"]
     # room for a few images only: fewer of them, most telling first (the references come first)
-    part = build_share(small_demo_db, images="evidence", max_mb=(scores + 6000) / 2**20)
-    assert 0 < part.summary["images"] < full.summary["images"]
-    assert part.summary["bytes"] <= (scores + 6000)
+    for room in (6000, 40_000, 150_000):
+        part = build_share(small_demo_db, images="evidence", max_mb=(scores + room) / 2**20)
+        assert 0 < part.summary["images"] < full.summary["images"]
+        assert len(part.html) == part.summary["bytes"] <= scores + room
     assert "fit the size budget" in _payload(part.html)["images_note"]
     with pytest.raises(ShareTooLarge, match="--max-mb"):
         build_share(small_demo_db, images="none", max_mb=scores / 2**20 / 2)
@@ -95,6 +96,26 @@ def test_share_cli_writes_the_file_and_says_what_to_do_when_it_cannot(small_demo
     r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "y.html", "--max-mb", "0.5")
     assert r.returncode == 2 and "raise --max-mb" in r.stderr
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
+    db_bytes = small_demo_db.read_bytes()
+    for args, says in ((["--out", small_demo_db], "the scores database itself"), (["--out", tmp_path], "is a folder"),
+                       (["--kind", "Dynamic"], "--kind Dynamic"), (["--model", "nosuch"], "--model nosuch"),
+                       (["--max-mb", "nan"], "positive number"), (["--out", out / "x.html"], "cannot write")):
+        r = _cli("share", "--db", small_demo_db, "--images", "none", "-q", *args)
+        assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    assert small_demo_db.read_bytes() == db_bytes
+    r = _cli("share", "--db", tmp_path / "findings.html", "-q")
+    assert r.returncode == 2 and "not a valid DuckDB" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_start_view_is_always_one_the_page_can_show(small_demo_db):
+    from iconicity_core.config import Filters
+
+    p = _payload(build_share(small_demo_db, images="none", start={"variant": "nope", "kind": "bogus"}).html)
+    assert (p["start"]["variant"], p["start"]["kind"]) == ("title", "all")
+    p = _payload(build_share(small_demo_db, images="none", filters=Filters(variants=("description",))).html)
+    assert p["start"]["variant"] == "description"
+    with pytest.raises(ValueError, match="slug"):
+        build_share(small_demo_db, images="none", filters=Filters(slugs=("chelsea",)))
 
 
 # -- the page in Chromium ----------------------------------------------------------------------------
@@ -191,14 +212,24 @@ def synthetic_db(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def fine_grid_db(tmp_path_factory) -> Path:
+    """16 x 16 cells: more reused cells per image than a byte holds."""
+    from iconicity_core.testing import build_synthetic_db
+
+    db = tmp_path_factory.mktemp("share_grid") / "grid.duckdb"
+    build_synthetic_db(db, scale=0.01, seed=5, grid=(16, 16))
+    return db
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("which", ["demo", "synthetic"])
-def test_page_computes_what_iconicity_metrics_computes(which, demo_db, synthetic_db, browser, tmp_path):
-    db = demo_db if which == "demo" else synthetic_db
+@pytest.mark.parametrize("which", ["demo", "synthetic", "fine grid"])
+def test_page_computes_what_iconicity_metrics_computes(which, demo_db, synthetic_db, fine_grid_db, browser, tmp_path):
+    db = {"demo": demo_db, "synthetic": synthetic_db, "fine grid": fine_grid_db}[which]
     path = build_share(db, images="evidence" if which == "demo" else "none").write(tmp_path / "f.html")
     o = Opened(browser, path)
     res = iconicity_core.open(db)
-    assert res.thresholds().rule == ("gt" if which == "demo" else "ge")
+    assert res.thresholds().rule == ("ge" if which == "synthetic" else "gt")
     for s in SETTINGS:
         page = o.call("modelTable", s)
         _same_rows(page, _cli_rows(db, "model", s), MODEL_KEYS)
@@ -314,13 +345,36 @@ def test_text_from_the_database_is_shown_as_text(small_demo_db, browser, tmp_pat
 
 
 @pytest.mark.browser
+def test_filters_on_names_with_commas_and_reset(small_demo_db, browser, tmp_path):
+    db = tmp_path / "commas.duckdb"
+    shutil.copy(small_demo_db, db)
+    with duckdb.connect(str(db)) as con:
+        for old, new in (("balanced-1.5", "x"), ("replicator-xl", "y"), ("painter-2", "x,y")):
+            con.execute("UPDATE files SET model = ? WHERE model = ?", [new, old])
+    o = Opened(browser, build_share(db, images="none").write(tmp_path / "f.html"))
+    assert {r["model"] for r in o.call("modelTable", {"models": ["x", "y"]})} == {"x", "y"}
+    assert {r["model"] for r in o.call("modelTable", {"models": ["x,y"]})} == {"x,y"}   # not the cached x + y
+    pg = o.page
+    n_definitions = pg.locator("#definitions li").count()
+    start = pg.locator("#model-table").inner_text()
+    for _ in range(3):
+        pg.locator("#clip-tau").fill("0.2")
+        pg.locator("#reset").click()
+    assert pg.locator("#definitions li").count() == n_definitions > 0        # set up once, not once per reset
+    assert o.call("state")["clip_tau"] == pytest.approx(0.47) and pg.locator("#model-table").inner_text() == start
+    assert o.errors == []
+
+
+@pytest.mark.browser
 def test_a_malformed_address_is_ignored_with_a_note(small_demo_db, browser, tmp_path):
     path = build_share(small_demo_db, images="none").write(tmp_path / "f.html")
-    o = Opened(browser, path, "#ref=%E0%A4%A&clip_tau=0.2&patch_tau=2&bogus=1&models=nobody")
+    o = Opened(browser, path, "#ref=%E0%A4%A&clip_tau=0.2&patch_tau=2&bogus=1&models=nobody&clip_tau_dynamic=")
     st = o.call("state")
     assert st["clip_tau"] == pytest.approx(0.2) and st["patch_tau"] == pytest.approx(0.61) and st["models"] == []
+    assert st["clip_tau_dynamic"] == pytest.approx(0.47)                      # an empty value is not 0
     notes = o.page.locator("#notes").inner_text()
     assert "malformed" in notes and "patch_tau=2" in notes and "bogus" in notes and "nobody" in notes
+    assert "clip_tau_dynamic=" in notes
     assert o.errors == []
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from .options import MATCH, POOLING, ClipTau, ClipTauDynamic, Db, Match, PatchTau, Pooling, Quiet, Run, fail
+from .options import MATCH, POOLING, ClipTau, ClipTauDynamic, Db, Match, PatchTau, Pooling, Run, fail
 
 
 def share(
@@ -20,30 +20,47 @@ def share(
     model: list[str] = typer.Option([], "--model", help="Start with only these models (repeatable)."),
     kind: list[str] = typer.Option([], "--kind", help="Start with only static or dynamic references (repeatable)."),
     variant: list[str] = typer.Option([], "--variant", help="Start with only these prompt variants (repeatable)."),
+    allow_root: list[Path] = typer.Option([], "--allow-root", help="Embed images only from dataset roots inside "
+                                           "these folders (repeatable; also $ICONICITY_IMAGE_ROOTS), as the dashboard."),
     run: Run = None,
-    quiet: Quiet = False,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write one self-contained HTML page that opens offline (double-click it) and recomputes CRA / VR /
     VI / CRT exactly as `iconicity metrics` when a threshold moves; thresholds given here are its
     starting view (default: the run's operating point)."""
+    import math
+
+    import duckdb
     from tqdm import tqdm
 
     from .. import db as database
     from ..api import Results
-    from ..config import Filters
+    from ..config import Filters, image_roots
     from ..share import IMAGE_MODES, ShareTooLarge, build_share, default_out
 
     if images not in IMAGE_MODES:
         fail(f"--images must be one of {', '.join(IMAGE_MODES)}")
-    if max_mb <= 0:
-        fail("--max-mb must be positive")
-    if not db.exists():
-        fail(f"{db} does not exist: give --db FILE (a scores database), or build the demo with `iconicity demo`")
+    if not math.isfinite(max_mb) or max_mb <= 0:
+        fail("--max-mb must be a positive number of megabytes")
+    if not db.is_file():
+        fail(f"{db} is not a file: give --db FILE (a scores database), or build the demo with `iconicity demo`")
+    out = out or default_out(db)
+    if out.is_dir():
+        fail(f"--out {out} is a folder: give a file name such as {out / default_out(db).name}")
+    if out.resolve() == db.resolve():
+        fail(f"--out {out} is the scores database itself: give another file name (e.g. {default_out(db)})")
     try:
         res = Results(db, run)
         t = res.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, match=match)
-    except (ValueError, LookupError, database.DatabaseBusy, database.SchemaError) as e:
-        fail(str(e))
+    except (ValueError, LookupError, database.DatabaseBusy, database.SchemaError, duckdb.Error) as e:
+        fail(f"{db}: {e}")
+    names = {"--model": (model, res.engine.a.models), "--kind": (kind, ["static", "dynamic"]),
+             "--variant": (variant, res.engine.a.variants)}
+    for flag, (given, known) in names.items():
+        unknown = [g for g in given if g not in known]
+        if unknown:
+            fail(f"{flag} {', '.join(unknown)}: not in run {res.run_id} (it has {', '.join(known)})")
+    env_roots = image_roots(allow_root)
     bar = None
 
     def progress(i: int, n: int) -> None:
@@ -56,7 +73,8 @@ def share(
 
     try:
         shared = build_share(db, res.run_id, t, Filters(tuple(model), tuple(kind), tuple(variant)), images=images,
-                             max_mb=max_mb, title=title, progress=progress)
+                             max_mb=max_mb, title=title, progress=progress,
+                             allowed_roots=None if env_roots is None else [Path(r) for r in env_roots])
     except ShareTooLarge as e:
         fail(str(e))
     except ValueError as e:
@@ -64,12 +82,17 @@ def share(
     finally:
         if bar is not None:
             bar.close()
-    path = shared.write(out or default_out(db))
+    try:
+        path = shared.write(out)
+    except OSError as e:
+        fail(f"cannot write {out}: {e.strerror or e}")
     s = shared.summary
-    typer.secho(f"{path}: {s['mb']:.1f} MB, run {s['run']}, {s['generated_images']:,} generated images, "
-                f"{s['images']:,} of {s['images_wanted']:,} thumbnails"
-                + (f" ({s['images_unreadable']:,} unreadable)" if s["images_unreadable"] else "")
-                + " — open it in a browser, no server needed", fg="green", err=True)
+    pictures = ("no thumbnails (--images none)" if images == "none" else
+                f"{s['images']:,} of {s['images_wanted']:,} thumbnails" + (
+                    f" ({s['images_unreadable']:,} unreadable or outside the allowed folders)"
+                    if s["images_unreadable"] else ""))
+    typer.secho(f"{path}: {s['mb']:.1f} MB, run {s['run']}, {s['generated_images']:,} generated images, {pictures}"
+                " — open it in a browser, no server needed", fg="green", err=True)
     typer.echo(str(path))
 
 

@@ -21,12 +21,10 @@ def allowed_roots(argv: Sequence[str], environ: dict | None = None) -> tuple[str
     """Folders images may be served from (``--allow-root DIR``, repeatable, and ``$ICONICITY_IMAGE_ROOTS``,
     separated by the path separator); None when neither is given — then a database's own list of
     dataset roots decides (a database is trusted input)."""
-    env = os.environ if environ is None else environ
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--allow-root", action="append", default=[])
     args, _ = ap.parse_known_args(list(argv))
-    roots = [*args.allow_root, *[p for p in env.get("ICONICITY_IMAGE_ROOTS", "").split(os.pathsep) if p]]
-    return tuple(str(Path(r).expanduser().resolve()) for r in roots) if roots else None
+    return config.image_roots(args.allow_root, environ)
 
 
 def options(argv: Sequence[str], environ: dict | None = None) -> dict[str, Path]:

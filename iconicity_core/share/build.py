@@ -33,7 +33,7 @@ IMAGE_MODES = ("none", "evidence", "all")
 #: Percentile-bootstrap resamples the page draws for each correlation's CI.
 BOOTSTRAP = 199
 #: Bytes a picture costs beyond its data URI (quotes, commas, its index entries).
-_PER_IMAGE = 48
+_PER_IMAGE = 72
 
 
 class ShareTooLarge(ValueError):
@@ -126,6 +126,11 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
     off the page's 0.01 grid."""
     if images not in IMAGE_MODES:
         raise ValueError(f"--images must be one of {', '.join(IMAGE_MODES)}, got {images!r}")
+    if not np.isfinite(max_mb) or max_mb <= 0:
+        raise ValueError(f"--max-mb must be a positive number of megabytes, got {max_mb}")
+    if filters.slugs:
+        raise ValueError("the page filters by model, kind and prompt variant; open the whole run and pick the "
+                         "reference in the page instead of filtering by slug")
     res = Results(db, run)
     t = thresholds or res.thresholds()
     _check_grid(t)
@@ -150,7 +155,10 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
     op = res.thresholds()
     variants = a.variants
     start = dict(start or {})
-    start_variant = start.get("variant") or ("title" if "title" in variants else (variants[0] if variants else ""))
+    shown = [v for v in variants if not filters.variants or v in filters.variants] or variants
+    start_variant = start.get("variant") if start.get("variant") in shown else \
+        ("title" if "title" in shown else (shown[0] if shown else ""))
+    start_kind = start.get("kind") if start.get("kind") in ("all", "static", "dynamic") else "all"
     python_params = {"clip_tau": t.clip_tau, "clip_tau_dynamic": t.dynamic_tau, "patch_tau": t.patch_tau,
                      "pooling": t.pooling, "match": t.match, "models": list(filters.models), "kinds": list(filters.kinds),
                      "variants": list(filters.variants)}
@@ -167,7 +175,7 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
         "op": {"clip_tau": op.clip_tau, "clip_tau_dynamic": op.clip_tau_dynamic, "patch_tau": op.patch_tau},
         "start": {"clip_tau": t.clip_tau, "clip_tau_dynamic": t.dynamic_tau, "patch_tau": t.patch_tau,
                   "pooling": t.pooling, "match": t.match, "models": list(filters.models), "kinds": list(filters.kinds),
-                  "variants": list(filters.variants), "kind": start.get("kind") or "all", "variant": start_variant,
+                  "variants": list(filters.variants), "kind": start_kind, "variant": start_variant,
                   "ref": start.get("ref") if start.get("ref") in a.slugs else None},
         "models": a.models, "colours": model_colours(a.models), "slugs": a.slugs, "variants": variants,
         "refs": {"title": [None if v != v else str(v) for v in refs["title"]] if "title" in refs else [None] * len(a.slugs),
@@ -206,8 +214,23 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
     if images != "none":
         _add_images(payload, res, eng, t, images == "all", budget - base, summary, allowed_roots, progress)
     html = render(payload)
+    while len(html) > budget and payload["images"]:    # the estimate was short: drop the least telling
+        _drop_last_image(payload)
+        html = render(payload)
+    summary["images"] = len(payload["images"])
     summary |= {"bytes": len(html), "mb": round(len(html) / 2**20, 2), "generated_images": eng.n}
     return Shared(html, summary)
+
+
+def _drop_last_image(payload: dict) -> None:
+    k = len(payload["images"]) - 1
+    payload["images"].pop()
+    payload["evidence"] = [e for e in payload["evidence"] if e["img"] != k]
+    for slug, ks in list(payload["ref_images"].items()):
+        payload["ref_images"][slug] = [x for x in ks if x != k]
+    rest = [n for n in payload["images_note"].rstrip(".").split("; ") if n and "fit the size budget" not in n]
+    payload["images_note"] = "; ".join(["Not every image fitted the size budget (the least telling were left out)",
+                                        *rest]) + "."
 
 
 def _add_images(payload: dict, res: Results, eng, t: Thresholds, everything: bool, room: int, summary: dict,
@@ -250,7 +273,8 @@ def _add_images(payload: dict, res: Results, eng, t: Thresholds, everything: boo
         notes.append(f"{summary['images']:,} of {len(picks):,} images fit the size budget (the rest were left out, "
                      "least telling first)")
     if summary["images_unreadable"]:
-        notes.append(f"{summary['images_unreadable']:,} images could not be read on the machine that wrote this file")
+        notes.append(f"{summary['images_unreadable']:,} images could not be read on the machine that wrote this file (missing, "
+                     "unreadable, or outside the allowed image folders)")
     payload["images_note"] = "; ".join(notes) + ("." if notes else "")
     if not payload["images_note"] and not payload["evidence"]:
         payload["images_note"] = "No generation of this reference was recognised at the starting thresholds."

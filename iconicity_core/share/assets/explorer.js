@@ -63,7 +63,7 @@
     var r = {clip_tau: clip, clip_tau_dynamic: dyn, patch_tau: patch, pooling: pooling, match: match,
              kc: tauIndex(clip, 'clip_tau'), kd: tauIndex(dyn, 'clip_tau_dynamic'), kp: tauIndex(patch, 'patch_tau'),
              models: list(p.models), kinds: list(p.kinds), variants: list(p.variants), slugs: list(p.slugs)};
-    r.key = [r.kc, r.kd, r.kp, pooling, match, r.models, r.kinds, r.variants, r.slugs].join('|');
+    r.key = JSON.stringify([r.kc, r.kd, r.kp, pooling, match, r.models, r.kinds, r.variants, r.slugs]);   // names may hold ','
     return r;
   }
   function allowed(names, wanted) {            // a Uint8Array over codes: 1 = kept by the filter
@@ -97,7 +97,7 @@
   function reusedCounts(kp, match) {
     var key = kp + '|' + match;
     if (lastCounts.key !== key) {
-      var cells = match === 'any' ? A.cells : (A.same || A.cells), out = new Uint8Array(N);
+      var cells = match === 'any' ? A.cells : (A.same || A.cells), out = new Uint16Array(N);   // grids up to 32x32
       for (var i = 0, b = 0; i < N; i++, b += K) {
         var c = 0;
         for (var j = 0; j < K; j++) if (cells[b + j] > kp) c++;
@@ -142,7 +142,8 @@
             n: st.n[g], cra: f.cra, vr: f.vr, vi: f.vi, crt: f.crt, pooling: r.pooling, match: r.match,
             _m: mo, _s: s, _v: v};
   }
-  function referenceRows(r, variant) {
+  function referenceRows(r, variant) {          // variant: an index; -1 (an unknown name) gives no rows
+    if (variant === -1) return [];
     var only = variant === undefined ? -1 : variant;
     return remember('refs|' + only + '|' + r.key, function () {
       var st = groupStats(r), out = [];
@@ -198,7 +199,7 @@
   /* CRA vs recognition τ and VR (all generations) vs patch τ per model: macro means over references,
      prompt variants pooled, one recognition τ for both kinds (Engine.sweeps). */
   function curves(r) {
-    return remember('curves|' + r.key.split('|').slice(3).join('|'), function () {
+    return remember('curves|' + JSON.stringify([r.pooling, r.match, r.models, r.kinds, r.variants, r.slugs]), function () {
       var m = masks(r), cells = r.match === 'any' ? A.cells : (A.same || A.cells), T = GRID_N + 1;
       var GS = NM * NS, hc = new Float64Array(GS * T), hp = new Float64Array(GS * T), nimg = new Float64Array(GS);
       for (var i = 0; i < N; i++) {
@@ -376,7 +377,7 @@
       if (k === null || v === null || i < 0) { notes.push('ignored a malformed part of the address'); return; }
       if (HASH_KEYS.indexOf(k) < 0) { notes.push('ignored unknown setting ' + k); return; }
       if (k === 'clip_tau' || k === 'clip_tau_dynamic' || k === 'patch_tau') {
-        var x = Number(v);
+        var x = v.trim() === '' ? NaN : Number(v);
         try { tauIndex(x, k); state[k] = Math.round(x * 100) / 100; } catch (e) { notes.push('ignored ' + k + '=' + v + ' (not a 0.00–1.00 step of 0.01)'); }
       } else if (LISTS[k] && v === '(none)') state[k] = ['(none)'];
       else if (LISTS[k]) {
@@ -560,7 +561,7 @@
       drawnCurves[c[0]] = {cv: cv, at: c[4]};
       var traces = Object.keys(cv[c[1]]).map(function (model) {
         return {type: 'scatter', mode: 'lines', name: plotlyText(model), x: cv.taus, y: cv[c[1]][model],
-                line: {color: D.colours[model], width: 2}, hovertemplate: 'τ %{x:.2f}: %{y:.3f}<extra>' + plotlyText(model) + '</extra>'};
+                line: {color: D.colours[model], width: 2}, hovertemplate: 'τ %{x:.2f}: %{y:.3f}<extra>' + plotlyText(model).replace(/%/g, '%%') + '</extra>'};
       });
       Plotly.react(c[0], traces, {
         title: {text: c[2] + ' <sup>(variants pooled)</sup>', font: {size: 14}}, height: 280,
@@ -667,7 +668,7 @@
 
   function reading(models) {
     var s = models.filter(function (x) { return !isNaN(x.crt); });
-    if (!s.length) return 'Nothing recognised with these settings.';
+    if (!s.length || s.every(function (x) { return !(x.cra > 0); })) return 'Nothing is recognised with these settings.';
     var top = s.reduce(function (a, b) { return b.crt > a.crt ? b : a; });
     var text = top.model + ' reinterprets most (CRT ' + top.crt.toFixed(2) + ')';
     var rep = s.filter(function (x) { return !isNaN(x.vr); });
@@ -753,6 +754,9 @@
     var order = D.slugs.map(function (_, s) { return s; }).sort(function (a, b) { return titleOf(a).localeCompare(titleOf(b)); });
     options($('ref-select'), order.map(function (s) { return D.slugs[s]; }), order.map(titleOf), state.ref);
     if (!state.ref) state.ref = $('ref-select').value;
+    render();
+  }
+  function setup() {                           // once per page: listeners, provenance, the self-check, the view
     if (!A.same) $('match').querySelector('option[value="same-position"]').disabled = true;
     ['clip-tau', 'clip-tau-dynamic', 'patch-tau'].forEach(function (id) { $(id).addEventListener('input', onInput); });
     ['pooling', 'match', 'scope-kind', 'scope-variant', 'corr-variant', 'ref-select'].forEach(function (id) { $(id).addEventListener('change', onInput); });
@@ -764,7 +768,7 @@
     var badge = $('badge');
     badge.textContent = problem ? '⚠ differs from iconicity metrics: ' + problem : '✓ equal to iconicity metrics at the starting settings';
     badge.className = problem ? 'badge bad' : 'badge good';
-    render();
+    init();
   }
   function onInput() { readControls(); render(); }
   window.addEventListener('hashchange', function () {
@@ -801,7 +805,7 @@
     run: D.run, grid: D.grid.taus, isReady: false
   };
   api.ready = new Promise(function (done) {
-    function go() { init(); api.readyMs = performance.now(); api.isReady = true; document.documentElement.setAttribute('data-ready', '1'); done(true); }
+    function go() { setup(); api.readyMs = performance.now(); api.isReady = true; document.documentElement.setAttribute('data-ready', '1'); done(true); }
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go); else go();
   });
   window.iconicityExplorer = api;

@@ -36,6 +36,12 @@ def settled(page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PATIENCE_MS)
 
 
+def at_least(page, selector: str, n: int) -> None:
+    """Wait until ``selector`` matches at least ``n`` elements (a page may still be drawing when a test looks)."""
+    page.wait_for_function("([s, n]) => document.querySelectorAll(s).length >= n", arg=[selector, n],
+                           timeout=PATIENCE_MS)
+
+
 def _chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -56,11 +62,11 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         # a deep link as the very first request to a fresh server (Streamlit then serves pages/ directly)
         page.goto(server + "/patches?ref=chelsea", wait_until="domcontentloaded")
         page.get_by_text("Same-position similarity", exact=True).first.wait_for(timeout=PATIENCE_MS)
+        page.get_by_text("cells reused").first.wait_for(timeout=PATIENCE_MS)
+        page.get_by_text("Recognition τ (static)").first.wait_for(timeout=PATIENCE_MS)   # the shared sidebar too
         settled(page)
-        body = page.locator("body").text_content()
-        assert "cells reused" in body and "Traceback" not in body
-        assert "Recognition τ (static)" in body                # the shared sidebar is there too
-        assert page.locator("img").count() >= 2
+        at_least(page, "img", 2)
+        assert "Traceback" not in page.locator("body").text_content()
         page.screenshot(path=str(tmp_path / "patches.png"), full_page=True)
 
         # Markdown in a URL value is shown literally: no link to click, no remote image fetched
@@ -76,12 +82,12 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
 
         page.goto(server + "/?clip_tau=0.60", wait_until="domcontentloaded")
         page.get_by_text("Recognition × realization").first.wait_for(timeout=PATIENCE_MS)
+        for model in ("replicator-xl", "painter-2", "balanced-1.5", "noisy-mini"):
+            page.get_by_text(model).first.wait_for(timeout=PATIENCE_MS)
+        at_least(page, 'a[data-testid="stPageLink-NavLink"][href="patches"]', 1)      # the sidebar's page links
         settled(page)
         body = page.locator("body").text_content()
-        for model in ("replicator-xl", "painter-2", "balanced-1.5", "noisy-mini"):
-            assert model in body
         assert "Traceback" not in body and "Exception" not in body
-        assert page.locator('a[data-testid="stPageLink-NavLink"][href="patches"]').count() >= 1      # the sidebar's page links
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
         # the first screen at 1280x720 shows the point: the recognition x realization plane and the per-model
@@ -90,11 +96,12 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         small.goto(server + "/", wait_until="domcontentloaded")
         plot = small.locator(".js-plotly-plot").first
         plot.wait_for(timeout=PATIENCE_MS)
+        small.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PATIENCE_MS)
+        small.get_by_text("reinterprets most").first.wait_for(timeout=PATIENCE_MS)     # ... and the sentence that reads it
         settled(small)
         for name, box in (("scatter", plot.bounding_box()),
                           ("table", small.locator('[data-testid="stDataFrame"]').first.bounding_box())):
             assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720, (name, box)
-        assert small.get_by_text("reinterprets most").count() >= 1           # ... and the sentence that reads it
         browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
     shot_dir = os.environ.get("ICONICITY_SCREENSHOTS")
@@ -138,11 +145,13 @@ def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(la
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=6)
         page.mouse.up()
         page.get_by_text("Selection:").first.wait_for(timeout=PATIENCE_MS)
-        text = page.get_by_text("Selection:").first.inner_text()
-        assert "320 generated" in text, text                             # every generated image of the small demo
+        try:                                                             # every generated image of the small demo
+            page.get_by_text("320 generated").first.wait_for(timeout=PATIENCE_MS)
+        except Exception:
+            raise AssertionError(page.get_by_text("Selection:").first.inner_text()) from None
         page.get_by_role("button", name="similar").first.wait_for(timeout=PATIENCE_MS)
-        assert page.locator('[data-testid="stImage"] img').count() >= 24     # the selection's gallery is drawn
-        assert page.get_by_text("more.").count() >= 1                         # … and the rest are counted
+        at_least(page, '[data-testid="stImage"] img', 24)                    # the selection's gallery is drawn
+        page.get_by_text("more.").first.wait_for(timeout=PATIENCE_MS)         # … and the rest are counted
 
         page.locator('a[data-testid="stPageLink-NavLink"][href="label"]').first.click(timeout=PATIENCE_MS)
         page.get_by_role("button", name="replica (1)").wait_for(timeout=PATIENCE_MS)

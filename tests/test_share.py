@@ -61,6 +61,7 @@ def test_images_none_embeds_no_image_and_no_remote_reference(small_demo_db):
 
     html = build_share(small_demo_db, images="none").html
     assert _payload(html)["images"] == []
+    assert "not semantic recognition" in _payload(html)["subtitle"]          # the demo runs on the baseline
     assert b"data:image" not in html.replace(get_plotlyjs().encode(), b""), "only Plotly's own icons are images"
     head = html.split(b"<body>")[0].decode()
     assert "default-src 'none'" in head and "connect-src 'none'" in head

@@ -169,7 +169,9 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
         "subtitle": f"Run {res.run_id} · recognition: {rec_name} · realization: "
                     f"{embedder_name(res.info.get('dino_info'))} ({res.info.get('patch_mode')}, {res.info.get('grid')}) · "
                     f"{eng.n:,} generated images of {len(a.slugs)} references by {len(a.models)} models · computed in "
-                    "this page from the embedded scores, offline",
+                    "this page from the embedded scores, offline" + ("" if res.info.get("semantic") else
+                    " · ⚠ appearance baseline: low-level visual similarity, not semantic recognition — score with "
+                    "CLIP + DINOv3 for findings"),
         "run": {"id": res.run_id, "rule": t.rule, "grid": res.info.get("grid"), "rows": grid_rows, "cols": grid_cols},
         "grid": {"n": len(GRID), "taus": GRID.tolist()},
         "op": {"clip_tau": op.clip_tau, "clip_tau_dynamic": op.clip_tau_dynamic, "patch_tau": op.patch_tau},

@@ -194,18 +194,20 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
     scripts = [_plotly_js(), _asset("explorer.js")]
     page_title = payload["title"]
 
+    csp = ("default-src 'none'; " + "script-src " + " ".join(f"'{_sha256(s)}'" for s in scripts) +
+           "; style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; base-uri 'none'; "
+           "form-action 'none'")
+    head = "".join([               # everything but the data: hashed and read once, however often the page renders
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        f"<meta name=\"generator\" content=\"iconicity share\"><title>{htmllib.escape(page_title)}</title>",
+        f"<style>{_asset('explorer.css')}</style></head><body>", _BODY])
+    tail = "".join([*(f"<script>{s}</script>" for s in scripts), "</body></html>\n"])
+
     def render(p: dict) -> bytes:
-        csp = ("default-src 'none'; " + "script-src " + " ".join(f"'{_sha256(s)}'" for s in scripts) +
-               "; style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; base-uri 'none'; "
-               "form-action 'none'")
-        return "".join([
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">",
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-            f"<meta name=\"generator\" content=\"iconicity share\"><title>{htmllib.escape(page_title)}</title>",
-            f"<style>{_asset('explorer.css')}</style></head><body>", _BODY,
-            f"<script type=\"application/json\" id=\"iconicity-data\">{for_script_tag(p)}</script>",
-            *(f"<script>{s}</script>" for s in scripts), "</body></html>\n"]).encode("utf-8")
+        return (head + f"<script type=\"application/json\" id=\"iconicity-data\">{for_script_tag(p)}</script>"
+                + tail).encode("utf-8")
 
     budget = int(max_mb * 1024 * 1024)
     base = len(render(payload))

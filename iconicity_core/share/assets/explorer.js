@@ -679,7 +679,7 @@
     return text + '.';
   }
 
-  var lastModelRows = [], corrDraw = null, pending = false, pendingR = null, pendingRefs = null;
+  var corrDraw = null, pending = false, pendingR = null, pendingRefs = null;
   function render() {
     var r;
     try { r = resolve(params()); } catch (e) { $('notes').textContent = String(e.message || e); return; }
@@ -688,7 +688,6 @@
     });
     $('pooling').value = state.pooling; $('match').value = state.match;
     var models = modelRows(r).filter(function (x) { return x.kind === state.kind && x.variant === state.variant; });
-    lastModelRows = models;
     table($('model-table'), [['model', 'model'], ['n_refs', 'references'], ['cra', 'CRA', fmt], ['vr', 'VR', fmt],
                              ['vi', 'VI', fmt], ['crt', 'CRT', fmt]], models);
     $('reading').textContent = models.length ? reading(models) : 'No generation passes the filters.';

@@ -32,11 +32,12 @@ with page("Export") as ctx:
     st.caption("Every chart of the dashboard also has its own ⤓ HTML button beside it.")
     refs = data.references(ctx)
     c1, c2 = st.columns(2)
-    c1.download_button("recognition × realization scatter", figures.overview_scatter(refs, ctx.colours).to_html(
-        include_plotlyjs=True), f"scatter_{suffix}.html", "text/html", key="ex_scatter")
+    c1.download_button("recognition × realization scatter",
+                       widgets.standalone_html(figures.overview_scatter(refs, ctx.colours)), f"scatter_{suffix}.html",
+                       "text/html", key="ex_scatter", on_click="ignore")
     shown, _ = data.model_summary(ctx, "all")
-    c2.download_button("per-model bars", figures.overview_bars(shown).to_html(include_plotlyjs=True),
-                       f"bars_{suffix}.html", "text/html", key="ex_bars")
+    c2.download_button("per-model bars", widgets.standalone_html(figures.overview_bars(shown)),
+                       f"bars_{suffix}.html", "text/html", key="ex_bars", on_click="ignore")
     st.subheader("Finding card")
     slug, fid, gal = widgets.pick_generation(ctx, "ex")
     card, overlay = cards.finding_card(ctx, slug, fid, gal)

@@ -114,6 +114,13 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         assert "Traceback" not in body and "Exception" not in body
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
+        # a chart's ⤓ HTML is built when clicked (not on every rerun) and is the whole chart, offline
+        with page.expect_download(timeout=PATIENCE_MS) as download:
+            page.get_by_role("button", name="⤓ HTML").first.click(timeout=PATIENCE_MS)
+        chart_html = Path(download.value.path()).read_text(encoding="utf-8")
+        assert download.value.suggested_filename == "ov_scatter.html"
+        assert "Plotly.newPlot" in chart_html and "painter-2" in chart_html and "<script src=" not in chart_html
+
         # the first screen at 1280x720 shows the point: the recognition x realization plane and the per-model
         # table, whole, without scrolling
         small = browser.new_page(viewport={"width": 1280, "height": 720})

@@ -38,6 +38,11 @@ def test_every_page_renders_without_exception(app_db):
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error, (page, [e.value for e in at.error])
         assert at.caption and at.caption[0].value.startswith("Run ") and "Settings" in at.caption[1].value, page
+        plots = [b.proto for b in at.get("download_button") if b.proto.label.startswith("⤓")
+                 or b.proto.label in ("recognition × realization scatter", "per-model bars")]
+        # a plot's standalone HTML (Plotly's 4.6 MB script inlined) is built when clicked, not on every rerun
+        assert all(b.deferred_file_id and not b.url for b in plots), (page, [b.label for b in plots])
+        assert page not in ("pages/thresholds.py", "pages/export.py") or plots, page
 
 
 def test_moving_the_clip_slider_changes_cra(app_db):

@@ -22,6 +22,29 @@ def test_exceed_fraction_equals_the_kernel_at_every_threshold(rule, dtype):
             assert frac[g, j] == pytest.approx(hit[groups == g].mean()), (t, g)
 
 
+@pytest.mark.parametrize("rule", ["gt", "ge"])
+def test_group_stats_at_many_thresholds_equal_the_kernel_at_each(rule):
+    """One pass gives, at every recognition τ, the kernel's own sufficient statistics (similarities sitting
+    exactly on a τ decide by the rule; an empty group stays empty)."""
+    rng = np.random.default_rng(4)
+    n, n_groups = 600, 7                                        # group 6 has no image
+    groups = rng.integers(0, 6, n)
+    sims = np.round(rng.random(n), 2)
+    sims[:5] = np.nan                                           # NaN is never recognised
+    vr = rng.random(n)
+    taus = np.round(np.linspace(0.3, 0.9, 7), 2)
+    at = sweeps.group_stats_at(groups, sweeps.pass_counts(sims, taus, rule), len(taus), vr, n_groups)
+    for j, tau in enumerate(taus):
+        want = K.group_stats(groups, K.passes(sims, tau, rule), vr, n_groups)
+        np.testing.assert_array_equal(at[j].n, want.n)
+        np.testing.assert_array_equal(at[j].n_rec, want.n_rec)
+        np.testing.assert_allclose(at[j].vr_sum, want.vr_sum, rtol=1e-12)
+        np.testing.assert_allclose(at[j].vr_rec_sum, want.vr_rec_sum, rtol=1e-12, atol=1e-12)
+        for pooling in ("recognised", "all"):
+            for k, v in K.finish(at[j], pooling).items():
+                np.testing.assert_allclose(v, K.finish(want, pooling)[k], rtol=1e-12, atol=1e-12, err_msg=(tau, k))
+
+
 def test_ranking_stability_is_one_at_the_current_point_and_sees_a_flip():
     grid = pd.DataFrame({"clip_tau": [0.5] * 3 + [0.6] * 3, "patch_tau": [0.5] * 6, "model": list("abc") * 2,
                          "crt": [0.1, 0.2, 0.3, 0.3, 0.2, 0.1]})

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config import Filters, Thresholds
 from ..core import metrics as K
-from ..core.sweeps import exceed_fraction, ranking_stability
+from ..core.sweeps import exceed_fraction, group_stats_at, pass_counts, ranking_stability
 
 IMAGE_COLUMNS = ["model", "slug", "kind", "variant", "file_id", "clip_sim", "recognised", "vr", "vi", "label"]
 
@@ -273,11 +273,12 @@ class Engine:
         n_groups = len(model_of_group)
         models = np.unique(model_of_group)
         rows = []
-        vrs = {pt: K.visual_reuse(cells, pt, rule) for pt in patch_taus}
-        for ct in clip_taus:
-            rec = K.recognised(clip, ct, rule)
+        counts = pass_counts(clip, clip_taus, rule)              # recognised at clip_taus[j] <=> counts > j
+        stats = {pt: group_stats_at(g, counts, len(clip_taus), K.visual_reuse(cells, pt, rule), n_groups)
+                 for pt in patch_taus}
+        for j, ct in enumerate(clip_taus):
             for pt in patch_taus:
-                crt = K.finish(K.group_stats(g, rec, vrs[pt], n_groups), pooling)["crt"]
+                crt = K.finish(stats[pt][j], pooling)["crt"]
                 per_model = K.macro_mean(model_of_group, crt)
                 rows += [(ct, pt, self.a.models[mc], float(per_model[mc])) for mc in models]
         return pd.DataFrame(rows, columns=["clip_tau", "patch_tau", "model", "crt"])

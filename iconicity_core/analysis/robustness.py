@@ -44,11 +44,16 @@ def bootstrap_means(values: pd.DataFrame, n_resamples: int = 999, seed: int = 0,
     n = len(x)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, (n_resamples, n)) if n else np.zeros((n_resamples, 0), int)
+    # each resample as draw counts per reference: its mean of a column is (counts @ values) / (counts @ present),
+    # NaN rows left out — one matrix product for every column and resample instead of a gather per column
+    counts = np.bincount((np.arange(n_resamples)[:, None] * n + idx).ravel(),
+                         minlength=n_resamples * n).reshape(n_resamples, n).astype(np.float64)
+    present = np.isfinite(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        all_means = (counts @ np.where(present, x, 0.0)) / (counts @ present)
     out = []
     for j, col in enumerate(values.columns):
-        v = x[:, j]
-        with np.errstate(invalid="ignore"):
-            means = np.nanmean(v[idx], axis=1) if n else np.full(n_resamples, np.nan)
+        v, means = x[:, j], all_means[:, j]
         lo, hi = (np.nanpercentile(means, [50 * (1 - level), 100 - 50 * (1 - level)])
                   if np.isfinite(means).any() else (np.nan, np.nan))
         out.append({"column": col, "mean": float(np.nanmean(v)) if np.isfinite(v).any() else np.nan,

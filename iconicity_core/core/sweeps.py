@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from .metrics import cut, cut32
+from .metrics import GroupStats, cut, cut32
 
 
 def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt") -> np.ndarray:
@@ -72,6 +72,37 @@ def pass_counts(values, taus, rule: str = "gt") -> np.ndarray:
     True
     """
     return pass_counter(taus, rule)(values)
+
+
+def group_stats_at(groups: np.ndarray, counts: np.ndarray, n_taus: int, vr: np.ndarray,
+                   n_groups: int) -> list[GroupStats]:
+    """The kernel's sufficient statistics (:func:`iconicity_core.core.metrics.group_stats`) of every group at
+    each of ``n_taus`` recognition thresholds at once, from ``counts = pass_counts(sims, taus, rule)``: an image
+    is recognised at ``taus[j]`` iff ``counts > j``. Two bincounts over (group, count) and a reverse cumulative
+    sum replace one full pass per threshold.
+
+    >>> from iconicity_core.core import metrics as K
+    >>> g, sims, vr = np.array([0, 0, 1, 1]), np.array([0.2, 0.6, 0.6, 0.9]), np.array([0.5, 1.0, 0.0, 0.25])
+    >>> taus = np.array([0.5, 0.6])
+    >>> [s.n_rec.tolist() for s in group_stats_at(g, pass_counts(sims, taus), 2, vr, 2)]
+    [[1.0, 2.0], [0.0, 1.0]]
+    >>> at, one = group_stats_at(g, pass_counts(sims, taus), 2, vr, 2)[1], K.group_stats(g, K.passes(sims, 0.6), vr, 2)
+    >>> all(np.array_equal(getattr(at, f), getattr(one, f)) for f in ("n", "n_rec", "vr_sum", "vr_rec_sum"))
+    True
+    """
+    g = np.asarray(groups, np.int64)
+    vr = np.asarray(vr, np.float64)
+    t1 = n_taus + 1
+    code = g * t1 + np.asarray(counts, np.int64)
+    n = np.bincount(g, minlength=n_groups).astype(np.int64)
+    vr_sum = np.bincount(g, weights=vr, minlength=n_groups)
+
+    def passing(weights):                  # per group, the total over the images passing taus[j], for every j
+        by_count = np.bincount(code, weights=weights, minlength=n_groups * t1).reshape(n_groups, t1)
+        return by_count[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:].astype(np.float64)
+
+    n_rec, vr_rec = passing(None), passing(vr)
+    return [GroupStats(n, n_rec[:, j], vr_sum, vr_rec[:, j]) for j in range(n_taus)]
 
 
 def _count_below(t: np.ndarray, v: np.ndarray) -> np.ndarray:

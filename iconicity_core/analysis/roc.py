@@ -54,18 +54,19 @@ def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = 999, seed: int = 0) 
     n = len(y)
     _, level = np.unique(s, return_inverse=True)          # tied scores share a level
     n_levels = int(level.max()) + 1 if n else 0
+    cell = 2 * level + y                                  # (level, class) of each image
     boots = []
-    for start in range(0, n_resamples, 32):               # 32 resamples at a time bounds the memory
+    for start in range(0, n_resamples, 32):               # 32 resamples drawn at a time bound the memory
         r = min(32, n_resamples - start)
         drawn = rng.integers(0, n, (r, n))                # the same draws as r calls of size n
-        code = 2 * (np.arange(r)[:, None] * n_levels + level[drawn]) + y[drawn]    # (resample, level, class)
-        both = np.bincount(code.ravel(), minlength=2 * r * n_levels).reshape(r, n_levels, 2)
-        neg, pos = both[..., 0], both[..., 1]
-        below = np.cumsum(neg, axis=1) - neg               # negatives strictly below each level
-        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-        ok = (n_pos > 0) & (n_neg > 0)
-        boots.append(((pos * (below + 0.5 * neg)).sum(axis=1)[ok]) / (n_pos[ok] * n_neg[ok]))
-    boots = np.concatenate(boots) if boots else np.zeros(0)
+        for cells in cell[drawn]:                         # one resample at a time: its counts stay in cache
+            both = np.bincount(cells, minlength=2 * n_levels).reshape(n_levels, 2)
+            neg, pos = both[:, 0], both[:, 1]
+            n_pos, n_neg = int(pos.sum()), int(neg.sum())
+            if n_pos and n_neg:                           # sums of whole and half counts: exact in float64
+                below = np.cumsum(neg) - neg              # negatives strictly below each level
+                boots.append(float(pos @ (below + 0.5 * neg)) / (n_pos * n_neg))
+    boots = np.asarray(boots, np.float64)
     lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan)
     return auc, float(lo), float(hi)
 

@@ -24,6 +24,6 @@ with page("Prompt variants") as ctx:
     deltas = [c for c in table.columns if c.startswith("d")]
     if deltas:
         long = table.melt(id_vars=["model", "slug"], value_vars=deltas, var_name="change", value_name="value")
-        long["change"] = long["change"].map(data.column_name)
+        long["change"] = long["change"].map({d: data.column_name(d) for d in deltas})
         widgets.chart(figures.box(long, "change", "value", f"Change from the '{figures.esc(base)}' prompt, per reference",
                                   ctx.colours), "va_box")

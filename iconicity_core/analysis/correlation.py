@@ -36,13 +36,19 @@ def resampled_ranks(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     True
     """
     uniq, dense = np.unique(x, return_inverse=True)
-    m, (b, _n) = len(uniq), idx.shape
-    code = dense.astype(np.int64)[idx]
-    code += (np.arange(b, dtype=np.int64) * m)[:, None]
-    counts = np.bincount(code.ravel(), minlength=b * m).reshape(b, m)
-    table = np.cumsum(counts, axis=1, dtype=np.float64)
-    table -= (counts - 1) / 2.0                     # average rank of each value in each resample
-    return table.ravel()[code]
+    m, (b, n) = len(uniq), idx.shape
+    dense = dense.astype(np.int64)
+    out = np.empty((b, n), np.float64)
+    step = max(1, 2**16 // max(m, 1))               # resamples at a time whose counts (~0.5 MB) stay in cache
+    for s in range(0, b, step):
+        code = dense[idx[s:s + step]]
+        r = len(code)
+        code += (np.arange(r, dtype=np.int64) * m)[:, None]
+        counts = np.bincount(code.ravel(), minlength=r * m).reshape(r, m)
+        table = np.cumsum(counts, axis=1, dtype=np.float64)
+        table -= (counts - 1) / 2.0                 # average rank of each value in each resample
+        out[s:s + step] = table.ravel()[code]
+    return out
 
 
 def bootstrap_spearman(columns: dict[str, np.ndarray], pairs: list[tuple[str, str]], n_resamples: int = 999,

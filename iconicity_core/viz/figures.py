@@ -228,17 +228,55 @@ def heatmap(pivot: pd.DataFrame, title: str, colour: str, scale: str = "viridis"
                      zmin=zmin, zmax=zmax, labels=dict(x=x_title, y=y_title, color=colour), title=esc(title))
 
 
+#: Above this many values a box plot is drawn from statistics computed here, without its points (the
+#: browser would otherwise receive and sort every value on each rerun).
+BOX_POINTS_MAX = 5000
+
+
 def box(long: pd.DataFrame, x: str, y: str, title: str, colours: dict | None = None):
-    """Per-model box plots of ``y`` by ``x`` (all points drawn when there are few)."""
+    """Per-model box plots of ``y`` by ``x``: every point drawn when there are few (Plotly computes the
+    boxes); above :data:`BOX_POINTS_MAX` values the boxes come from :func:`box_stats` and carry no points."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     cmap = _colours_for(long["model"], colours)
+    few = len(long) <= BOX_POINTS_MAX
     for model, d in long.groupby("model", sort=True):
-        fig.add_box(x=_esc_array(d[x]), y=d[y], name=esc(model), marker=dict(color=cmap[str(model)]),
-                    boxpoints="all" if len(long) <= 5000 else "outliers", text=_esc_array(d.get("slug", d[x])))
+        style = dict(name=esc(model), marker=dict(color=cmap[str(model)]))
+        if few:
+            fig.add_box(x=_esc_array(d[x]), y=d[y], boxpoints="all", text=_esc_array(d.get("slug", d[x])), **style)
+        else:
+            b = box_stats(d, x, y)
+            fig.add_box(x=_esc_array(b.index.to_series()), q1=b["q1"], median=b["median"], q3=b["q3"],
+                        lowerfence=b["lowerfence"], upperfence=b["upperfence"], mean=b["mean"], boxpoints=False,
+                        **style)
     fig.update_layout(title=title, boxmode="group", yaxis_title=y)
+    if not few:
+        fig.add_annotation(text=f"{len(long):,} values: boxes only (quartiles; whiskers to the furthest value "
+                                "within 1.5 × IQR)", xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
+                           showarrow=False, font=dict(size=11, color="grey"))
     return fig
+
+
+def box_stats(d: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per value of ``x``: quartiles of ``y`` (numpy's linear interpolation), mean, and Tukey's whiskers —
+    the furthest values within 1.5 × IQR of the box (NaN values left out).
+
+    >>> d = pd.DataFrame({"k": ["a"] * 5, "v": [1.0, 2.0, 3.0, 4.0, 100.0]})
+    >>> box_stats(d, "k", "v").loc["a"].tolist()
+    [2.0, 3.0, 4.0, 1.0, 4.0, 22.0]
+    """
+    rows = {}
+    for key, g in d.groupby(x, sort=False):
+        v = g[y].to_numpy(np.float64)
+        v = v[~np.isnan(v)]
+        if not len(v):
+            continue
+        q1, med, q3 = np.percentile(v, [25, 50, 75])
+        reach = 1.5 * (q3 - q1)
+        rows[key] = (q1, med, q3, v[v >= q1 - reach].min(), v[v <= q3 + reach].max(), v.mean())
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["q1", "median", "q3", "lowerfence", "upperfence",
+                                                                 "mean"])
 
 
 def finding_card(gen: Image.Image, overlay: Image.Image, refs: list[Image.Image], row: dict, scores: dict,

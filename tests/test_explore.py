@@ -280,3 +280,36 @@ def test_labelling_from_the_patch_view_writes_the_sidecar_only(demo_copy, monkey
     assert [r["label"] for r in got] == ["partial"] and got[0]["file_id"]
     assert any(c.value.startswith("Your label: partial.") for c in at.caption)     # the popover shows it
     assert sha(demo_copy) == digest
+
+
+def test_the_label_queue_spreads_over_models_and_similarity_and_skips_what_is_labelled():
+    import numpy as np
+
+    from iconicity_core.analysis.engine import Arrays, Engine
+    from iconicity_core.analysis.labelling import label_queue
+
+    rng = np.random.default_rng(1)
+    n = 150                                                             # 3 models x 50 images, 10 labelled each
+    model = np.repeat(["m-a", "m-b", "m-c"], 50)
+    label = np.array([("replica" if i % 5 == 0 else None) for i in range(n)], object)
+    eng = Engine(Arrays.from_columns({
+        "file_id": np.array([f"f{i:05d}" for i in range(n)]), "model": model.astype(object),
+        "slug": np.array([f"w{i % 7}" for i in range(n)], object), "variant": np.array(["title"] * n, object),
+        "label": label, "sim": rng.random(n), "cells": rng.random(n * 16).astype(np.float32),
+        "kinds": {f"w{k}": "static" for k in range(7)}}))
+    mask = np.ones(n, bool)
+    mask[140:] = False                                                  # filtered out
+    done = {"f00001", "f00052"}                                         # labelled in the sidecar
+    q = label_queue(eng, mask, done, n=60, seed=0)
+    rows = eng.rows_of(q)
+    assert len(q) == len(set(q)) == 60 and not done & set(q)
+    assert (rows < 140).all() and all(label[r] is None for r in rows)   # unlabelled images come first
+    first = rows[:15]                                                   # one per (CLIP-similarity quintile, model)
+    for m in ("m-a", "m-b", "m-c"):
+        pool = np.flatnonzero(mask & (model == m) & (label == None))    # noqa: E711
+        pool = pool[~np.isin(eng.a.file_id[pool].astype(str), sorted(done))]
+        quintile = np.searchsorted(np.quantile(eng.a.clip[pool], [0.2, 0.4, 0.6, 0.8]), eng.a.clip[first])
+        assert sorted(quintile[model[first] == m]) == [0, 1, 2, 3, 4], m
+    assert label_queue(eng, mask, done, n=60, seed=0) == q and label_queue(eng, mask, done, n=60, seed=1) != q
+    everything = label_queue(eng, mask & (label != None), set(), n=500)  # noqa: E711  only labelled images left
+    assert sorted(everything) == sorted(eng.a.file_id[mask & (label != None)].astype(str))  # noqa: E711

@@ -28,9 +28,9 @@ with page("Overview") as ctx:
     with left:
         event = widgets.chart(figures.overview_scatter(refs, ctx.colours, height=440), "ov_scatter",
                               on_select="rerun", selection_mode="points")
-    points = event.selection.points if event else []
-    if points:
-        ss["ref"] = points[0]["customdata"]
+    row = figures.clicked_row(event.selection.points if event else [], len(refs))
+    if row is not None:
+        ss["ref"] = refs["slug"].iloc[row]
         st.switch_page("pages/references.py")
     st.caption("A point is one reference and one model; click it to open that reference. Recognised: CRA > 0.5 · "
                "reused: VR > 0.5 (a reference with nothing recognised counts as no reuse).")

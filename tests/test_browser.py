@@ -77,7 +77,7 @@ def server(demo_db):
     yield from _serve({"ICONICITY_DB": str(demo_db)})
 
 
-def test_overview_and_patch_matches_in_chromium(server, tmp_path):
+def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -120,6 +120,23 @@ def test_overview_and_patch_matches_in_chromium(server, tmp_path):
         chart_html = Path(download.value.path()).read_text(encoding="utf-8")
         assert download.value.suggested_filename == "ov_scatter.html"
         assert "Plotly.newPlot" in chart_html and "painter-2" in chart_html and "<script src=" not in chart_html
+
+        # clicking a point of the plane opens that reference (the point carries its row, the page its slug)
+        target = page.evaluate("""() => {       // a point's pixel, and the titles of every point under it
+            const gd = document.querySelector('.js-plotly-plot'), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect(), px = (t, i) => [box.left + xa._offset + xa.c2p(t.x[i]),
+                                                                    box.top + ya._offset + ya.c2p(t.y[i])];
+            const traces = gd._fullData.filter(t => t.type === 'scattergl'), [x, y] = px(traces[0], 0), near = [];
+            for (const t of traces) for (let i = 0; i < t.x.length; i++) {
+              const [u, v] = px(t, i); if (Math.hypot(u - x, v - y) < 6) near.push(t.text[i]); }
+            return {x, y, near}; }""")
+        page.mouse.click(target["x"], target["y"])
+        page.wait_for_url("**/references?*ref=*", timeout=PATIENCE_MS)
+        slug = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["ref"][0]
+        page.get_by_text("Reference images").first.wait_for(timeout=PATIENCE_MS)
+        import iconicity_core
+        refs = iconicity_core.open(demo_db).references()
+        assert set(refs[refs["slug"] == slug]["title"]) & set(target["near"]), (slug, target["near"])
 
         # the first screen at 1280x720 shows the point: the recognition x realization plane and the per-model
         # table, whole, without scrolling

@@ -150,7 +150,8 @@ HOVER_TITLES_MAX = 20_000
 def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: str | None = None,
                      height: int | None = None):
     """Recognition x realization, one point per reference and model (WebGL: stays fluid with tens of
-    thousands of points), with the four quadrants shaded and named; a point's ``customdata`` is its slug.
+    thousands of points), with the four quadrants shaded and named; a point's ``customdata`` is its row
+    position in ``ref_df`` (a number: lighter than repeating every slug; :func:`clicked_row` reads it back).
     One trace per model and kind (dynamic references drawn as diamonds)."""
     import plotly.graph_objects as go
 
@@ -159,13 +160,14 @@ def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: s
     named = "title" in ref_df and len(ref_df) <= HOVER_TITLES_MAX
     labels = ref_df["title"] if named else ref_df["slug"]
     seen = set()
-    for (model, kind), d in ref_df.assign(_label=labels).groupby(["model", "kind"], sort=True):
+    for (model, kind), d in ref_df.assign(_label=labels, _row=np.arange(len(ref_df))).groupby(["model", "kind"],
+                                                                                               sort=True):
         traces.append(dict(
             type="scattergl", mode="markers", name=esc(model), legendgroup=esc(model), showlegend=model not in seen,
             x=d["cra"].to_numpy(np.float32), y=d["vr"].fillna(0.0).to_numpy(np.float32),
             marker=dict(color=colours[str(model)], size=8, opacity=0.8, line=dict(width=0.5, color="white"),
                         symbol="diamond" if kind == "dynamic" else "circle"),
-            customdata=d["slug"].to_numpy(object), text=_esc_array(d["_label"]),
+            customdata=d["_row"].to_numpy(np.int32), text=_esc_array(d["_label"]),
             hovertemplate=f"%{{text}} ({kind})<br>CRA %{{x:.2f}} · VR %{{y:.2f}}<extra>{esc(model)}</extra>"))
         seen.add(model)
     c = K.QUADRANT_CUT
@@ -185,6 +187,23 @@ def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: s
                   legend=dict(itemsizing="constant", orientation="h", y=-0.18, x=0, yanchor="top"),
                   margin=dict(l=55, r=15, t=40, b=10), **({"height": height} if height else {}))
     return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
+
+
+def clicked_row(points: list, n_rows: int) -> int | None:
+    """The row of the first clicked point of a chart whose ``customdata`` is a row position (None when
+    nothing usable was clicked).
+
+    >>> clicked_row([{"customdata": 3}], 5), clicked_row([{"customdata": 9}], 5), clicked_row([], 5)
+    (3, None, None)
+    """
+    value = points[0].get("customdata") if points else None
+    if isinstance(value, list):                      # some Plotly versions wrap scalar customdata
+        value = value[0] if value else None
+    try:
+        row = int(value)
+    except (TypeError, ValueError):
+        return None
+    return row if 0 <= row < n_rows else None
 
 
 def lines(df: pd.DataFrame, x: str, y: str, title: str, vline: float | None = None, color: str = "model",
@@ -354,8 +373,7 @@ def correlation_scatter(refs: pd.DataFrame, cov: str, metric: str, colours: dict
         g = g.dropna(subset=[cov, metric])
         x, y = g[cov].to_numpy(float), g[metric].to_numpy(float)
         traces.append(dict(type="scattergl", mode="markers", name=esc(model), x=x, y=y,
-                           marker=dict(color=cmap[str(model)]), customdata=g["slug"].to_numpy(object),
-                           text=_esc_array(g["title"] if named else g["slug"]),
+                           marker=dict(color=cmap[str(model)]), text=_esc_array(g["title"] if named else g["slug"]),
                            hovertemplate=f"%{{text}}<br>{esc(cov)} %{{x}} · {METRIC_NAMES.get(metric, metric)} "
                                          f"%{{y:.2f}}<extra>{esc(model)}</extra>"))
         if len(g) > 2 and np.ptp(x) > 0 and (not log_x or (x > 0).all()):

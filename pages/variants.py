@@ -23,7 +23,8 @@ with page("Prompt variants") as ctx:
     widgets.show_table(table, key="va_table")
     deltas = [c for c in table.columns if c.startswith("d")]
     if deltas:
-        long = table.melt(id_vars=["model", "slug"], value_vars=deltas, var_name="change", value_name="value")
+        long = table.melt(id_vars=["model", "slug"], value_vars=deltas, var_name="change",
+                          value_name="variant − base")
         long["change"] = long["change"].map({d: data.column_name(d) for d in deltas})
-        widgets.chart(figures.box(long, "change", "value", f"Change from the '{figures.esc(base)}' prompt, per reference",
-                                  ctx.colours), "va_box")
+        widgets.chart(figures.box(long, "change", "variant − base",
+                                  f"Change from the '{figures.esc(base)}' prompt, per reference", ctx.colours), "va_box")

@@ -36,8 +36,13 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
         code = groups[s:s + step, None] * np.int32(t1) + count(v[s:s + step])
         hist += np.bincount(code.ravel(), minlength=n_groups * t1)
     counts = hist.reshape(n_groups, t1).astype(np.float64)
-    above = counts[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]   # count of entries with idx > j
-    return above / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return _passing(counts) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+
+def _passing(by_count: np.ndarray) -> np.ndarray:
+    """From per-group totals by pass count (``(n_groups, n_taus + 1)``), the totals over the entries passing
+    each threshold: column ``j`` sums the counts above ``j``."""
+    return by_count[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:].astype(np.float64)
 
 
 def pass_counter(taus, rule: str = "gt"):
@@ -97,11 +102,8 @@ def group_stats_at(groups: np.ndarray, counts: np.ndarray, n_taus: int, vr: np.n
     n = np.bincount(g, minlength=n_groups).astype(np.int64)
     vr_sum = np.bincount(g, weights=vr, minlength=n_groups)
 
-    def passing(weights):                  # per group, the total over the images passing taus[j], for every j
-        by_count = np.bincount(code, weights=weights, minlength=n_groups * t1).reshape(n_groups, t1)
-        return by_count[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:].astype(np.float64)
-
-    n_rec, vr_rec = passing(None), passing(vr)
+    n_rec, vr_rec = (_passing(np.bincount(code, weights=w, minlength=n_groups * t1).reshape(n_groups, t1))
+                     for w in (None, vr))
     return [GroupStats(n, n_rec[:, j], vr_sum, vr_rec[:, j]) for j in range(n_taus)]
 
 

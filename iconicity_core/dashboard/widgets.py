@@ -387,10 +387,14 @@ def show_table(df, key: str | None = None, formats: dict | None = None, **kw):
     return st.dataframe(df, hide_index=True, column_config=cfg, key=key, **kw)
 
 
-def standalone_html(fig) -> Callable[[], str]:
-    """A zero-argument callable for a download button: ``fig`` as one offline HTML file, built when called
-    (Streamlit calls it on another thread when the button is clicked)."""
-    return functools.partial(fig.to_html, include_plotlyjs=True, full_html=True)
+def standalone_html(build: Callable, *args, **kw) -> Callable[[], str]:
+    """A zero-argument callable for a download button: the figure ``build(*args, **kw)`` as one offline HTML
+    file, built only when called (Streamlit calls it on another thread when the button is clicked)."""
+    return functools.partial(_figure_html, build, args, kw)
+
+
+def _figure_html(build: Callable, args: tuple, kw: dict) -> str:
+    return build(*args, **kw).to_html(include_plotlyjs=True, full_html=True)
 
 
 def chart(fig, key: str, **kw):
@@ -398,6 +402,6 @@ def chart(fig, key: str, **kw):
 
     The file (Plotly's 4.6 MB script inlined) is written only when the button is clicked, not on every rerun."""
     out = st.plotly_chart(fig, key=key, **kw)
-    st.download_button("⤓ HTML", standalone_html(fig), f"{key}.html", "text/html", key=f"{key}_dl",
+    st.download_button("⤓ HTML", standalone_html(lambda: fig), f"{key}.html", "text/html", key=f"{key}_dl",
                        on_click="ignore", help="This chart as a standalone HTML file (works offline).")
     return out

@@ -197,8 +197,6 @@ def clicked_row(points: list, n_rows: int) -> int | None:
     (3, None, None)
     """
     value = points[0].get("customdata") if points else None
-    if isinstance(value, list):                      # some Plotly versions wrap scalar customdata
-        value = value[0] if value else None
     try:
         row = int(value)
     except (TypeError, ValueError):

@@ -110,6 +110,10 @@ def slider_moves(page, label: str, n: int) -> tuple[list[float], list[float]]:
         page.mouse.down()
         page.mouse.move(x + (-30 if i % 2 else 30), y, steps=4)
         page.mouse.up()
+        try:                      # the server may compute for longer than the quiet window with nothing drawn
+            page.wait_for_function("() => window.__table !== null", timeout=120_000)
+        except Exception:         # this move changed no value of the table: settled is then the quiet window's
+            pass
         last = wait_quiet(page, 800)
         up, new_values = page.evaluate("() => [window.__up, window.__table]")
         out.append(last - up)

@@ -36,6 +36,7 @@ import pandas as pd
 from . import db
 from .config import Filters, Thresholds, run_thresholds
 from .core import metrics as K
+from .core.sweeps import SENSITIVITY_GRID, TAU_GRID
 
 if TYPE_CHECKING:
     from .analysis.engine import Engine
@@ -158,8 +159,8 @@ class Results:
         patch τ) and ``grid`` (CRT over the grid of both) — macro means over references, prompt variants
         pooled."""
         t = self.thresholds(pooling=pooling, rule=rule, match=match)
-        taus = np.round(np.linspace(0, 1, 101), 2) if taus is None else np.asarray(taus, float)
-        grid = np.round(np.linspace(0.3, 0.9, 7), 2) if grid is None else np.asarray(grid, float)
+        taus = TAU_GRID if taus is None else np.asarray(taus, float)
+        grid = SENSITIVITY_GRID if grid is None else np.asarray(grid, float)
         return self.engine.sweeps(_filters(filters), t, taus, grid)
 
     # -- records -------------------------------------------------------------------------------------

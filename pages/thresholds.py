@@ -1,23 +1,13 @@
 import streamlit as st
 
-from iconicity_core.dashboard import data, page, widgets
+from iconicity_core.dashboard import data, live, page, widgets
 from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import figures
 
 with page("Thresholds") as ctx:
     t = ctx.thresholds
     rec, real = ctx.recognition, ctx.realization
-    sweeps = data.sweeps(ctx)
-    if sweeps["cra"].empty:
-        st.info("Nothing scored with the current filters.")
-        st.stop()
-    c1, c2 = st.columns(2)
-    with c1:
-        widgets.chart(figures.lines(sweeps["cra"], "tau", "cra", f"CRA vs recognition τ ({rec})", t.clip_tau,
-                                    colours=ctx.colours, x_title="recognition τ", y_title="CRA"), "th_cra")
-    with c2:
-        widgets.chart(figures.lines(sweeps["vr"], "tau", "vr", f"VR (all generations) vs patch τ ({real})", t.patch_tau,
-                                    colours=ctx.colours, x_title="patch τ", y_title="VR"), "th_vr")
+    live.view(ctx, "thresholds")
 
     st.subheader("Robustness: do the conclusions survive other thresholds?")
     clip_taus, patch_taus = data.grid_taus(ctx)
@@ -43,22 +33,6 @@ with page("Thresholds") as ctx:
         widgets.show_table(pi["per_model"], key="th_pi")
     with c2:
         widgets.show_table(pi["movers"].drop(columns=["kind"]), key="th_pi_movers", height=220)
-
-    st.subheader("CRT over the threshold grid")
-    grid = sweeps["grid"]
-    models = sorted(grid["model"].unique())
-    model = st.selectbox("Model", models, key="th_model")
-    c1, c2 = st.columns(2)
-    with c1:
-        widgets.chart(figures.heatmap(grid[grid["model"] == model].pivot(index="clip_tau", columns="patch_tau",
-                                                                         values="crt"), f"CRT of {model}", "CRT"),
-                      "th_crt")
-    with c2:
-        stab = ctx.engine.ranking_stability(grid, t).pivot(index="clip_tau", columns="patch_tau", values="kendall_tau")
-        widgets.chart(figures.heatmap(stab, "Model ranking by CRT vs the ranking at the current thresholds",
-                                      "Kendall τ", "RdBu", -1, 1), "th_rank")
-        st.caption("A blank cell: Kendall τ is undefined there (every model has the same CRT, e.g. 0 when nothing "
-                   "is recognised).")
 
     st.subheader("Distributions")
     hist = ctx.engine.histograms(ctx.filters, match=t.match)

@@ -84,3 +84,34 @@ def build_small_dataset(root: Path) -> Path:
         save(f2, g / "film/copy_of_b.png")
         save(texture(seed + 1), g / "film/other.png")
     return root
+
+
+# -- the dashboard's live controls under AppTest (it runs no JavaScript) --------------------------------------
+def live_data(at, role: str) -> dict:
+    """What Python sends the browser's live component of ``role`` (``controls``, ``overview``, ...)."""
+    import json
+
+    for e in at.get("bidi_component"):
+        if e.proto.WhichOneof("data") == "json":
+            data = json.loads(e.proto.json)
+            if isinstance(data, dict) and data.get("role") == role:
+                return data
+    raise AssertionError(f"no live {role} on the page")
+
+
+def release(at, **values):
+    """What the browser does when a control is released: it sends the settings, which Python checks and keeps
+    (``live.settings_from_browser``), then reruns."""
+    from iconicity_core.dashboard.live import settings_from_browser
+
+    choices = at.session_state["_ix_choices"] if "_ix_choices" in at.session_state else {}
+    for k, v in settings_from_browser(values, choices).items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def reference_cra(at) -> float:
+    """The mean CRA of the References page's table (Python-drawn, at the session's settings)."""
+    at.switch_page("pages/references.py").run()
+    table = next(d.value for d in at.dataframe if "cra" in d.value.columns)
+    return float(table["cra"].mean())

@@ -9,7 +9,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "iconicity_core"
 ROOT = PKG.parent
 #: lower never imports higher (modules at the package root: config is importable by all)
-LAYERS = ["core", "io", "embedders", "db", "pipeline", "study", "analysis", "demo", "viz", "api", "share", "dashboard", "cli"]
+LAYERS = ["core", "io", "embedders", "db", "pipeline", "study", "analysis", "demo", "viz", "api", "web", "share", "dashboard", "cli"]
 SQL_CALLS = re.compile(r"(?<!pd)\.(execute|executemany|sql|read_parquet|read_csv)\(")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import live_data, reference_cra, release
 from streamlit.testing.v1 import AppTest
 
 from iconicity_core import db as store
@@ -24,9 +25,7 @@ def _app(**params) -> AppTest:
 
 
 def _cra(at) -> float:
-    """The Overview's per-model CRA, averaged (its compact summary table)."""
-    table = next(d.value for d in at.dataframe if "cra" in d.value.columns and "crt" in d.value.columns)
-    return float(table["cra"].mean())
+    return reference_cra(at)
 
 
 def test_every_page_renders_without_exception(app_db):
@@ -45,30 +44,33 @@ def test_every_page_renders_without_exception(app_db):
         assert page not in ("pages/thresholds.py", "pages/export.py") or plots, page
 
 
-def test_moving_the_clip_slider_changes_cra(app_db):
+def test_a_released_slider_moves_python_pages_and_the_url(app_db):
+    """What the browser sends on release reaches the Python-drawn pages, the address and the live controls (the
+    live views themselves are checked in Chromium, tests/test_browser.py)."""
     at = _app()
     before = _cra(at)
-    at.sidebar.slider(key="w_clip_tau").set_value(0.30).run()
+    rev = live_data(at, "controls")["rev"]
+    release(at, clip_tau=0.30)
     after = _cra(at)
     assert after > before
     assert at.query_params["clip_tau"] == "0.30"
     settings = next(c.value for c in at.main.caption if c.value.startswith("**Settings**"))
     assert "> **0.30** (dynamic 0.47)" in settings                 # the main area names the thresholds in force
+    sent = live_data(at, "controls")
+    assert sent["state"]["clip_tau"] == 0.30 and sent["rev"] == rev    # an echo: the browser keeps what it shows
 
 
 def test_query_params_round_trip(app_db):
     at = _app(clip_tau="0.55", patch_tau="0.4", pooling="all", models=["painter-2", "noisy-mini"], kinds="static")
     assert not at.exception
-    assert at.sidebar.slider(key="w_clip_tau").value == 0.55
-    assert at.sidebar.slider(key="w_patch_tau").value == 0.40
-    assert at.sidebar.radio(key="w_pooling").value == "all"
-    assert set(at.sidebar.multiselect(key="w_models").value) == {"painter-2", "noisy-mini"}
+    state = live_data(at, "controls")["state"]
+    assert (state["clip_tau"], state["patch_tau"], state["pooling"]) == (0.55, 0.40, "all")
+    assert set(state["models"]) == {"painter-2", "noisy-mini"} and state["kinds"] == ["static"]
     qp = at.query_params
     assert qp["clip_tau"] == "0.55" and qp["pooling"] == "all" and sorted(qp["models"]) == ["noisy-mini", "painter-2"]
-    table = at.dataframe[0].value
-    assert set(table["model"]) == {"painter-2", "noisy-mini"}
-    heading = next(m.value for m in at.markdown if m.value.startswith("**Per model**"))
-    assert heading.endswith("means over 7 references")      # the kinds filter keeps the 7 static references
+    at.switch_page("pages/references.py").run()
+    breakdown = at.dataframe[1].value                         # one reference's rows: only the two models
+    assert set(breakdown["model"]) == {"painter-2", "noisy-mini"}
     again = _app(**{k: v for k, v in qp.items()})
     assert _cra(again) == _cra(at)
 
@@ -81,9 +83,8 @@ def test_bad_query_params_fall_back_with_a_notice(app_db):
     notices = " ".join(t.value for t in at.text)                        # shown as plain text
     for word in ("clip_tau", "patch_tau", "pooling", "no such model", "passwd", "nope"):
         assert word in notices, word
-    assert at.sidebar.slider(key="w_clip_tau").value == 0.47          # the baseline run's operating point
-    assert at.sidebar.slider(key="w_patch_tau").value == 0.61
-    assert at.sidebar.radio(key="w_pooling").value == "recognised"
+    state = live_data(at, "controls")["state"]
+    assert (state["clip_tau"], state["patch_tau"], state["pooling"]) == (0.47, 0.61, "recognised")   # the run's
     con = duckdb.connect(str(app_db), read_only=True)
     assert con.execute("SELECT count(*) FROM refs").fetchone()[0] == 10
 
@@ -125,7 +126,8 @@ def test_first_start_builds_the_demo_database(tmp_path, monkeypatch):
     at = _app()
     assert not at.exception, at.exception
     assert (tmp_path / "demo.duckdb").is_file() and (tmp_path / "demo_dataset" / "references.csv").is_file()
-    assert set(at.dataframe[0].value["model"]) == {"replicator-xl", "balanced-1.5", "painter-2", "noisy-mini"}
+    assert set(at.session_state["_ix_choices"]["models"]) == {"replicator-xl", "balanced-1.5", "painter-2", "noisy-mini"}
+    assert live_data(at, "overview")["pid"] == live_data(at, "controls")["pid"]
 
 
 @pytest.mark.slow
@@ -143,6 +145,7 @@ def test_correlations_and_baselines_appear_after_analysis_commands(app_db):
     at = _app()
     at.switch_page("pages/correlations.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    at.toggle(key="co_more").set_value(True).run()
     corr = at.dataframe[0].value
     assert {"title_zipf_mean", "demo_sitelinks"} <= set(corr["covariate"]) and "partial_rho" in corr
     at.switch_page("pages/thresholds.py").run()
@@ -155,10 +158,7 @@ def test_a_page_run_on_its_own_draws_the_shared_sidebar(app_db):
     at.query_params["clip_tau"] = "0.4"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.sidebar.slider(key="w_clip_tau").value == 0.40
-    before = _cra(at)
-    at.sidebar.slider(key="w_clip_tau").set_value(0.9).run()
-    assert _cra(at) < before
+    assert live_data(at, "controls")["state"]["clip_tau"] == 0.40 and live_data(at, "overview")
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +174,9 @@ def test_every_page_renders_on_a_synthetic_database_of_the_paper_shape(synthetic
     monkeypatch.setenv("ICONICITY_DB", str(synthetic_db))
     at = _app()
     assert not at.exception, [e.value for e in at.exception]
-    assert set(at.dataframe[0].value["model"]) == {"sd15", "sd21", "sdxl", "sd3-medium", "flux-schnell"}
+    assert set(at.session_state["_ix_choices"]["models"]) == {"sd15", "sd21", "sdxl", "sd3-medium", "flux-schnell"}
     before = _cra(at)
-    at.sidebar.slider(key="w_clip_tau").set_value(0.60).run()
+    release(at, clip_tau=0.60)
     assert _cra(at) > before
     for page in PAGES:
         at.switch_page(page).run()

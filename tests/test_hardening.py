@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import APP, BASELINE, build_small_dataset, cli, invoke, save, texture
+from helpers import APP, BASELINE, build_small_dataset, cli, invoke, live_data, save, texture
 from streamlit.testing.v1 import AppTest
 
 from iconicity_core import db
@@ -298,10 +298,10 @@ def test_switching_the_scoring_run_applies_its_operating_point_without_a_crash(t
     at = AppTest.from_file(APP, default_timeout=180).run()
     assert not at.exception
     runs = at.sidebar.selectbox(key="w_run").options
-    first = at.sidebar.slider(key="w_clip_tau").value
+    first = live_data(at, "controls")["state"]["clip_tau"]
     at.sidebar.selectbox(key="w_run").set_value(runs[1]).run()
     assert not at.exception, [e.value for e in at.exception]
-    second = at.sidebar.slider(key="w_clip_tau").value
+    second = live_data(at, "controls")["state"]["clip_tau"]
     assert {first, second} == {0.47, 0.7}                        # baseline's and pixels' (the paper's) operating points
     at.switch_page("pages/label.py").run()
     assert not at.exception

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import model_args
-from helpers import APP, BASELINE, build_small_dataset, cli, save, texture
+from helpers import APP, BASELINE, build_small_dataset, cli, live_data, save, texture
 from streamlit.testing.v1 import AppTest
 
 from iconicity_core import db
@@ -86,8 +86,8 @@ def test_runs_start_at_their_embedders_operating_points(tmp_path, small_dataset,
         monkeypatch.setenv("ICONICITY_DB", str(database))
         at = AppTest.from_file(APP, default_timeout=120).run()
         assert not at.exception, [e.value for e in at.exception]
-        assert at.sidebar.slider(key="w_clip_tau").value == clip_tau
-        assert at.sidebar.slider(key="w_patch_tau").value == patch_tau
+        state = live_data(at, "controls")["state"]
+        assert (state["clip_tau"], state["patch_tau"]) == (clip_tau, patch_tau)
         assert any("operating point" in m.value for m in at.markdown)      # in the run details
         m = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--format", "csv")))
         explicit = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--clip-tau", str(clip_tau),
@@ -97,7 +97,7 @@ def test_runs_start_at_their_embedders_operating_points(tmp_path, small_dataset,
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["clip_tau"] = "0.33"
     at.run()
-    assert at.sidebar.slider(key="w_clip_tau").value == 0.33      # a link's value wins
+    assert live_data(at, "controls")["state"]["clip_tau"] == 0.33      # a link's value wins
 
 
 @pytest.mark.slow
@@ -115,10 +115,13 @@ def test_calibrate_suggests_thresholds_and_the_dashboard_applies_them(small_demo
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/thresholds.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    rev = live_data(at, "controls")["rev"]
     at.button(key="th_apply").click().run()
     assert not at.exception
-    assert at.sidebar.slider(key="w_clip_tau").value == pytest.approx(t.loc["clip_tau", "youden_tau"], abs=0.011)
-    assert at.sidebar.slider(key="w_patch_tau").value == pytest.approx(t.loc["patch_tau", "youden_tau"], abs=0.011)
+    sent = live_data(at, "controls")
+    assert sent["state"]["clip_tau"] == pytest.approx(t.loc["clip_tau", "youden_tau"], abs=0.011)
+    assert sent["state"]["patch_tau"] == pytest.approx(t.loc["patch_tau", "youden_tau"], abs=0.011)
+    assert sent["rev"] > rev                       # Python's own change: the browser's sliders take it
 
 
 @pytest.mark.parametrize("rule", ["gt", "ge"])

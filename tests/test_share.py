@@ -17,8 +17,9 @@ import pytest
 
 import iconicity_core
 from iconicity_core.core import metrics as K
+from iconicity_core.core.sweeps import TAU_GRID as GRID
 from iconicity_core.share import ShareTooLarge, build_share
-from iconicity_core.share.payload import GRID, for_script_tag, quantise
+from iconicity_core.web.payload import for_script_tag, quantise
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: How long a condition may take on a loaded machine (the wait returns as soon as it holds).
@@ -94,7 +95,7 @@ def test_share_cli_writes_the_file_and_says_what_to_do_when_it_cannot(small_demo
     assert start["clip_tau"] == 0.55 and start["patch_tau"] == pytest.approx(0.61)
     r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "x.html", "--clip-tau", "0.555")
     assert r.returncode == 2 and "0.01" in r.stderr and "0.56" in r.stderr
-    r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "y.html", "--max-mb", "0.5")
+    r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "y.html", "--max-mb", "0.05")
     assert r.returncode == 2 and "raise --max-mb" in r.stderr
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
     db_bytes = small_demo_db.read_bytes()
@@ -388,7 +389,8 @@ def test_thumbnails_come_only_from_the_recorded_roots(small_demo_db, tmp_path):
 def test_payload_scores_decode_to_the_engine_arrays(small_demo_db):
     p = _payload(build_share(small_demo_db, images="none").html)
     eng = iconicity_core.open(small_demo_db).engine
-    clip = np.frombuffer(base64.b64decode(p["arrays"]["clip"]["data"]), np.uint8)
+    spec, blob = p["layout"]["clip"], base64.b64decode(p["blob"])
+    clip = np.frombuffer(blob[spec["offset"]:spec["offset"] + spec["length"]], np.uint8)
     np.testing.assert_array_equal(clip, quantise(eng.a.clip, p["run"]["rule"]))
     assert p["n"] == eng.n and p["models"] == eng.a.models
 

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..core import metrics as K
+from ..core.sweeps import TAU_GRID
 from .roc import RECOGNISABLE, auc_ci, labelled_scores
 
 
@@ -72,7 +73,6 @@ def roc_frame(separations: list[Separation]) -> pd.DataFrame:
 
 
 #: Candidate thresholds (the sliders' resolution).
-TAU_GRID = np.round(np.linspace(0, 1, 101), 2)
 
 
 def _sweep(y: np.ndarray, score: np.ndarray, rule: str) -> pd.DataFrame:

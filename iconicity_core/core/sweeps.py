@@ -10,6 +10,12 @@ from scipy.stats import kendalltau
 
 from .metrics import GroupStats, cut, cut32
 
+#: THE threshold grid: 0.00, 0.01, ..., 1.00 — the sliders' positions, the sweeps' thresholds and the bytes the
+#: live views decide with (one byte per similarity: how many of these it passes).
+TAU_GRID = np.round(np.linspace(0.0, 1.0, 101), 2)
+#: The paper's sensitivity grid for the CRT heat map of ``Results.sweep()`` (0.3, 0.4, ..., 0.9).
+SENSITIVITY_GRID = np.round(np.linspace(0.3, 0.9, 7), 2)
+
 
 def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt") -> np.ndarray:
     """For each group, the fraction of its values that pass each threshold (the kernel's rule).
@@ -68,7 +74,7 @@ def pass_counts(values, taus, rule: str = "gt") -> np.ndarray:
     """How many of ``taus`` (ascending) each value passes (:func:`pass_counter`).
 
     >>> from iconicity_core.core import metrics as K
-    >>> taus = np.round(np.linspace(0, 1, 101), 2)
+    >>> taus = TAU_GRID
     >>> v = np.array([0.3, 0.30000001, np.nan, -0.2, 1.5])
     >>> pass_counts(v, taus).tolist(), pass_counts(v, taus, "ge").tolist()
     ([30, 31, 0, 0, 101], [31, 31, 0, 0, 101])

@@ -14,9 +14,6 @@ from ..io.csvfiles import to_csv
 from . import cache
 from .labelling import labels_version, sidecar_labels
 
-TAUS = np.round(np.linspace(0, 1, 101), 2)
-GRID_TAUS = np.round(np.linspace(0.3, 0.9, 7), 2)
-
 
 def references(ctx) -> pd.DataFrame:
     """One row per (reference, model, variant): title, kind, covariates, then the scores."""
@@ -32,91 +29,12 @@ def model_summary(ctx, kind: str) -> tuple[pd.DataFrame, pd.Series]:
     return shown, shown[["cra", "vr", "vi", "crt"]].mean()
 
 
-def reference_points(ctx, kind: str, variant: str | None = None) -> pd.DataFrame:
-    """Per (reference, model) points of the recognition x realization plane for one prompt variant
-    (all variants if None), with quadrants."""
-    t, f = ctx.thresholds, ctx.filters
-
-    def build():
-        refs = references(ctx)
-        keep = np.ones(len(refs), bool)
-        if kind != "all":
-            keep &= (refs["kind"] == kind).to_numpy()
-        if variant is not None:
-            keep &= (refs["variant"] == variant).to_numpy()
-        refs = refs[keep]
-        return refs.assign(quadrant=K.quadrants(refs["cra"], refs["vr"]))
-    return ctx.engine.memo(("points", ctx.version, t, f, kind, variant), build)
-
-
-def overview_summary(ctx, kind: str, variant: str) -> pd.DataFrame:
-    """The compact per-model table of the Overview for one kind and prompt variant: model, CRA, VR, CRT."""
-    models = ctx.engine.model_table(ctx.thresholds, ctx.filters)
-    m = models[(models["kind"] == kind) & (models["variant"] == variant)]
-    return m[["model", "n_refs", "cra", "vr", "crt"]].reset_index(drop=True)
-
-
-def scope_words(kind: str, variant: str) -> str:
-    """"title prompt, all references" — what a table or chart covers, said once."""
-    return f"{variant} prompt, " + ("static and dynamic references" if kind == "all" else f"{kind} references")
-
-
-def refs_words(summary: pd.DataFrame) -> str:
-    """"7 references" (or "5-7 references" when models were scored on different sets)."""
-    n = summary["n_refs"].dropna().astype(int)
-    if n.empty:
-        return "no references"
-    lo, hi = int(n.min()), int(n.max())
-    return f"{hi} reference{'s' if hi != 1 else ''}" if lo == hi else f"{lo}–{hi} references"
-
-
-def scatter_reading(summary: pd.DataFrame) -> str:
-    """One sentence that reads the plane: which model reinterprets most, which replicates most."""
-    s = summary.dropna(subset=["crt"])
-    if s.empty:
-        return "Nothing recognised with these settings."
-    top = s.loc[s["crt"].idxmax()]
-    rep = s.dropna(subset=["vr"])
-    text = (f"{top['model']} reinterprets most (CRT {top['crt']:.2f}: recognised in {top['cra']:.0%} of its "
-            f"generations, reusing {top['vr']:.0%} of the cells)" if top["vr"] == top["vr"] else
-            f"{top['model']} has the highest CRT ({top['crt']:.2f})")
-    if len(rep) > 1:
-        r = rep.loc[rep["vr"].idxmax()]
-        if r["model"] != top["model"]:
-            text += f"; {r['model']} replicates most (VR {r['vr']:.2f} of what it recognises)"
-    return text + "."
-
-
-def definitions(ctx) -> str:
-    """CRA, VR, VI and CRT exactly as computed, in the run's words and thresholds."""
-    from .state import literal
-
-    t = ctx.thresholds
-    cmp = K.symbol(t.rule)
-    rec, real = literal(ctx.recognition), literal(ctx.realization)
-    where = "any cell of any kept reference image" if t.match == "any" else "the cell at the same position"
-    pool = "the recognised generations (CRT = 0 when none is)" if t.pooling == "recognised" else "all generations"
-    return (f"- a generation is **recognised** when its best {rec} similarity to the reference's images "
-            f"is {cmp} {t.clip_tau:.2f} (dynamic references: {t.dynamic_tau:.2f})\n"
-            f"- **CRA** (recognition accuracy): the share of a reference's generations that are recognised\n"
-            f"- each image is split into a grid; a cell is **reused** when its best {real} similarity to "
-            f"{where} is {cmp} {t.patch_tau:.2f}; **VR** (visual reuse) is the share of reused cells, "
-            f"**VI** = 1 − VR\n"
-            f"- a reference's VR and VI are means over {pool}\n"
-            f"- **CRT** (recognition × transformation) = CRA × VI: recognised, and made new\n"
-            f"- per model: means over references (each reference counts once). Written out in docs/method.md.")
-
-
 def reference_summary(ctx) -> pd.DataFrame:
     """One row per reference: key columns, mean scores over the selected models and variants, counts,
     covariates."""
     t, f = ctx.thresholds, ctx.filters
     return ctx.engine.memo(("refsummary", ctx.version, t, f), lambda: tables.per_reference(
         ctx.engine.reference_table(t, f), cache.references(*ctx.key), cache.reference_counts(*ctx.key, ctx.run_id)))
-
-
-def quadrant_counts(refs: pd.DataFrame) -> pd.DataFrame:
-    return refs["quadrant"].value_counts().reindex(K.QUADRANTS, fill_value=0).rename("points").to_frame()
 
 
 def gallery(ctx, slug: str, sort: str = "clip_sim", descending: bool = True) -> pd.DataFrame:
@@ -161,10 +79,6 @@ def multivariable(ctx, refs: pd.DataFrame, covs: list[str], metric: str, variant
     t, f = ctx.thresholds, ctx.filters
     return ctx.engine.memo(("mv", ctx.version, t, f, variant, metric, tuple(covs)), lambda: {
         model: correlation.multivariable(g, covs, metric) for model, g in refs.groupby("model")})
-
-
-def sweeps(ctx) -> dict[str, pd.DataFrame]:
-    return ctx.engine.sweeps(ctx.filters, ctx.thresholds, TAUS, GRID_TAUS)
 
 
 def labelled_images(ctx) -> pd.DataFrame:

@@ -109,7 +109,7 @@ def parse(params: Mapping[str, Sequence[str]], db_names: Sequence[str]) -> tuple
 
 
 _FILE_ID = re.compile(r"^[0-9a-f]{16}$")
-_NAME = re.compile(r"^[\w .:/'()\-]{1,200}$", re.UNICODE)
+NAME = re.compile(r"^[\w .:/'()\-]{1,200}$", re.UNICODE)
 MAP_COLOURS = ("model", "quadrant", "label", "clip_sim")
 #: What a page shows, in the URL too: URL name -> (session key, check). Names the database must hold
 #: (a prompt variant, a run) are checked by the page before use.
@@ -117,9 +117,9 @@ PAGE_PARAMS = {
     "image": ("image", lambda v: bool(_FILE_ID.match(v))),
     "similar": ("similar_to", lambda v: bool(_FILE_ID.match(v))),
     "kind": ("ov_kind", lambda v: v in ("all", "static", "dynamic")),
-    "variant": ("ov_variant", lambda v: bool(_NAME.match(v))),
+    "variant": ("ov_variant", lambda v: bool(NAME.match(v))),
     "colour": ("map_colour", lambda v: v in MAP_COLOURS),
-    "run_b": ("cmp_run", lambda v: bool(_NAME.match(v))),
+    "run_b": ("cmp_run", lambda v: bool(NAME.match(v))),
 }
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import streamlit as st
 
 from .. import db as database
-from ..config import MATCHES, POOLINGS, run_thresholds
+from ..config import run_thresholds
 from ..core import metrics as K
-from . import cache, databases, state
+from . import cache, databases, live, state
 
 #: The dashboard's pages: file, title, icon (app.py builds st.navigation from it; the sidebar draws the links).
 PAGES = (
@@ -154,9 +154,9 @@ def _apply_operating_point(info: dict) -> None:
     for k, v in (("clip_tau", t.clip_tau), ("clip_tau_dynamic", t.dynamic_tau), ("patch_tau", t.patch_tau)):
         if k not in given:
             ss[k] = round(float(v), 2)
-            ss[f"w_{k}"] = ss[k]
     ss["rule"] = t.rule
     ss["_op_run"] = ss["run"]
+    live.bump()
 
 
 def _db_changed() -> None:
@@ -168,7 +168,7 @@ def _db_changed() -> None:
         ss.pop(k, None)
     for k in state.LIST_KEYS:
         ss[k] = []
-        ss.pop(f"w_{k}", None)
+    live.bump()
 
 
 def _run_changed() -> None:
@@ -207,30 +207,8 @@ def sidebar() -> None:
         lit = state.literal
         st.caption(f"recognition: {lit(embedder_name(info['clip_info']))}  \n"
                    f"realization: {lit(embedder_name(info['dino_info']))} ({lit(info['patch_mode'])}, {lit(info['grid'])})")
-    cmp = K.symbol(ss.get("rule", "gt"))
-    from ..core.display import embedder_name
-
-    rec = embedder_name(info.get("clip_info")) if info else "recognition"
-    real = embedder_name(info.get("dino_info")) if info else "realization"
-    for k, label, help_ in (("clip_tau", "Recognition τ (static)", f"A generation is recognised when its best {rec} "
-                                                                     f"similarity to the reference is {cmp} τ."),
-                            ("clip_tau_dynamic", "Recognition τ (dynamic)", "The same for dynamic references (films, "
-                                                                           "series)."),
-                            ("patch_tau", "Patch τ", f"A cell is reused when its best {real} match is {cmp} τ.")):
-        ss.setdefault(f"w_{k}", ss[k])           # the widget's state (set from the run's defaults or the URL)
-        ss[k] = st.slider(label, 0.0, 1.0, step=0.01, key=f"w_{k}", help=help_)
-    ss["pooling"] = st.radio("VR and VI averaged over", POOLINGS, POOLINGS.index(ss["pooling"]), key="w_pooling",
-                             horizontal=True, format_func={"recognised": "recognised", "all": "all generations"}.get,
-                             help="A reference's VR and VI are means over its recognised generations (the paper) or "
-                                  "over all of them; CRT = CRA × VI.")
-    ss["match"] = st.radio("Patch matching", MATCHES, MATCHES.index(ss.get("match", "any")), key="w_match",
-                           horizontal=True, help="any: a generated cell matches any cell of any reference image (the "
-                                                 "paper); same-position: only the cell at the same grid position.")
-    ss["models"] = st.multiselect("Models", choices["models"], ss["models"], key="w_models", placeholder="all models")
-    ss["kinds"] = st.multiselect("Kinds", choices["kinds"], ss["kinds"], key="w_kinds",
-                                 placeholder="static and dynamic")
-    ss["variants"] = st.multiselect("Prompt variants", choices["variants"], ss["variants"], key="w_variants",
-                                    placeholder="all variants")
+    if info is not None:
+        live.sidebar(view[0], ss["run"], choices)
     sync_url()
 
 
@@ -250,7 +228,8 @@ def sync_url() -> None:
 def apply_thresholds(clip_tau: float, patch_tau: float) -> None:
     """Button callback: move the sidebar's threshold sliders (runs before the next script run)."""
     for k, v in (("clip_tau", clip_tau), ("clip_tau_dynamic", clip_tau), ("patch_tau", patch_tau)):
-        st.session_state[k] = st.session_state[f"w_{k}"] = round(float(v), 2)
+        st.session_state[k] = round(float(v), 2)
+    live.bump()
 
 
 def _follow(widget_key: str, shared_key: str) -> None:

@@ -16,7 +16,6 @@ import html as htmllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,11 @@ from ..api import Results
 from ..config import Filters, Thresholds
 from ..core import metrics as K
 from ..core.display import embedder_name, model_colours
+from ..web import payload as wp
+from ..web.bundle import bundle
+from ..web.style import css
+from ..web.text import QUADRANT_COLOURS, texts
 from . import evidence as ev
-from .payload import GRID, b64, code_array, for_script_tag, on_grid, quantise, rows
 
 IMAGE_MODES = ("none", "evidence", "all")
 #: Percentile-bootstrap resamples the page draws for each correlation's CI.
@@ -55,41 +57,15 @@ class Shared:
         return out
 
 
-def _asset(name: str) -> str:
-    return resources.files("iconicity_core.share").joinpath("assets", name).read_text(encoding="utf-8")
-
-
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
-
-
 def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
 def _check_grid(t: Thresholds) -> None:
     for name, v in (("clip_tau", t.clip_tau), ("clip_tau_dynamic", t.dynamic_tau), ("patch_tau", t.patch_tau)):
-        if not on_grid(v):
+        if not wp.on_grid(v):
             raise ValueError(f"{name} = {v}: the page's sliders move in steps of 0.01 between 0 and 1 — give a "
                              f"threshold such as {min(1.0, max(0.0, round(v, 2))):.2f}")
-
-
-def _definitions(res: Results, t: Thresholds) -> list[str]:
-    cmp, rec, real = K.symbol(t.rule), embedder_name(res.info.get("clip_info")), embedder_name(res.info.get("dino_info"))
-    return [f"A generation is recognised when its best {rec} similarity to the reference's images is {cmp} the "
-            "recognition τ (dynamic references — films, series — have their own τ).",
-            "CRA (recognition accuracy): the share of a reference's generations that are recognised.",
-            f"Each image is split into a {res.info.get('grid')} grid; a cell is reused when its best {real} similarity "
-            f"(to any cell of any kept reference image, or to the cell at the same position) is {cmp} the patch τ. "
-            "VR (visual reuse) is the share of an image's reused cells; VI = 1 − VR.",
-            "A reference's VR and VI are means over its recognised generations (the paper; CRT = 0 when none is) or "
-            "over all of them.",
-            "CRT (recognition × transformation) = CRA × VI: recognised, and made new.",
-            "Per model: means over references (each reference counts once), per prompt variant.",
-            "Quadrants of the scatter: recognised when CRA > 0.5, reused when VR > 0.5 (nothing recognised counts as "
-            "no reuse)."]
 
 
 def _provenance(res: Results, db_path: Path) -> list[list[str]]:
@@ -136,22 +112,11 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
     _check_grid(t)
     eng = res.engine
     a = eng.a
-    refs = res.references().set_index("slug").reindex(a.slugs)
+    refs = res.references().set_index("slug")
     with res.connection() as con:
         from .. import db as store
 
         covs = [c for c in store.refs.numeric_covariates(con) if c in refs.columns]
-    same = None if np.array_equal(a.cells, a.same_pos) else a.same_pos
-    arrays = {}
-    for name, codes, n_names in (("model", a.model, len(a.models)), ("slug", a.slug, len(a.slugs)),
-                                 ("variant", a.variant, len(a.variants))):
-        data, typ = code_array(codes, n_names)
-        arrays[name] = {"data": data, "type": typ}
-    for name, values in (("clip", a.clip), ("cells", a.cells.ravel()), ("same", None if same is None else same.ravel())):
-        arrays[name] = None if values is None else {"data": b64(quantise(values, t.rule)), "type": "u8"}
-    from ..core.grid import parse_grid
-
-    grid_rows, grid_cols = parse_grid(res.info["grid"])
     op = res.thresholds()
     variants = a.variants
     start = dict(start or {})
@@ -162,36 +127,33 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
     python_params = {"clip_tau": t.clip_tau, "clip_tau_dynamic": t.dynamic_tau, "patch_tau": t.patch_tau,
                      "pooling": t.pooling, "match": t.match, "models": list(filters.models), "kinds": list(filters.kinds),
                      "variants": list(filters.variants)}
-    model_rows = eng.model_table(t, filters)
+    every_model = {**python_params, "models": [], "kinds": [], "variants": []}
+    checks = [{"params": every_model, "rows": wp.rows(eng.model_table(t, Filters()))}]
+    if every_model != python_params:
+        checks.append({"params": python_params, "rows": wp.rows(eng.model_table(t, filters))})
     rec_name = embedder_name(res.info.get("clip_info"))
-    payload = {
-        "format": 1, "title": title or f"Iconicity findings — {Path(res.path).stem}",
+    extra = {
+        "title": title or f"Iconicity findings — {Path(res.path).stem}",
         "subtitle": f"Run {res.run_id} · recognition: {rec_name} · realization: "
                     f"{embedder_name(res.info.get('dino_info'))} ({res.info.get('patch_mode')}, {res.info.get('grid')}) · "
                     f"{eng.n:,} generated images of {len(a.slugs)} references by {len(a.models)} models · computed in "
                     "this page from the embedded scores, offline" + ("" if res.info.get("semantic") else
                     " · ⚠ appearance baseline: low-level visual similarity, not semantic recognition — score with "
                     "CLIP + DINOv3 for findings"),
-        "run": {"id": res.run_id, "rule": t.rule, "grid": res.info.get("grid"), "rows": grid_rows, "cols": grid_cols},
-        "grid": {"n": len(GRID), "taus": GRID.tolist()},
-        "op": {"clip_tau": op.clip_tau, "clip_tau_dynamic": op.clip_tau_dynamic, "patch_tau": op.patch_tau},
         "start": {"clip_tau": t.clip_tau, "clip_tau_dynamic": t.dynamic_tau, "patch_tau": t.patch_tau,
                   "pooling": t.pooling, "match": t.match, "models": list(filters.models), "kinds": list(filters.kinds),
                   "variants": list(filters.variants), "kind": start_kind, "variant": start_variant,
                   "ref": start.get("ref") if start.get("ref") in a.slugs else None},
-        "models": a.models, "colours": model_colours(a.models), "slugs": a.slugs, "variants": variants,
-        "refs": {"title": [None if v != v else str(v) for v in refs["title"]] if "title" in refs else [None] * len(a.slugs),
-                 "dynamic": a.dynamic.tolist(), "covariate_names": covs,
-                 "covariates": {c: refs[c].astype(float).tolist() for c in covs}},
-        "n": eng.n, "k": eng.k, "arrays": arrays,
-        "python": {"params": python_params, "rows": rows(model_rows)},
-        "quadrants": {"cut": K.QUADRANT_CUT, "names": list(K.QUADRANTS),
-                      "colours": ["#D55E00", "#009E73", "#CC79A7", "#999999"]},
-        "bootstrap": BOOTSTRAP, "pooled_decimals": POOLED_DECIMALS, "definitions": _definitions(res, t),
+        "python": {"checks": checks},
         "provenance": _provenance(res, res.path),
         "evidence": [], "ref_images": {}, "images": [], "images_note": "",
     }
-    scripts = [_plotly_js(), _asset("explorer.js")]
+    built = wp.build(eng, refs, covs, {**res.info, "run_id": res.run_id}, op, texts(res.info, t.rule),
+                     model_colours(a.models), {"cut": K.QUADRANT_CUT, "names": list(K.QUADRANTS),
+                                               "colours": list(QUADRANT_COLOURS)},
+                     BOOTSTRAP, POOLED_DECIMALS, extra)
+    payload = built.shared()
+    scripts = [bundle("share_page.js", "iife")]
     page_title = payload["title"]
 
     csp = ("default-src 'none'; " + "script-src " + " ".join(f"'{_sha256(s)}'" for s in scripts) +
@@ -202,11 +164,11 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
         f"<meta name=\"generator\" content=\"iconicity share\"><title>{htmllib.escape(page_title)}</title>",
-        f"<style>{_asset('explorer.css')}</style></head><body>", _BODY])
+        f"<style>{css('page')}</style></head><body>", _BODY])
     tail = "".join([*(f"<script>{s}</script>" for s in scripts), "</body></html>\n"])
 
     def render(p: dict) -> bytes:
-        return (head + f"<script type=\"application/json\" id=\"iconicity-data\">{for_script_tag(p)}</script>"
+        return (head + f"<script type=\"application/json\" id=\"iconicity-data\">{wp.for_script_tag(p)}</script>"
                 + tail).encode("utf-8")
 
     budget = int(max_mb * 1024 * 1024)
@@ -249,6 +211,8 @@ def _add_images(payload: dict, res: Results, eng, t: Thresholds, everything: boo
                  for fid in ref_files[s].loc[ref_files[s]["kept"], "file_id"].head(2)]
         picks += ev.generation_picks(eng, t, everything)
         paths = store.views.image_paths(con, [p.file_id for p in picks], allowed_roots)
+        files = store.views.file_rows(con, [p.file_id for p in picks if p.row >= 0])
+    labels = ev.labels_of(res.path, eng, files)
     summary["images_wanted"] = len(picks)
     used, full = 0, False
     for i, p in enumerate(picks):
@@ -270,7 +234,7 @@ def _add_images(payload: dict, res: Results, eng, t: Thresholds, everything: boo
             payload["ref_images"].setdefault(str(p.slug), []).append(k)
         else:
             payload["evidence"].append({"slug": p.slug, "model": int(a.model[p.row]), "row": p.row, "role": p.role,
-                                        "img": k})
+                                        "img": k, "label": labels.get(p.file_id)})
     summary["images"] = len(payload["images"])
     notes = []
     if full:
@@ -285,43 +249,12 @@ def _add_images(payload: dict, res: Results, eng, t: Thresholds, everything: boo
 
 
 _BODY = """
-<header><h1 id="title"></h1><p id="subtitle"></p><span id="badge" class="badge"></span> <span id="notes"></span></header>
-<section id="controls" aria-label="settings">
- <label class="slider">Recognition τ (static) <output id="clip-tau-out"></output>
-  <input type="range" id="clip-tau" min="0" max="1" step="0.01"></label>
- <label class="slider">Recognition τ (dynamic) <output id="clip-tau-dynamic-out"></output>
-  <input type="range" id="clip-tau-dynamic" min="0" max="1" step="0.01"></label>
- <label class="slider">Patch τ <output id="patch-tau-out"></output>
-  <input type="range" id="patch-tau" min="0" max="1" step="0.01"></label>
- <label class="slider">VR and VI averaged over
-  <select id="pooling"><option value="recognised">recognised generations</option>
-   <option value="all">all generations</option></select></label>
- <label class="slider">Patch matching
-  <select id="match"><option value="any">best match anywhere</option>
-   <option value="same-position">same position only</option></select></label>
- <fieldset id="models"></fieldset><fieldset id="kinds"></fieldset><fieldset id="variants"></fieldset>
- <div class="tools"><button id="reset" type="button">Reset</button>
-  <span class="muted">The address bar holds this view: copy it to send it back.</span></div>
-</section>
-<main>
-<section class="row">
- <div><div id="scatter"></div><p class="muted">A point is one reference and one model; click it to open that reference below.</p></div>
- <div><h2>Per model</h2>
-  <div class="tools"><label>References <select id="scope-kind"></select></label>
-   <label>Prompt <select id="scope-variant"></select></label></div>
-  <p id="scope"></p><table id="model-table"></table><p id="reading"></p>
-  <div class="tools"><button id="csv-models" type="button">⤓ per-model CSV</button>
-   <button id="csv-refs" type="button">⤓ per-reference CSV</button></div>
-  <details><summary>What CRA, VR, VI and CRT are</summary><ul id="definitions"></ul></details>
- </div>
-</section>
-<section class="row even"><div id="curve-cra"></div><div id="curve-vr"></div></section>
-<section><h2>Correlations with the references' covariates</h2>
- <div class="tools"><label>Prompt variant <select id="corr-variant"></select></label></div>
- <p id="corr-note"></p><div class="corr-wrap"><table id="corr-table"></table></div></section>
-<section id="reference"><h2>One reference</h2><select id="ref-select" aria-label="reference"></select><div id="ref-body"></div></section>
-<section><details><summary>Provenance</summary><table id="provenance"></table></details></section>
-</main>
+<header><h1 id="title"></h1><p id="subtitle"></p><span id="badge" class="badge"></span> <span id="notes"></span>
+<p id="damaged" class="damaged" hidden data-text="This file is damaged and cannot show its findings: "></p>
+<noscript><p class="damaged">This page computes its findings with JavaScript: allow scripts for this file.</p></noscript>
+</header>
+<div id="controls-box" class="controls-bar"></div>
+<main id="app"></main>
 """
 
 

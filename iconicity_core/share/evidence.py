@@ -51,6 +51,17 @@ def generation_picks(engine, t, everything: bool = False) -> list[Pick]:
     return picks
 
 
+def labels_of(database, engine, files: pd.DataFrame) -> dict[str, str]:
+    """file_id -> the human label of some generations (``files``: ``file_id, image``): the labels sidecar's
+    latest where it has one, else the database's."""
+    a = engine.a
+    rows = engine.rows_of(files["file_id"])
+    out = {fid: a.labels[a.label[r]] for fid, r in zip(files["file_id"], rows) if r >= 0 and a.label[r] >= 0}
+    from ..io.labels import by_file
+
+    return out | by_file(database, list(files["file_id"]), list(files["image"]))
+
+
 def thumbnail(path: Path | None, side: int = SIDE, quality: int = QUALITY) -> str | None:
     """A data URI (WebP) of the image at ``path`` fitted into ``side`` pixels, or None when it cannot be
     read (the page then shows the scores without the picture)."""

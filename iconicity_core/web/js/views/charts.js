@@ -1,0 +1,212 @@
+/* Charts on a canvas, drawn by the views in both hosts: lines (CRA vs τ, VR vs patch τ), a heat map (CRT over
+ * the threshold grid, ranking stability) and grouped bars (per-model means). No charting library: the
+ * dashboard's component cannot load Plotly, and these redraw in a few milliseconds. Labels are drawn as text.
+ */
+import { el, sized, swatch, widthOf } from './dom.js';
+
+const FONT = '11px system-ui, sans-serif';
+
+function axes(c, g, xTitle, yTitle, xTicks, yTicks, xFmt, yFmt) {
+  c.font = FONT; c.fillStyle = '#59636e'; c.strokeStyle = '#e6e9ed'; c.lineWidth = 1;
+  for (const t of xTicks) {
+    c.beginPath(); c.moveTo(g.x(t), g.top); c.lineTo(g.x(t), g.bottom); c.stroke();
+    c.textAlign = 'center'; c.fillText(xFmt(t), g.x(t), g.bottom + 14);
+  }
+  for (const t of yTicks) {
+    c.beginPath(); c.moveTo(g.left, g.y(t)); c.lineTo(g.right, g.y(t)); c.stroke();
+    c.textAlign = 'right'; c.fillText(yFmt(t), g.left - 6, g.y(t) + 4);
+  }
+  c.fillStyle = '#1f2328'; c.font = '12px system-ui, sans-serif'; c.textAlign = 'center';
+  c.fillText(xTitle, (g.left + g.right) / 2, g.bottom + 32);
+  c.save(); c.translate(13, (g.top + g.bottom) / 2); c.rotate(-Math.PI / 2); c.fillText(yTitle, 0, 0); c.restore();
+}
+
+const TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1];
+
+/** A line chart with one line per model and a dotted mark at the current threshold. */
+export function makeLines(box, colours, words) {
+  const wrap = el('div', null, 'chart'), head = el('div', words.title, 'plot-title'), cv = el('canvas');
+  const tip = el('div', '', 'tip'), legend = el('div', null, 'legend');
+  cv.setAttribute('role', 'img'); cv.setAttribute('aria-label', words.title);
+  wrap.append(head, cv, tip, legend);
+  box.appendChild(wrap);
+  let state = null, g = null, w = 0;
+  const H = 260;
+  cv.addEventListener('mousemove', (ev) => {
+    if (!state || !g) return;
+    const t = Math.round(Math.min(1, Math.max(0, (ev.offsetX - g.left) / (g.right - g.left))) * 100), j = t;
+    const parts = Object.keys(state.lines).map((m) => m + ' ' + (state.lines[m][j] === null || isNaN(state.lines[m][j]) ? '–' : state.lines[m][j].toFixed(3)));
+    tip.textContent = words.x + ' ' + (t / 100).toFixed(2) + ': ' + parts.join(' · ');
+    tip.style.display = 'block'; tip.style.left = Math.min(ev.offsetX + 12, w - 260) + 'px'; tip.style.top = (ev.offsetY + 22) + 'px';
+  });
+  cv.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
+  function paint() {
+    if (!state) return;
+    w = widthOf(wrap, 240);
+    const c = sized(cv, w, H);
+    g = {left: 48, right: w - 12, top: 8, bottom: H - 42};
+    g.x = (v) => g.left + v * (g.right - g.left); g.y = (v) => g.bottom - v / 1.02 * (g.bottom - g.top);
+    axes(c, g, words.x, words.y, TICKS, TICKS, (t) => t.toFixed(1), (t) => t.toFixed(1));
+    c.lineWidth = 2;
+    for (const [model, ys] of Object.entries(state.lines)) {
+      c.strokeStyle = colours[model] || '#444'; c.beginPath();
+      let on = false;
+      ys.forEach((y, j) => {
+        if (y === null || isNaN(y)) { on = false; return; }
+        const X = g.x(state.taus[j]), Y = g.y(y);
+        if (on) c.lineTo(X, Y); else { c.moveTo(X, Y); on = true; }
+      });
+      c.stroke();
+    }
+    c.setLineDash([3, 3]); c.strokeStyle = '#888'; c.lineWidth = 1;
+    c.beginPath(); c.moveTo(g.x(state.at), g.top); c.lineTo(g.x(state.at), g.bottom); c.stroke(); c.setLineDash([]);
+  }
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 240) !== w) paint(); }).observe(wrap);
+  return {
+    element: wrap,
+    draw(taus, lines, at) {
+      const same = state && state.lines === lines;
+      state = {taus, lines, at};
+      if (!same) {
+        legend.textContent = '';
+        for (const m of Object.keys(lines)) { const item = el('span', m); item.insertBefore(swatch(colours[m]), item.firstChild); legend.appendChild(item); }
+      }
+      paint();
+    },
+  };
+}
+
+function lerp(a, b, t) { return Math.round(a + (b - a) * t); }
+function ramp(stops, t) {                        // colour at t in [0, 1] along stops ([r, g, b] ...)
+  if (!(t >= 0)) t = 0; if (t > 1) t = 1;
+  const x = t * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x)), f = x - i;
+  return 'rgb(' + [0, 1, 2].map((k) => lerp(stops[i][k], stops[i + 1][k], f)).join(',') + ')';
+}
+/** Colour scales: viridis for 0..1, red-blue for -1..1. */
+export const SCALES = {
+  viridis: [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]],
+  rdbu: [[178, 24, 43], [239, 138, 98], [247, 247, 247], [103, 169, 207], [33, 102, 172]],
+};
+
+/** A heat map: values[i][j] at (x = xs[j], y = ys[i]); a colour bar with its label beside (never over) its ticks. */
+export function makeHeatmap(box, words) {
+  const wrap = el('div', null, 'chart'), head = el('div', words.title, 'plot-title'), cv = el('canvas'), tip = el('div', '', 'tip');
+  cv.setAttribute('role', 'img'); cv.setAttribute('aria-label', words.title);
+  wrap.append(head, cv, tip);
+  box.appendChild(wrap);
+  let state = null, g = null, w = 0;
+  const H = 300;
+  cv.addEventListener('mousemove', (ev) => {
+    if (!state || !g) return;
+    const j = Math.floor((ev.offsetX - g.left) / g.cw), i = state.ys.length - 1 - Math.floor((ev.offsetY - g.top) / g.ch);
+    if (j < 0 || i < 0 || j >= state.xs.length || i >= state.ys.length) { tip.style.display = 'none'; return; }
+    const v = state.values[i][j];
+    tip.textContent = words.y + ' ' + state.ys[i].toFixed(2) + ' · ' + words.x + ' ' + state.xs[j].toFixed(2) + ': ' +
+      words.value + ' ' + (v === null || isNaN(v) ? 'undefined' : v.toFixed(3));
+    tip.style.display = 'block'; tip.style.left = Math.min(ev.offsetX + 12, w - 240) + 'px'; tip.style.top = (ev.offsetY + 22) + 'px';
+  });
+  cv.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
+  function paint() {
+    if (!state) return;
+    w = widthOf(wrap, 260);
+    const c = sized(cv, w, H), nx = state.xs.length, ny = state.ys.length;
+    g = {left: 48, top: 8, right: w - 92, bottom: H - 42};
+    g.cw = (g.right - g.left) / nx; g.ch = (g.bottom - g.top) / ny;
+    const [lo, hi] = state.range;
+    for (let i = 0; i < ny; i++) for (let j = 0; j < nx; j++) {
+      const v = state.values[i][j];
+      c.fillStyle = v === null || isNaN(v) ? '#f3f4f6' : ramp(SCALES[state.scale], (v - lo) / (hi - lo));
+      c.fillRect(g.left + j * g.cw, g.top + (ny - 1 - i) * g.ch, Math.ceil(g.cw), Math.ceil(g.ch));
+    }
+    c.font = FONT; c.fillStyle = '#59636e';
+    const every = Math.max(1, Math.ceil(nx / 6));
+    c.textAlign = 'center';
+    state.xs.forEach((x, j) => { if (j % every === 0 || j === nx - 1) c.fillText(x.toFixed(2), g.left + (j + 0.5) * g.cw, g.bottom + 14); });
+    c.textAlign = 'right';
+    const everyY = Math.max(1, Math.ceil(ny / 6));
+    state.ys.forEach((y, i) => { if (i % everyY === 0 || i === ny - 1) c.fillText(y.toFixed(2), g.left - 6, g.top + (ny - 0.5 - i) * g.ch + 4); });
+    c.fillStyle = '#1f2328'; c.font = '12px system-ui, sans-serif'; c.textAlign = 'center';
+    c.fillText(words.x, (g.left + g.right) / 2, g.bottom + 32);
+    c.save(); c.translate(13, (g.top + g.bottom) / 2); c.rotate(-Math.PI / 2); c.fillText(words.y, 0, 0); c.restore();
+    // the colour bar: ticks on its right, its label above it (never over a tick)
+    const bx = g.right + 14, bw = 12;
+    for (let k = 0; k < 100; k++) {
+      c.fillStyle = ramp(SCALES[state.scale], 1 - k / 99);
+      c.fillRect(bx, g.top + 14 + k * (g.bottom - g.top - 14) / 100, bw, Math.ceil((g.bottom - g.top - 14) / 100));
+    }
+    c.font = FONT; c.fillStyle = '#59636e'; c.textAlign = 'left';
+    [0, 0.5, 1].forEach((f) => c.fillText((lo + (hi - lo) * (1 - f)).toFixed(1), bx + bw + 4, g.top + 14 + f * (g.bottom - g.top - 14) + 4));
+    c.fillStyle = '#1f2328'; c.fillText(words.value, bx - 2, g.top + 6);
+  }
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 260) !== w) paint(); }).observe(wrap);
+  return {
+    element: wrap,
+    /** ``values[i][j]`` at (xs[j], ys[i]); ``range`` [lo, hi]; ``scale`` 'viridis' or 'rdbu'. */
+    draw(xs, ys, values, range, scale, title) {
+      state = {xs, ys, values, range, scale};
+      if (title) head.textContent = title;
+      paint();
+    },
+  };
+}
+
+/** Grouped bars: one panel per facet, one group per model, one bar per metric (0..1). */
+export function makeBars(box, words) {
+  const wrap = el('div', null, 'chart'), head = el('div', words.title, 'plot-title'), cv = el('canvas'), legend = el('div', null, 'legend');
+  cv.setAttribute('role', 'img'); cv.setAttribute('aria-label', words.title);
+  wrap.append(head, cv, legend);
+  box.appendChild(wrap);
+  let state = null, w = 0;
+  const H = 250;
+  function paint() {
+    if (!state) return;
+    w = widthOf(wrap, 260);
+    const c = sized(cv, w, H), facets = state.facets, nf = Math.max(1, facets.length), gap = 18;
+    const left = 36, top = 20, bottom = H - 44, pw = (w - left - 8 - gap * (nf - 1)) / nf;
+    const y = (v) => bottom - v * (bottom - top);
+    c.font = FONT; c.fillStyle = '#59636e'; c.strokeStyle = '#e6e9ed'; c.textAlign = 'right';
+    for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+      c.beginPath(); c.moveTo(left, y(t)); c.lineTo(w - 8, y(t)); c.stroke();
+      c.fillText(t.toFixed(2), left - 4, y(t) + 4);
+    }
+    facets.forEach((f, fi) => {
+      const x0 = left + fi * (pw + gap), models = f.rows.map((r) => r.model), ng = Math.max(1, models.length);
+      const gw = pw / ng, bw = Math.max(2, (gw - 6) / state.metrics.length);
+      c.fillStyle = '#1f2328'; c.textAlign = 'center'; c.font = '12px system-ui, sans-serif';
+      c.fillText(fitText(c, f.name, pw), x0 + pw / 2, 12);
+      c.font = FONT;
+      f.rows.forEach((r, gi) => {
+        state.metrics.forEach((m, mi) => {
+          const v = r[m];
+          if (v === null || isNaN(v)) return;
+          c.fillStyle = state.colours[mi];
+          c.fillRect(x0 + gi * gw + 3 + mi * bw, y(v), bw - 1, bottom - y(v));
+        });
+        c.fillStyle = '#59636e'; c.textAlign = 'center';
+        c.fillText(fitText(c, r.model, gw - 2), x0 + (gi + 0.5) * gw, bottom + 14);   // within its own group
+      });
+    });
+  }
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 260) !== w) paint(); }).observe(wrap);
+  return {
+    element: wrap,
+    /** ``facets``: [{name, rows}]; ``metrics``: keys; ``names``, ``colours``: one per metric. */
+    draw(facets, metrics, names, colours) {
+      const first = !state;
+      state = {facets, metrics, colours};
+      if (first) {
+        legend.textContent = '';
+        metrics.forEach((m, i) => { const item = el('span', names[i]); item.insertBefore(swatch(colours[i]), item.firstChild); legend.appendChild(item); });
+      }
+      paint();
+    },
+  };
+}
+
+/** ``text`` shortened with an ellipsis to fit ``width`` pixels in the context's font. */
+export function fitText(c, text, width) {
+  let s = String(text);
+  if (c.measureText(s).width <= width) return s;
+  while (s.length > 1 && c.measureText(s + '…').width > width) s = s.slice(0, -1);
+  return s + '…';
+}

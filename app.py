@@ -8,9 +8,9 @@ st.set_page_config(page_title="Iconicity Explorer", page_icon="🖼️", layout=
 PAGES = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(widgets.PAGES)]
 
 # Resolve the page first: widgets drawn after st.navigation get the page's identity, so the first slider
-# move after landing on "/" is not lost (drawn before it, they belong to app.py on the first run only). The
-# navigation itself is drawn by the shared sidebar (the same links when a deep link runs a page on its own).
-current = st.navigation(PAGES, position="hidden")
+# move after landing on "/" is not lost (drawn before it, they belong to app.py on the first run only). The pages
+# are along the top; the sidebar holds what every page reads: database, run, thresholds and filters.
+current = st.navigation(PAGES, position="top")
 st.session_state[widgets.ENTRY_FLAG] = True      # tells the page that the shared sidebar is already drawn
 widgets.first_start()                            # the demo, built in the main area on the very first start
 with st.sidebar:

@@ -287,3 +287,17 @@ def start_dashboard(app: str | Path, args: list[str] = (), env: dict | None = No
     proc.kill()
     log.seek(0)
     raise RuntimeError("streamlit did not start: " + log.read().decode(errors="replace")[-3000:])
+
+
+def open_page(page, title: str, timeout_ms: float = 240_000) -> None:
+    """Click the dashboard's navigation link to the page ``title`` (Playwright ``page``): along the top, or in its
+    "more" menu when the window is too narrow for every link (the links that do not fit stay in the page, hidden)."""
+    shown = page.evaluate("""(title) => {
+        const a = [...document.querySelectorAll('a[data-testid="stTopNavLink"]')]
+          .find(a => a.innerText.trim().endsWith(title) && !a.closest('[aria-hidden="true"]'));
+        if (a) a.click();
+        return Boolean(a); }""", title)
+    if shown:
+        return
+    page.locator('[data-testid="stTopNavSection"]').first.click(timeout=timeout_ms)
+    page.locator('a[data-testid="stTopNavDropdownLink"]').filter(has_text=title).first.click(timeout=timeout_ms)

@@ -82,3 +82,24 @@ def app_db(small_demo_db, tmp_path, monkeypatch) -> Path:
     shutil.copy(small_demo_db, db)
     monkeypatch.setenv("ICONICITY_DB", str(db))
     return db
+
+
+@pytest.fixture(scope="session")
+def ge_synthetic_db(tmp_path_factory) -> Path:
+    """A small database of the paper's shape (5 models, static and dynamic references, three prompt
+    variants), read under the authors' ``>=`` rule."""
+    import json
+
+    import duckdb
+
+    from iconicity_core.testing import build_synthetic_db
+
+    db = tmp_path_factory.mktemp("share_syn") / "syn.duckdb"
+    info = build_synthetic_db(db, scale=0.1, seed=4)
+    with duckdb.connect(str(db)) as con:
+        cfg = json.loads(con.execute("SELECT config FROM runs WHERE run_id = ?", [info["run_id"]]).fetchone()[0]
+                         or "{}")
+        cfg |= {"threshold_rule": "ge", "operating_point": {"clip_tau": 0.6, "clip_tau_dynamic": 0.65,
+                                                            "patch_tau": 0.5}}
+        con.execute("UPDATE runs SET config = ? WHERE run_id = ?", [json.dumps(cfg), info["run_id"]])
+    return db

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from iconicity_core.testing import open_page
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
@@ -28,6 +30,8 @@ def _serve(env: dict, *app_args: str):
 
 #: How long a condition may take on a loaded machine before the test fails (it returns as soon as it holds).
 PATIENCE_MS = 240_000
+#: The live views have their data and have drawn.
+READY = "() => window.iconicityExplorer && window.iconicityExplorer.isReady && window.iconicityExplorer.views.overview"
 
 
 def settled(page) -> None:
@@ -105,50 +109,44 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
         assert "[Session expired - log in](http://evil.invalid/)" in page.locator("body").text_content()
 
         page.goto(server + "/?clip_tau=0.60", wait_until="domcontentloaded")
-        page.get_by_text("Recognition × realization").first.wait_for(timeout=PATIENCE_MS)
+        page.wait_for_function(READY, timeout=PATIENCE_MS)
         for model in ("replicator-xl", "painter-2", "balanced-1.5", "noisy-mini"):
-            page.get_by_text(model).first.wait_for(timeout=PATIENCE_MS)
-        at_least(page, 'a[data-testid="stPageLink-NavLink"][href="patches"]', 1)      # the sidebar's page links
+            page.locator("#model-table").get_by_text(model).first.wait_for(timeout=PATIENCE_MS)
+        at_least(page, 'a[data-testid="stTopNavLink"][href$="/patches"]', 1)      # the pages, along the top
         settled(page)
         body = page.locator("body").text_content()
         assert "Traceback" not in body and "Exception" not in body
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
-        # a chart's ⤓ HTML is built when clicked (not on every rerun) and is the whole chart, offline
-        with page.expect_download(timeout=PATIENCE_MS) as download:
-            page.get_by_role("button", name="⤓ HTML").first.click(timeout=PATIENCE_MS)
-        chart_html = Path(download.value.path()).read_text(encoding="utf-8")
-        assert download.value.suggested_filename == "ov_scatter.html"
-        assert "Plotly.newPlot" in chart_html and "painter-2" in chart_html and "<script src=" not in chart_html
-
-        # clicking a point of the plane opens that reference (the point carries its row, the page its slug)
-        target = page.evaluate("""() => {       // a point's pixel, and the titles of every point under it
-            const gd = document.querySelector('.js-plotly-plot'), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-            const box = gd.getBoundingClientRect(), px = (t, i) => [box.left + xa._offset + xa.c2p(t.x[i]),
-                                                                    box.top + ya._offset + ya.c2p(t.y[i])];
-            const traces = gd._fullData.filter(t => t.type === 'scattergl'), [x, y] = px(traces[0], 0), near = [];
-            for (const t of traces) for (let i = 0; i < t.x.length; i++) {
-              const [u, v] = px(t, i); if (Math.hypot(u - x, v - y) < 6) near.push(t.text[i]); }
-            return {x, y, near}; }""")
+        # clicking a point of the plane opens that reference
+        target = page.evaluate("() => window.iconicityExplorer.planePoints()")[0]
+        near = {p["title"] for p in page.evaluate("() => window.iconicityExplorer.planePoints()")
+                if abs(p["x"] - target["x"]) < 8 and abs(p["y"] - target["y"]) < 8}
         page.mouse.click(target["x"], target["y"])
         page.wait_for_url("**/references?*ref=*", timeout=PATIENCE_MS)
         slug = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["ref"][0]
         page.get_by_text("Reference images").first.wait_for(timeout=PATIENCE_MS)
         import iconicity_core
         refs = iconicity_core.open(demo_db).references()
-        assert set(refs[refs["slug"] == slug]["title"]) & set(target["near"]), (slug, target["near"])
+        assert set(refs[refs["slug"] == slug]["title"]) & near, (slug, near)
 
-        # the first screen at 1280x720 shows the point: the recognition x realization plane and the per-model
-        # table, whole, without scrolling
+        # a chart's ⤓ HTML is built when clicked (not on every rerun) and is the whole chart, offline
+        open_page(page, "Thresholds")
+        with page.expect_download(timeout=PATIENCE_MS) as download:
+            page.get_by_role("button", name="⤓ HTML").first.click(timeout=PATIENCE_MS)
+        chart_html = Path(download.value.path()).read_text(encoding="utf-8")
+        assert download.value.suggested_filename.endswith(".html")
+        assert "Plotly.newPlot" in chart_html and "painter-2" in chart_html and "<script src=" not in chart_html
+
+        # the first screen at 1280x720 shows the point: the thresholds, the recognition x realization plane and the
+        # per-model table with the sentence that reads it
         small = browser.new_page(viewport={"width": 1280, "height": 720})
         small.goto(server + "/", wait_until="domcontentloaded")
-        plot = small.locator(".js-plotly-plot").first
-        plot.wait_for(timeout=PATIENCE_MS)
-        small.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PATIENCE_MS)
-        small.get_by_text("reinterprets most").first.wait_for(timeout=PATIENCE_MS)     # ... and the sentence that reads it
+        small.wait_for_function(READY, timeout=PATIENCE_MS)
+        small.get_by_text("reinterprets most").first.wait_for(timeout=PATIENCE_MS)
         settled(small)
-        for name, box in (("scatter", plot.bounding_box()),
-                          ("table", small.locator('[data-testid="stDataFrame"]').first.bounding_box())):
+        for name in ("#scatter canvas", "#model-table", "#clip-tau", "#clip-tau-dynamic", "#patch-tau"):
+            box = small.locator(name).first.bounding_box()
             assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720, (name, box)
         browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
@@ -180,9 +178,9 @@ def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(la
         browser = _chromium(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.goto(url + "/", wait_until="domcontentloaded")
-        page.locator(".js-plotly-plot").first.wait_for(timeout=PATIENCE_MS)
+        page.wait_for_function(READY, timeout=PATIENCE_MS)
         settled(page)
-        page.locator('a[data-testid="stPageLink-NavLink"][href="map"]').first.click(timeout=PATIENCE_MS)
+        open_page(page, "Map")
         plot = page.locator(".js-plotly-plot .nsewdrag").first
         plot.wait_for(timeout=PATIENCE_MS)
         settled(page)
@@ -201,7 +199,7 @@ def test_map_selection_shows_its_images_and_labelling_writes_only_the_sidecar(la
         at_least(page, '[data-testid="stImage"] img', 24)                    # the selection's gallery is drawn
         page.get_by_text("more.").first.wait_for(timeout=PATIENCE_MS)         # … and the rest are counted
 
-        page.locator('a[data-testid="stPageLink-NavLink"][href="label"]').first.click(timeout=PATIENCE_MS)
+        open_page(page, "Label")
         page.get_by_role("button", name="replica (1)").wait_for(timeout=PATIENCE_MS)
         for key in ("1", "4", "S", "2"):                                  # keyboard shortcuts
             press_shortcut(page, key, lambda: len(labels.rows(db)))

@@ -198,36 +198,19 @@ def _records(df) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def synthetic_db(tmp_path_factory) -> Path:
-    """A small database of the paper's shape (5 models, static and dynamic references, three prompt
-    variants), read under the authors' ``>=`` rule."""
-    from iconicity_core.testing import build_synthetic_db
-
-    db = tmp_path_factory.mktemp("share_syn") / "syn.duckdb"
-    info = build_synthetic_db(db, scale=0.1, seed=4)
-    with duckdb.connect(str(db)) as con:
-        cfg = json.loads(con.execute("SELECT config FROM runs WHERE run_id = ?", [info["run_id"]]).fetchone()[0]
-                         or "{}")
-        cfg |= {"threshold_rule": "ge", "operating_point": {"clip_tau": 0.6, "clip_tau_dynamic": 0.65,
-                                                            "patch_tau": 0.5}}
-        con.execute("UPDATE runs SET config = ? WHERE run_id = ?", [json.dumps(cfg), info["run_id"]])
-    return db
-
-
-@pytest.fixture(scope="module")
 def fine_grid_db(tmp_path_factory) -> Path:
     """16 x 16 cells: more reused cells per image than a byte holds."""
-    from iconicity_core.testing import build_synthetic_db
+    from iconicity_core.testing import build_ge_synthetic_db
 
     db = tmp_path_factory.mktemp("share_grid") / "grid.duckdb"
-    build_synthetic_db(db, scale=0.01, seed=5, grid=(16, 16))
+    build_ge_synthetic_db(db, scale=0.01, seed=5, grid=(16, 16))
     return db
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("which", ["demo", "synthetic", "fine grid"])
-def test_page_computes_what_iconicity_metrics_computes(which, demo_db, synthetic_db, fine_grid_db, browser, tmp_path):
-    db = {"demo": demo_db, "synthetic": synthetic_db, "fine grid": fine_grid_db}[which]
+def test_page_computes_what_iconicity_metrics_computes(which, demo_db, ge_synthetic_db, fine_grid_db, browser, tmp_path):
+    db = {"demo": demo_db, "synthetic": ge_synthetic_db, "fine grid": fine_grid_db}[which]
     path = build_share(db, images="evidence" if which == "demo" else "none").write(tmp_path / "f.html")
     o = Opened(browser, path)
     res = iconicity_core.open(db)
@@ -272,12 +255,12 @@ def test_correlations_are_the_analysis_modules(demo_db, browser, tmp_path):
 
 
 @pytest.mark.browser
-def test_correlation_cis_are_percentile_bootstraps_like_pythons(synthetic_db, browser, tmp_path):
+def test_correlation_cis_are_percentile_bootstraps_like_pythons(ge_synthetic_db, browser, tmp_path):
     """The page draws its own 199 seeded resamples, Python 999: equal up to resampling noise (77 references)."""
     from iconicity_core.analysis.correlation import correlation_table
 
-    o = Opened(browser, build_share(synthetic_db, images="none").write(tmp_path / "f.html"))
-    res = iconicity_core.open(synthetic_db)
+    o = Opened(browser, build_share(ge_synthetic_db, images="none").write(tmp_path / "f.html"))
+    res = iconicity_core.open(ge_synthetic_db)
     covs = res.references().select_dtypes("number").columns.drop(["n_ref_images", "n_ref_dropped"]).tolist()
     refs = res.metrics("reference")
     refs = refs[refs["variant"] == "title"].merge(res.references()[["slug", *covs]], on="slug")

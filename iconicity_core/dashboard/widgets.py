@@ -21,15 +21,15 @@ from ..config import run_thresholds
 from ..core import metrics as K
 from . import cache, databases, live, state
 
-#: The dashboard's pages: file, title, icon (app.py builds st.navigation from it; the sidebar draws the links).
+#: The dashboard's pages: file, title, icon (app.py builds the navigation along the top from it, in this order).
 PAGES = (
     ("pages/overview.py", "Overview", ":material/dashboard:"),
     ("pages/references.py", "References", ":material/photo_library:"),
     ("pages/patches.py", "Patch matches", ":material/grid_on:"),
-    ("pages/map.py", "Map", ":material/scatter_plot:"),
-    ("pages/similar.py", "Find similar", ":material/image_search:"),
     ("pages/thresholds.py", "Thresholds", ":material/tune:"),
     ("pages/correlations.py", "Correlations", ":material/trending_up:"),
+    ("pages/map.py", "Map", ":material/scatter_plot:"),
+    ("pages/similar.py", "Find similar", ":material/image_search:"),
     ("pages/variants.py", "Prompt variants", ":material/edit_note:"),
     ("pages/compare.py", "Compare runs", ":material/compare_arrows:"),
     ("pages/label.py", "Label", ":material/label:"),
@@ -181,10 +181,6 @@ def _run_changed() -> None:
 
 def sidebar() -> None:
     """The shared sidebar (drawn by ``app.py`` on every run, or by a page run on its own)."""
-    if st.session_state.get(ENTRY_FLAG):            # page links need app.py's st.navigation (a page run on
-        for path, title, icon in PAGES:             # its own, as in a test, has none)
-            st.page_link(path, label=title, icon=icon)
-        st.divider()
     opts = _db_options()
     _init_from_url(opts)
     ss = st.session_state

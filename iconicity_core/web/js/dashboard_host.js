@@ -103,7 +103,9 @@ function mount(component) {
         const make = VIEWS[data.role];
         const onPick = (s) => inst.trigger('open_ref', D.meta.slugs[s]);
         const onPage = (kind, variant) => inst.set('page', {kind, variant});
-        inst.parts.push(make(inst.box, D, store, onPick, onPage));
+        const view = make(inst.box, D, store, onPick, onPage);
+        inst.parts.push(view);
+        if (view.plane) api.planePoints = () => view.plane.clientPoints();
         if (data.role === 'correlations') store.subscribe((st, changed) => { if (changed.indexOf('corr_variant') >= 0) inst.set('page', {corr_variant: st.corr_variant}); });
         api.views[data.role] = true;
       }

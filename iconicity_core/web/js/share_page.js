@@ -74,11 +74,12 @@ function setup(D, api) {
   byId(document, 'controls-box').appendChild(tools);
   reset.addEventListener('click', () => { history.replaceState(null, '', '#'); notes.textContent = ''; store.set(first, 'reset'); });
   const main = byId(document, 'app');
-  makeOverview(main, D, store, (slugIndex) => {
+  const overview = makeOverview(main, D, store, (slugIndex) => {
     store.set({ref: meta.slugs[slugIndex]}, 'input');
     const ref = byId(document, 'reference');
     if (ref && ref.scrollIntoView) ref.scrollIntoView({behavior: 'smooth'});
   });
+  api.planePoints = () => overview.plane.clientPoints();
   main.appendChild(el('h2', meta.text.share.thresholds_heading));
   makeThresholds(main, D, store);
   main.appendChild(el('h2', meta.text.share.correlations_heading));

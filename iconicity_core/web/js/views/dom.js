@@ -28,6 +28,7 @@ export function table(tbl, columns, rows, colours, onClick) {
   const text = JSON.stringify([columns.map((c) => c[1]), rows.map((r) => columns.map((c) => (c[2] ? c[2](r[c[0]]) : r[c[0]])))]);
   if (tbl.__text === text && !onClick) return;
   tbl.__text = text;
+  tbl.dataset.renders = String(Number(tbl.dataset.renders || 0) + 1);
   tbl.textContent = '';
   const head = el('thead'), tr = el('tr');
   for (const c of columns) tr.appendChild(el('th', c[1]));

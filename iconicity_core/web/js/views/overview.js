@@ -89,5 +89,5 @@ export function makeOverview(box, D, store, onPick, onPage) {
   }
   const unsubscribe = store.subscribe(render);
   render();
-  return {element: root, render, unsubscribe, ready: () => tbl.rows.length > 0 || sentence.textContent !== ''};
+  return {element: root, render, unsubscribe, plane};
 }

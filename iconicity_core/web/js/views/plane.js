@@ -48,7 +48,9 @@ export function makePlane(box, meta, onPick, words) {
   cv.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
   cv.addEventListener('click', (ev) => { const i = nearest(ev); if (i >= 0 && onPick) onPick(points[i].s); });
 
+  let paints = 0;
   function paint() {
+    cv.dataset.paints = String(++paints);         // how often it drew (a rerun that changes nothing draws nothing)
     w = widthOf(wrap, 280);
     const g = geometry(w, HEIGHT), c = sized(cv, w, HEIGHT), Q = meta.quadrants, cut = Q.cut;
     const boxes = [[cut, 1.03, cut, 1.03], [cut, 1.03, -0.03, cut], [-0.03, cut, cut, 1.03], [-0.03, cut, -0.03, cut]];
@@ -63,10 +65,6 @@ export function makePlane(box, meta, onPick, words) {
     c.setLineDash([3, 3]); c.strokeStyle = '#888';
     c.beginPath(); c.moveTo(g.x(cut), g.y(-0.03)); c.lineTo(g.x(cut), g.y(1.03)); c.moveTo(g.x(-0.03), g.y(cut)); c.lineTo(g.x(1.03), g.y(cut)); c.stroke();
     c.setLineDash([]);
-    c.font = 'bold 12px system-ui, sans-serif';
-    [[1.02, 1.02, 'right', 12], [1.02, -0.02, 'right', -4], [-0.02, 1.02, 'left', 12], [-0.02, -0.02, 'left', -4]].forEach((s, i) => {
-      c.fillStyle = Q.colours[i]; c.textAlign = s[2]; c.fillText(Q.names[i], g.x(s[0]), g.y(s[1]) + s[3]);
-    });
     c.fillStyle = '#1f2328'; c.font = '12px system-ui, sans-serif'; c.textAlign = 'center';
     c.fillText(W.x || 'recognition: CRA (share of generations recognised)', PAD.l + (w - PAD.l - PAD.r) / 2, HEIGHT - 6);
     c.save(); c.translate(14, PAD.t + (HEIGHT - PAD.t - PAD.b) / 2); c.rotate(-Math.PI / 2);
@@ -81,6 +79,13 @@ export function makePlane(box, meta, onPick, words) {
       c.fill(); c.stroke();
     }
     c.globalAlpha = 1;
+    c.font = 'bold 12px system-ui, sans-serif';                // the quadrants' names, over the points, on a backing
+    [[1.02, 1.02, 'right', 13], [1.02, -0.02, 'right', -5], [-0.02, 1.02, 'left', 13], [-0.02, -0.02, 'left', -5]].forEach((s, i) => {
+      const text = Q.names[i], tw = c.measureText(text).width, x = g.x(s[0]), y = g.y(s[1]) + s[3];
+      const x0 = s[2] === 'right' ? x - tw - 3 : x - 3;
+      c.fillStyle = 'rgba(255,255,255,0.85)'; c.fillRect(x0, y - 12, tw + 6, 16);
+      c.fillStyle = Q.colours[i]; c.textAlign = s[2]; c.fillText(text, x, y);
+    });
   }
   if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 280) !== w) paint(); }).observe(wrap);
 
@@ -99,7 +104,11 @@ export function makePlane(box, meta, onPick, words) {
       }
       paint();
     },
-    /** What a test or a screen reader can read: how many points are drawn. */
-    count: () => points.length,
+    /** Where each point is on the screen (client pixels), with its reference index and model: for automation. */
+    clientPoints() {
+      const box = cv.getBoundingClientRect();
+      return points.map((p) => ({s: p.s, slug: meta.slugs[p.s], title: meta.refs.title[p.s] || meta.slugs[p.s], model: p.model,
+                                 x: box.left + p.px, y: box.top + p.py}));
+    },
   };
 }

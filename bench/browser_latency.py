@@ -1,25 +1,22 @@
-"""What a person waits for in the dashboard, measured in a real browser (Debian's Chromium driven by
-Playwright) against `streamlit run app.py -- --db FILE`:
+"""What a person waits for, measured in a real browser (Debian's Chromium driven by Playwright), on databases of the
+paper's shape (767 references x 5 models x 50 generations x 16 cells) x SCALE built with the project's own storage
+code (bench/synthetic_db.py). Three apps in the same run, moved the same way (the mouse drags a slider's thumb):
 
-* slider: releasing the sidebar "Recognition τ (static)" slider (dragged with the mouse) -> *table*: the
-  first table of the main area (the Overview's per-model table) shows new values — read from the data
-  grid's accessible table, so the new numbers are on screen — and *settled*: the Overview redrawn, table,
-  scatter and bars (timed inside the page: pointerup to the last change of the main area, once it has been
-  quiet for 0.8 s and nothing runs);
-* pages: clicking a page in the sidebar -> its heading is shown and the page is quiet (no running
-  indicator, no spinner, no DOM change in the main area for a second), timed to the last change;
-* map: opening the Map page the first time (the projection of every CLIP vector is computed and
-  stored beside the database), drawing a lasso (the browser's own redraws) and, from the mouse
-  release, the selection's statistics and gallery; the gallery's "similar" button -> Find similar;
-  the Map again; and the Map's first open on a fresh server when the projection is stored (as
-  `iconicity map` leaves it), on the paper's shape with a 512-d CLIP vector per image;
-* the floor: the same slider measurement on a one-slider, one-metric Streamlit app, in the same run.
+* the floor: a one-slider Streamlit app that redraws one table and one chart — what any page whose numbers are
+  computed on the server pays for a round trip;
+* the dashboard (`streamlit run app.py -- --db FILE`): its Overview's per-model table `#model-table`;
+* the shared file (`iconicity share`, opened from file://): the same table, the same engine.
 
-Databases are synthetic, of the paper's shape (767 references x 5 models x 50 generations x 16 cells)
-x SCALE, built with the project's own storage code (bench/synthetic_db.py).
+*value -> numbers*: from the moment the slider holds its new value (the last `input` event of a drag for the live
+views, which compute as the thumb moves; the pointer's release for the floor, whose slider sends its value then)
+to the first frame after the table shows the new numbers. *release -> settled* (dashboard): from the release to
+the end of the run that tells Python the value (the address, the session and the Python-drawn pages follow); the
+live views must not redraw then (counted). Pages: a click on a page in the navigation to its heading shown and the
+page quiet (nothing changing in the page or in the live views for a second, nothing running). Four sessions: four
+browsers on one server dragging at once. Memory: the browser's JavaScript heap once the Overview is up.
 
-    python bench/browser_latency.py                       # scales 1 and 10
-    python bench/browser_latency.py --scales 1 --moves 5  # quick look
+    python bench/browser_latency.py                              # scales 1 and 10
+    python bench/browser_latency.py --scales 1 --moves 5          # a quick look
 """
 from __future__ import annotations
 
@@ -28,15 +25,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = ["References", "Patch matches", "Thresholds", "Correlations", "Prompt variants", "Export", "Label",
-         "Compare runs", "Overview"]
+PAGES = ["References", "Patch matches", "Thresholds", "Correlations", "Map", "Prompt variants", "Compare runs", "Label",
+         "Export", "Overview"]
 FLOOR_APP = '''import streamlit as st
 v = st.sidebar.slider("Recognition τ (static)", 0.0, 1.0, 0.70, 0.01)
 st.title("Overview")
@@ -44,42 +41,48 @@ st.dataframe({"value": [v]})
 st.plotly_chart({"data": [{"type": "scatter", "x": [v], "y": [v]}]})
 '''
 
-UP = """() => { window.__up = null; window.__table = null;
-  document.addEventListener('pointerup', () => { if (window.__up === null) window.__up = performance.now(); },
-                            {capture: true, once: true});
-  const main = document.querySelector('[data-testid="stMain"]') || document.body;
-  const values = () => { const t = main.querySelector('[data-testid="stDataFrame"] table');
-                         return t ? t.innerText : null; };
-  const before = values();
-  const obs = new MutationObserver((ms) => {
-    if (window.__up === null) return;
-    for (const m of ms) {
-      const n = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-      if (n && n.closest('[data-testid="stDataFrame"]') && values() !== before) {
-        window.__table = performance.now(); obs.disconnect(); return; } } });
-  obs.observe(main, {subtree: true, childList: true, characterData: true}); }"""
+# Finds the slider and the table (in the page, or in a live view's shadow root) and timestamps, for each drag: the
+# slider's last value change, the pointer's release, the table's last change and the frame after it.
+PROBE = """(floor) => {
+  const roots = [document, ...[...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot)];
+  const find = (sel) => { for (const r of roots) { const x = r.querySelector(sel); if (x) return x; } return null; };
+  const slider = floor ? null : find('#clip-tau');
+  const table = floor ? document.querySelector('[data-testid="stMain"] [data-testid="stDataFrame"]') : find('#model-table');
+  const text = () => floor ? ((table.querySelector('table') || table).innerText) : table.innerText;
+  const P = window.__probe = {input: null, up: null, change: null, frame: null, renders: 0, last: text()};
+  if (slider) slider.addEventListener('input', (e) => { P.input = e.timeStamp; }, true);   // when the value changed
+  window.addEventListener('pointerup', () => { P.up = performance.now(); }, true);
+  new MutationObserver(() => {
+    const t = text();
+    if (t === P.last) return;
+    P.last = t; P.renders += 1; P.change = performance.now();
+    requestAnimationFrame(() => { P.frame = performance.now(); });
+  }).observe(table, {subtree: true, childList: true, characterData: true});
+  return Boolean(table) && (floor || Boolean(slider)); }"""
 
 QUIET = """() => {
-  window.__q = {last: performance.now(), running: 0};
+  window.__q = {last: performance.now()};
+  const touch = (ms) => {                      // a progressive table's late CIs are not the page drawing
+    if (ms && ms.length && ms.every((m) => { const n = m.target.nodeType === 1 ? m.target : m.target.parentNode;
+                                             return n && n.closest && n.closest('[data-progressive]'); })) return;
+    window.__q.last = performance.now(); };
+  const opts = {subtree: true, childList: true, characterData: true, attributes: true};
   const main = document.querySelector('[data-testid="stMain"]') || document.body;
-  new MutationObserver(() => { window.__q.last = performance.now(); })
-    .observe(main, {subtree: true, childList: true, characterData: true});
-  setInterval(() => {
-    if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"]'))
-      window.__q.running = window.__q.last = performance.now();
+  new MutationObserver(touch).observe(main, opts);
+  const watched = new WeakSet();
+  const shadows = () => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach((h) => {
+    if (h.shadowRoot && !watched.has(h.shadowRoot)) { watched.add(h.shadowRoot); new MutationObserver(touch).observe(h.shadowRoot, opts); } });
+  shadows();
+  window.__q.timer = setInterval(() => {
+    shadows();
+    if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"]')) touch();
   }, 10);
 }"""
 
 
-def start(app: Path, args: list[str], env: dict) -> tuple[str, subprocess.Popen]:
-    from iconicity_core.testing import start_dashboard
-
-    return start_dashboard(app, args, env, timeout_s=120)
-
-
-def wait_quiet(page, quiet_ms: int = 1000, timeout_s: float = 120) -> float:
-    """Wait until the main area has not changed for ``quiet_ms`` and nothing runs; returns the time
-    (page clock) of its last change."""
+def wait_quiet(page, quiet_ms: int = 1000, timeout_s: float = 300) -> float:
+    """Wait until nothing in the page or its live views changed for ``quiet_ms`` and nothing runs; returns the time
+    (page clock) of the last change."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         q = page.evaluate("() => [window.__q.last, performance.now()]")
@@ -89,155 +92,164 @@ def wait_quiet(page, quiet_ms: int = 1000, timeout_s: float = 120) -> float:
     raise TimeoutError("the page did not settle")
 
 
-def thumb(page, label: str):
-    return page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').filter(has_text=label).locator(
-        'input[type="range"]').locator("xpath=../..")
-
-
-def slider_moves(page, label: str, n: int) -> tuple[list[float], list[float]]:
-    """Drag the slider's thumb ``n`` times (alternately right and left); ms from the release to the main
-    area's first table showing new values (NaN if a move changed none), and to its last change (every table,
-    chart and sentence redrawn; nothing running)."""
-    out, table = [], []
-    for i in range(n):
-        th = thumb(page, label)
-        th.scroll_into_view_if_needed()
-        page.evaluate(QUIET)
-        page.evaluate(UP)
-        box = th.bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x + (-30 if i % 2 else 30), y, steps=4)
-        page.mouse.up()
-        try:                      # the server may compute for longer than the quiet window with nothing drawn
-            page.wait_for_function("() => window.__table !== null", timeout=120_000)
-        except Exception:         # this move changed no value of the table: settled is then the quiet window's
-            pass
-        last = wait_quiet(page, 800)
-        up, new_values = page.evaluate("() => [window.__up, window.__table]")
-        out.append(last - up)
-        table.append(new_values - up if new_values is not None else float("nan"))
-    return table, out
-
-
-def page_renders(page) -> dict[str, float]:
-    out = {}
-    for name in PAGES:
-        link = page.locator('a[data-testid="stPageLink-NavLink"]').filter(has_text=name).first
-        page.evaluate(QUIET)
-        t0 = page.evaluate("() => performance.now()")
-        link.click()
-        page.locator("h1").filter(has_text=name).first.wait_for(timeout=180_000)
-        out[name] = wait_quiet(page) - t0
-    return out
-
-
-def lasso(page, frac: tuple[float, float, float, float], before_release=None) -> float:
-    """Draw a lasso (the Map's default drag mode) around a box given as fractions of the plot area;
-    returns the page-clock time of the mouse release (``before_release`` runs just before it)."""
-    plot = page.locator(".js-plotly-plot .nsewdrag").first
-    box = plot.bounding_box()
-    x0, y0, x1, y1 = (box["x"] + box["width"] * frac[0], box["y"] + box["height"] * frac[1],
-                      box["x"] + box["width"] * frac[2], box["y"] + box["height"] * frac[3])
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)):
-        page.mouse.move(x, y, steps=6)
-    if before_release:
-        before_release()
-    t = page.evaluate("() => performance.now()")
-    page.mouse.up()
-    return t
-
-
-def map_renders(page) -> dict[str, float]:
-    """Open the Map (first time: its projection is computed and stored), select a region (lasso drawn,
-    then from the mouse release to the selection's statistics and gallery), open Find similar from
-    the gallery, and go back to the Map (now read from its sidecar)."""
-    out = {}
-
-    def timed(key: str, action, ready) -> None:
-        page.evaluate(QUIET)
-        t0 = page.evaluate("() => performance.now()")
-        action()
-        ready()
-        out[key] = wait_quiet(page) - t0
-
-    nav = page.locator('a[data-testid="stPageLink-NavLink"]')
-    plot = lambda: page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=300_000)  # noqa: E731
-    timed("map_first_open", lambda: nav.filter(has_text="Map").first.click(), plot)
-    page.evaluate(QUIET)
-    t0 = page.evaluate("() => performance.now()")
-    released = lasso(page, (0.3, 0.3, 0.7, 0.7), lambda: page.evaluate(QUIET))
-    out["lasso_drawing"] = released - t0                  # the browser redrawing the lasso as the mouse moves
-    page.get_by_text("Selection:").first.wait_for(timeout=300_000)
-    out["map_select"] = wait_quiet(page) - released       # release -> statistics and gallery shown
-    timed("find_similar", lambda: page.get_by_role("button", name="similar").first.click(),
-          lambda: page.locator("h1").filter(has_text="Find similar").first.wait_for(timeout=300_000))
-    timed("map_again", lambda: nav.filter(has_text="Map").first.click(), plot)
-    return out
-
-
 def launch(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"])
+        "--disable-sync", "--no-first-run", "--enable-precise-memory-info"])
 
 
-def measure_map(pw, db: Path, env: dict) -> dict:
-    """The Map on a fresh server: as a user first meets it (nothing stored: computed on open), then,
-    on another fresh server, its first open when `iconicity map` has stored the projection."""
-    for side in Path(str(db) + ".maps").glob("*.parquet"):
-        side.unlink()
-    out = {}
-    for stored in (False, True):
-        url, proc = start(ROOT / "app.py", ["--db", str(db)], env)
+def thumb(page, floor: bool) -> tuple[float, float, float]:
+    """The slider thumb's centre and the slider's value."""
+    if floor:
+        s = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
+        b = s.locator("xpath=../..").bounding_box()                    # Streamlit's thumb holds a hidden range input
+        return b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, float(s.get_attribute("aria-valuenow") or s.input_value())
+    s = page.locator("#clip-tau")
+    b, v = s.bounding_box(), float(s.input_value())
+    return b["x"] + 8 + (b["width"] - 16) * v, b["y"] + b["height"] / 2, v     # a range input's thumb: 16 px wide
+
+
+def drags(page, n: int, floor: bool) -> dict:
+    """``n`` drags of the static recognition slider, alternately left and right; per drag: value -> numbers on
+    screen, and (dashboard) release -> settled and the live table's redraws during the settling."""
+    numbers, settled, redraws = [], [], []
+    for i in range(n):
+        ok = page.evaluate(PROBE, floor)
+        assert ok, "slider or table not found"
+        page.evaluate(QUIET)
+        x, y, v = thumb(page, floor)
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + (-40 if v > 0.55 else 40), y, steps=5)      # stays inside 0.2 .. 0.9
+        page.mouse.up()
         try:
-            browser = launch(pw)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url + "/", wait_until="domcontentloaded")
-            page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
-            page.evaluate(QUIET)
-            wait_quiet(page)
-            if stored:
-                page.evaluate(QUIET)
-                t0 = page.evaluate("() => performance.now()")
-                page.locator('a[data-testid="stPageLink-NavLink"][href="map"]').first.click()
-                page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=300_000)
-                out["map_first_open_stored"] = wait_quiet(page) - t0
-            else:
-                out |= map_renders(page)
-            browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    return {k: round(v) for k, v in out.items()}
+            page.wait_for_function("() => window.__probe.frame !== null", timeout=120_000)
+        except Exception:                                              # the drag changed no number: not counted
+            continue
+        before = page.evaluate("() => window.__probe.renders")
+        last = wait_quiet(page, 800)
+        p = page.evaluate("() => window.__probe")
+        start = p["up"] if floor else p["input"]
+        numbers.append(p["frame"] - start)
+        settled.append(last - p["up"])
+        redraws.append(p["renders"] - before)
+    med = lambda xs: round(statistics.median(xs)) if xs else None  # noqa: E731
+    return {"value_to_numbers_median_ms": med(numbers), "value_to_numbers_max_ms": round(max(numbers)) if numbers else None,
+            "moves_counted": len(numbers),
+            "release_to_settled_median_ms": med(settled), "redraws_while_settling": sum(redraws)}
 
 
-def measure_app(pw, app: Path, args: list[str], env: dict, moves: int, pages: bool) -> dict:
-    url, proc = start(app, args, env)
+def page_renders(page) -> dict[str, float]:
+    from iconicity_core.testing import open_page
+
+    out = {}
+    for name in PAGES:
+        page.evaluate(QUIET)
+        t0 = page.evaluate("() => performance.now()")
+        open_page(page, name)
+        page.locator("h1").filter(has_text=name).first.wait_for(timeout=300_000)
+        if name in ("Overview", "Thresholds", "Correlations"):
+            page.wait_for_function("(v) => window.iconicityExplorer && window.iconicityExplorer.views[v]",
+                                   arg=name.lower(), timeout=300_000)
+        out[name] = round(wait_quiet(page) - t0)
+    return out
+
+
+def heap_mb(page) -> dict:
+    """The page's JavaScript heap (CDP) and the bytes the engine holds in typed arrays (outside that heap)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
+    held = page.evaluate("() => window.iconicityExplorer.heldBytes()")
+    return {"js_heap_used_mb": round(m["JSHeapUsedSize"] / 2**20, 1), "js_heap_total_mb": round(m["JSHeapTotalSize"] / 2**20, 1),
+            "engine_arrays_mb": round(held / 2**20, 1)}
+
+
+def open_dashboard(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    t0 = time.perf_counter()
+    page.goto(url + "/", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.iconicityExplorer && window.iconicityExplorer.views.overview", timeout=900_000)
+    page.evaluate(QUIET)
+    wait_quiet(page)
+    return page, time.perf_counter() - t0
+
+
+def one_session(url: str, moves: int) -> dict:
+    """A process of its own: one browser dragging the dashboard's slider (for the four-at-once run)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page, _ = open_dashboard(browser, url)
+        out = drags(page, moves, False)
+        browser.close()
+    return out
+
+
+def measure_floor(pw, work: Path, env: dict, moves: int) -> dict:
+    from iconicity_core.testing import start_dashboard
+
+    app = work / "floor_app.py"
+    app.write_text(FLOOR_APP)
+    url, proc = start_dashboard(app, [], env, timeout_s=120)
     try:
         browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url + "/", wait_until="domcontentloaded")
-        page.evaluate("() => 0")
-        page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=120_000)
         page.evaluate(QUIET)
-        first = wait_quiet(page)
-        out = {"first_load_ms": round(first)}
-        table_ms, moves_ms = slider_moves(page, "Recognition τ (static)", moves)
-        changed = [t for t in table_ms if t == t]                  # moves that changed the table's values
-        out |= {"slider_table_median_ms": round(statistics.median(changed)) if changed else None,
-                "slider_table_moves": len(changed),
-                "slider_median_ms": round(statistics.median(moves_ms)), "slider_max_ms": round(max(moves_ms))}
-        if pages:
-            out["pages_ms"] = {k: round(v) for k, v in page_renders(page).items()}
+        wait_quiet(page)
+        out = drags(page, moves, True)
         browser.close()
+        return {k: v for k, v in out.items() if k.startswith("value")}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def measure_dashboard(pw, db: Path, env: dict, moves: int, pages: bool, sessions: int) -> dict:
+    from iconicity_core.testing import start_dashboard
+
+    url, proc = start_dashboard(ROOT / "app.py", ["--db", str(db)], env, timeout_s=300)
+    try:
+        browser = launch(pw)
+        page, first = open_dashboard(browser, url)
+        out = {"first_load_s": round(first, 1), **heap_mb(page)}
+        out |= drags(page, moves, False)
+        if pages:
+            out["pages_ms"] = page_renders(page)
+        browser.close()
+        if sessions > 1:
+            with ProcessPoolExecutor(sessions) as pool:
+                runs = list(pool.map(one_session, [url] * sessions, [moves] * sessions))
+            out["sessions"] = sessions
+            out["sessions_value_to_numbers_median_ms"] = [r["value_to_numbers_median_ms"] for r in runs]
+            out["sessions_release_to_settled_median_ms"] = [r["release_to_settled_median_ms"] for r in runs]
         return out
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def measure_shared(pw, db: Path, work: Path, moves: int) -> dict:
+    from iconicity_core.share import build_share
+
+    t = time.perf_counter()
+    path = build_share(db, images="none").write(work / f"{db.stem}_findings.html")
+    built = time.perf_counter() - t
+    browser = launch(pw)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.iconicityExplorer && window.iconicityExplorer.isReady", timeout=600_000)
+    page.evaluate(QUIET)
+    wait_quiet(page)
+    out = {"file_mb": round(path.stat().st_size / 2**20, 1), "build_s": round(built, 1),
+           "open_to_ready_ms": round(page.evaluate("() => window.iconicityExplorer.readyMs")), **heap_mb(page)}
+    d = drags(page, moves, False)
+    browser.close()
+    return out | {k: v for k, v in d.items() if k.startswith("value")}
 
 
 def main() -> None:
@@ -247,19 +259,17 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scales", default="1,10", help="comma-separated scales of the paper's shape")
-    ap.add_argument("--moves", type=int, default=10, help="slider moves per app")
+    ap.add_argument("--moves", type=int, default=10, help="slider drags per app")
+    ap.add_argument("--sessions", type=int, default=4, help="browsers dragging at once on one server (1: skip)")
+    ap.add_argument("--no-pages", dest="pages", action="store_false", help="skip the page timings")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the synthetic databases here")
-    ap.add_argument("--no-map", dest="map", action="store_false",
-                    help="skip the Map / Find similar measurements (they need a database with every CLIP vector)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="iconicity-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ICONICITY_DATA": str(work / "data"), "PYTHONUNBUFFERED": "1"}
-    floor = work / "floor_app.py"
-    floor.write_text(FLOOR_APP)
-    rows, maps = [], None
+    rows = []
     with sync_playwright() as pw:
-        rows.append({"app": "floor (one slider, one metric)", **measure_app(pw, floor, [], env, args.moves, False)})
+        rows.append({"app": "floor (one slider, one table, one chart)", **measure_floor(pw, work, env, args.moves)})
         print(json.dumps(rows[-1]), flush=True)
         for scale in [float(s) for s in args.scales.split(",")]:
             db = work / f"paper_x{scale:g}.duckdb"
@@ -267,26 +277,23 @@ def main() -> None:
                 t = time.perf_counter()
                 info = build_synthetic_db(db, scale)
                 print(json.dumps({"built": str(db), **info, "build_s": round(time.perf_counter() - t, 1)}), flush=True)
-            rows.append({"app": f"paper x{scale:g}", **measure_app(pw, ROOT / "app.py", ["--db", str(db)], env,
-                                                                   args.moves, True)})
+            rows.append({"app": f"dashboard, paper x{scale:g}",
+                         **measure_dashboard(pw, db, env, args.moves, args.pages, args.sessions)})
             print(json.dumps(rows[-1]), flush=True)
-        if args.map:
-            db = work / "paper_map_x1.duckdb"
-            if not db.exists():
-                info = build_synthetic_db(db, 1.0, clip_dim=512)
-                print(json.dumps({"built": str(db), **info}), flush=True)
-            maps = {"app": "paper x1 + CLIP vectors: Map", **measure_map(pw, db, env)}
-            print(json.dumps(maps), flush=True)
+            rows.append({"app": f"shared file, paper x{scale:g}", **measure_shared(pw, db, work, args.moves)})
+            print(json.dumps(rows[-1]), flush=True)
     print()
-    print(f"{'app':<32}{'first load':>12}{'table med':>12}{'settled med':>12}{'settled max':>12}  "
-          + "  ".join(f"{p[:12]:>12}" for p in PAGES))
+    print(f"{'app':<40}{'value->numbers':>16}{'max':>8}{'release->settled':>18}{'redraws':>9}")
     for r in rows:
-        pages = r.get("pages_ms", {})
-        print(f"{r['app']:<32}{r['first_load_ms']:>10}ms{r['slider_table_median_ms']!s:>10}ms"
-              f"{r['slider_median_ms']:>10}ms{r['slider_max_ms']:>10}ms  "
-              + "  ".join(f"{pages.get(p, ''):>10}{'ms' if p in pages else '  '}" for p in PAGES))
-    if maps:
-        print("\n" + maps.pop("app") + ": " + ", ".join(f"{k} {v} ms" for k, v in maps.items()))
+        print(f"{r['app']:<40}{r['value_to_numbers_median_ms']:>14}ms{r['value_to_numbers_max_ms']:>6}ms"
+              f"{r.get('release_to_settled_median_ms', ''):>16}{'ms' if 'release_to_settled_median_ms' in r else '  '}"
+              f"{r.get('redraws_while_settling', ''):>9}")
+    for r in rows:
+        if "pages_ms" in r:
+            print(f"\n{r['app']} — pages (ms): " + ", ".join(f"{k} {v}" for k, v in r["pages_ms"].items()))
+        if "sessions" in r:
+            print(f"{r['app']} — {r['sessions']} sessions at once, value -> numbers medians (ms): "
+                  f"{r['sessions_value_to_numbers_median_ms']}, release -> settled: {r['sessions_release_to_settled_median_ms']}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
  * computed here from the run's data. DOM-free.
  */
 import { correlationRows, bootstrapper } from './stats.js';
+import { heldBytes } from './data.js';
 import { crtGrid, curves, modelRows, publicRows, referenceRows, resolve, tauIndex } from './kernel.js';
 
 /** Where the embedded Python tables and this page's differ first (null when they agree to 1e-9). */
@@ -57,6 +58,8 @@ export function makeApi(getData) {
         return o;
       });
     },
+    /** Bytes of the run's data in typed arrays (payload, groups, counts). */
+    heldBytes: () => heldBytes(D()),
     isReady: false,
   };
 }

@@ -64,6 +64,14 @@ export function load(meta, blob) {
     if (model[i] >= NM || slug[i] >= NS || variant[i] >= NV) throw new Error('image ' + i + ' names an unknown model, reference or variant');
     group[i] = (model[i] * NS + slug[i]) * NV + variant[i];
   }
-  return {meta, A: arrays, N, K, NM, NS, NV, G: NM * NS * NV, dynamic, group, memo: new Map(), memoKeys: [],
-          scratch: {}};
+  return {meta, A: arrays, N, K, NM, NS, NV, G: NM * NS * NV, dynamic, group, memo: new Map(), memoKeys: {},
+          scratch: {}, blobBytes: blob.byteLength};
+}
+
+/** Bytes the data holds in typed arrays: the payload, the per-image groups and counts (what a page's memory is
+ *  mostly made of; the memoised tables are bounded by kernel.remember). */
+export function heldBytes(D) {
+  let n = D.blobBytes + D.group.byteLength + D.dynamic.byteLength;
+  for (const c of (D.scratch.counts || [])) n += c.out.byteLength;
+  return n;
 }

@@ -59,12 +59,16 @@ export function masks(D, r) {
   });
 }
 
-/** A small LRU of results per data set, keyed by their parameters. */
+/** How many results of each kind stay memoised: the large ones (a Float64Array per group, a row per group)
+ *  only a few, so a long drag at ten times the paper's scale does not pile up memory. */
+const KEEP = {stats: 4, refs: 4, corr: 4, models: 32, curves: 8, crtgrid: 64, masks: 16};
+
+/** An LRU of results per data set and kind (the key's prefix, before '|'), keyed by their parameters. */
 export function remember(D, key, fn) {
   if (D.memo.has(key)) return D.memo.get(key);
-  const v = fn();
-  D.memo.set(key, v); D.memoKeys.push(key);
-  if (D.memoKeys.length > 64) D.memo.delete(D.memoKeys.shift());
+  const v = fn(), kind = key.slice(0, key.indexOf('|')), order = D.memoKeys[kind] || (D.memoKeys[kind] = []);
+  D.memo.set(key, v); order.push(key);
+  if (order.length > (KEEP[kind] || 8)) D.memo.delete(order.shift());
   return v;
 }
 

@@ -42,6 +42,7 @@ export function makeLines(box, colours, words) {
   cv.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
   function paint() {
     if (!state) return;
+    cv.dataset.paints = String(Number(cv.dataset.paints || 0) + 1);
     w = widthOf(wrap, 240);
     const c = sized(cv, w, H);
     g = {left: 48, right: w - 12, top: 8, bottom: H - 42};
@@ -108,6 +109,7 @@ export function makeHeatmap(box, words) {
   cv.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
   function paint() {
     if (!state) return;
+    cv.dataset.paints = String(Number(cv.dataset.paints || 0) + 1);
     w = widthOf(wrap, 260);
     const c = sized(cv, w, H), nx = state.xs.length, ny = state.ys.length;
     g = {left: 48, top: 8, right: w - 92, bottom: H - 42};
@@ -160,6 +162,7 @@ export function makeBars(box, words) {
   const H = 250;
   function paint() {
     if (!state) return;
+    cv.dataset.paints = String(Number(cv.dataset.paints || 0) + 1);
     w = widthOf(wrap, 260);
     const c = sized(cv, w, H), facets = state.facets, nf = Math.max(1, facets.length), gap = 18;
     const left = 36, top = 20, bottom = H - 44, pw = (w - left - 8 - gap * (nf - 1)) / nf;

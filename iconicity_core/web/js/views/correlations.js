@@ -18,6 +18,7 @@ export function makeCorrelations(box, D, store) {
   tools.appendChild(lv);
   const note = el('p', '', 'muted'), wrap = el('div', null, 'corr-wrap'), tbl = el('table');
   note.id = 'corr-note'; tbl.id = 'corr-table';
+  tbl.dataset.progressive = '1';                  // its CIs fill in after it is drawn (cis: pending | done)
   wrap.appendChild(tbl);
   const pickCov = el('select'), pickMetric = el('select'), tools2 = el('div', null, 'tools');
   pickCov.id = 'corr-cov'; pickMetric.id = 'corr-metric';
@@ -51,6 +52,7 @@ export function makeCorrelations(box, D, store) {
   }
   function cis(key, v) {
     const todo = rows.filter((x) => !isNaN(x.rho) && !x.ci);
+    tbl.dataset.cis = todo.length ? 'pending' : 'done';
     let i = 0, boot = null;
     const now = () => performance.now();
     const step = () => {
@@ -65,6 +67,7 @@ export function makeCorrelations(box, D, store) {
       if (resolve(D, params(s)).key !== key || s.corr_variant !== v) return;
       if (i < todo.length) timer = setTimeout(step, 0);
       table(tbl, cols, rows, D.meta.colours);
+      if (i >= todo.length) tbl.dataset.cis = 'done';
     };
     timer = setTimeout(step, 0);
   }
@@ -78,6 +81,7 @@ export function makeCorrelations(box, D, store) {
     }
     head.textContent = fill(T.scatter_title, {metric: names[metric], covariate: label(cov)});
     const w = widthOf(scatterBox, 260), H = 300, c = sized(cv, w, H);
+    cv.dataset.paints = String(Number(cv.dataset.paints || 0) + 1);
     const xs = pts.map((p) => p.x), pos = xs.length && xs.every((v) => v > 0), log = pos && Math.max(...xs) / Math.min(...xs) > 100;
     const tx = (v) => (log ? Math.log10(v) : v);
     let lo = Math.min(...xs.map(tx)), hi = Math.max(...xs.map(tx));

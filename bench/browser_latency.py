@@ -71,7 +71,8 @@ QUIET = """() => {
   new MutationObserver(touch).observe(main, opts);
   const watched = new WeakSet();
   const shadows = () => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach((h) => {
-    if (h.shadowRoot && !watched.has(h.shadowRoot)) { watched.add(h.shadowRoot); new MutationObserver(touch).observe(h.shadowRoot, opts); } });
+    const r = h.shadowRoot;                    // the live views' roots
+    if (r && !watched.has(r)) { watched.add(r); new MutationObserver(touch).observe(r, opts); } });
   shadows();
   window.__q.timer = setInterval(() => {
     shadows();

@@ -100,7 +100,7 @@ def cut(tau: float, rule: str = "gt", dynamic: bool | None = None) -> float:
     >>> cut(0.7, "authors", dynamic=False) < cut(0.7, "authors") == cut(0.7, "ge") < 0.7
     True
     """
-    if np.ndim(dynamic) != 0:
+    if dynamic is not None and np.asarray(dynamic).ndim:
         raise ValueError("cut() takes one kind; use cuts() for an array of them")
     return float(cuts(tau, rule, dynamic))
 

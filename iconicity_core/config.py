@@ -30,9 +30,10 @@ GRID = "4x4"
 DEFAULT_VARIANT = "title"
 #: Reference kinds.
 KINDS: tuple[str, ...] = ("static", "dynamic")
-#: How a similarity is compared with its threshold: ``gt`` (``s > tau``, the paper) or ``ge`` (``s >= tau``,
-#: the authors' released scripts).
-RULES: tuple[str, ...] = ("gt", "ge")
+#: How a similarity is compared with its threshold: ``gt`` (``s > tau``, the paper), ``ge`` (``s >= tau``) or
+#: ``authors`` (the released scripts, kind by kind: ``>=``, a static reference's CLIP similarity compared in
+#: float32 as compute_CRA.py does; ``core/metrics.py``, *Rules*).
+RULES: tuple[str, ...] = ("gt", "ge", "authors")
 #: Which cell similarity decides reuse: ``any`` (best match anywhere in any reference image, the paper)
 #: or ``same-position`` (the cell at the same grid position only).
 MATCHES: tuple[str, ...] = ("any", "same-position")
@@ -44,7 +45,7 @@ PRESETS: dict[str, dict] = {
               "cell_preprocess": "squash", "cell_size": None, "threshold_rule": "gt", "clip_tau_dynamic": None,
               "k_gen": None, "decode": "careful"},
     "authors": {"clip_model": "ViT-B-16", "clip_pretrained": "openai", "clip_preprocess": "hf",
-                "cell_preprocess": "center-crop", "cell_size": 256, "threshold_rule": "ge", "clip_tau_dynamic": 0.75,
+                "cell_preprocess": "center-crop", "cell_size": 256, "threshold_rule": "authors", "clip_tau_dynamic": 0.75,
                 "k_gen": 50, "decode": "authors"},
 }
 #: Ground-truth labels a person (or the demo simulator) gives a generated image.
@@ -59,7 +60,7 @@ class Thresholds:
     clip_tau_dynamic: float | None = None      # None: same as clip_tau
     patch_tau: float = PATCH_TAU
     pooling: str = POOLING
-    rule: str = "gt"                           # gt: s > tau (the paper); ge: s >= tau (the released scripts)
+    rule: str = "gt"                           # gt: s > tau (the paper); ge: s >= tau; authors: the scripts' >=
     match: str = MATCH                         # any: best cell match anywhere (the paper); same-position
 
     def __post_init__(self):

@@ -58,7 +58,7 @@ def test_api_equals_cli_at_the_runs_defaults_and_at_given_thresholds(runs, kind,
 def test_api_reads_an_authors_run_with_its_rule(runs):
     res = iconicity_core.open(runs["authors"])
     t = res.thresholds()
-    assert t.rule == "ge" and t.dynamic_tau == 0.75
+    assert t.rule == "authors" and t.dynamic_tau == 0.75
     img = res.images()
     copy = img[img["image"] == "generations/model_a/mona/copy.png"].iloc[0]
     at = res.metrics(by="image", clip_tau=float(copy["clip_sim"]))

@@ -17,6 +17,58 @@ def test_a_value_at_tau_passes_only_under_ge():
         K.recognised(s, 0.7, ">")
 
 
+def test_authors_rule_compares_as_the_scripts_static_in_float32_dynamic_in_float64():
+    """compute_CRA.py's static check is ``np.float32(sim) >= tau`` (NumPy 2 casts tau to float32); its dynamic
+    check ``float(sim) >= tau``. A float32 similarity on τ = 0.7 (0.699999988...) passes for a static work only."""
+    f32 = float(np.float32(0.7))                                   # 0.699999988079071 < 0.7
+    below = float(np.nextafter(np.float32(0.7), np.float32(0)))    # the float32 just below it
+    s = np.array([0.7, f32, below, np.nextafter(0.7, 1), np.nextafter(0.7, 0)])
+    static = K.recognised(s, 0.7, "authors", dynamic=False)
+    dynamic = K.recognised(s, 0.7, "authors", dynamic=np.ones(len(s), bool))
+    assert static.tolist() == [True, True, False, True, True]      # float32(nextafter(0.7, 0)) is float32(0.7)
+    assert dynamic.tolist() == [True, False, False, True, False] == K.recognised(s, 0.7, "ge").tolist()
+    assert static.tolist() == [bool(np.float32(v) >= 0.7) for v in s]           # the scripts' expressions
+    assert dynamic[1:3].tolist() == [float(np.float32(v)) >= 0.7 for v in s[1:3]]   # (on float32 similarities)
+    mixed = K.recognised(s[[1, 1]], np.array([0.7, 0.7]), "authors", dynamic=np.array([False, True]))
+    assert mixed.tolist() == [True, False]
+    with pytest.raises(ValueError, match="dynamic"):
+        K.recognised(s, 0.7, "authors")                            # the kind must be said
+    assert K.passes(np.float32([f32]), 0.7, "authors").tolist() == [False]     # cells: >= in float64
+    assert K.symbol("authors") == "≥"
+
+
+def test_authors_static_cut_is_where_float32_rounding_flips():
+    """Exhaustive around every cut: ``v > cut(tau, "authors", False)`` equals ``float32(v) >= float32(tau)`` for
+    float64 values a few steps either side of the rounding midpoint (ties to even), of float32(tau), of its
+    float32 neighbours and of tau — on the 0.01 grid, random taus, powers of two and zero; float32 arrays too."""
+    rng = np.random.default_rng(5)
+    taus = np.concatenate([np.round(np.linspace(-1, 1, 201), 2), rng.uniform(-1, 1, 300),
+                           [0.5, 0.25, -0.5, 0.0, -0.0, 1e-40, 1.0, -1.0]])
+    parities = set()
+    for tau in taus:
+        t32 = np.float32(tau)
+        parities.add(int(t32.view(np.uint32)) & 1)
+        lo, hi = np.nextafter(t32, np.float32(-2)), np.nextafter(t32, np.float32(2))
+        mid = (float(lo) + float(t32)) / 2
+        centres = [mid, float(t32), float(lo), float(hi), float(tau)]
+        v = []
+        for c in centres:
+            x = np.float64(c)
+            for _ in range(4):
+                x = np.nextafter(x, -2)
+            for _ in range(9):
+                v.append(x)
+                x = np.nextafter(x, 2)
+        v = np.array(v)
+        want = np.array([bool(np.float32(x) >= t32) for x in v])
+        c = K.cut(tau, "authors", dynamic=False)
+        assert ((v > c) == want).all(), tau
+        assert (K.passes(v, tau, "authors", dynamic=False) == want).all(), tau
+        v32 = np.unique(v.astype(np.float32))
+        assert (K.passes(v32, tau, "authors", dynamic=False) == (v32 >= t32)).all(), tau
+    assert parities == {0, 1}                      # both tie directions were exercised
+
+
 @pytest.mark.parametrize("rule", ["gt", "ge"])
 def test_float32_cells_are_compared_with_the_float64_answer(rule):
     rng = np.random.default_rng(0)
@@ -123,7 +175,7 @@ def test_each_metric_rule_is_written_in_one_module():
     from pathlib import Path
 
     pkg = Path(K.__file__).resolve().parents[1]
-    patterns = {"rule branch": (re.compile(r"""rule\s*==\s*["']ge["']"""), ["core/metrics.py"]),
+    patterns = {"rule branch": (re.compile(r"""rule\s*==\s*["'](gt|ge|authors)["']"""), ["core/metrics.py"]),
                 "CRT zero rule": (re.compile(r"cra\s*>\s*0"), ["core/metrics.py"]),
                 "quadrant cut": (re.compile(r"QUADRANT_CUT\s*="), ["core/metrics.py"]),
                 "a literal quadrant cut": (re.compile(r"(vr|cra)\w*\s*>\s*0\.5"), [])}

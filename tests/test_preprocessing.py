@@ -181,8 +181,8 @@ def _edge_case_dataset(root):
     """The authors' layout with every decode edge case of the parity review."""
     refs, gen = root / "refs", root / "gen"
     save(texture(1, 200), refs / "Great Wave" / "b.png")
-    save(texture(2, 200), refs / "Great Wave" / "a.webp")         # first by name, but .png comes first in the list
-    save(texture(3, 160), refs / "Great Wave" / "c.jpg")          # .jpg is first in the scripts' list
+    save(texture(2, 200), refs / "Great Wave" / "a.webp")         # the first by name: the scripts' paths[0]
+    save(texture(3, 160), refs / "Great Wave" / "c.jpg")          # .jpg leads the scripts' EXTS, which is a set
     rgba = Image.fromarray(np.concatenate([np.asarray(texture(4, 128)), np.full((128, 128, 1), 60, np.uint8)], -1), "RGBA")
     g = gen / "great_wave"
     save(rgba, g / "rgba.png")
@@ -194,6 +194,7 @@ def _edge_case_dataset(root):
     save(Image.fromarray(sixteen), g / "sixteen.png")
     for ext in ("gif", "tif", "jfif"):
         save(texture(7, 96).convert("RGB"), g / f"ignored.{ext}", format={"gif": "GIF", "tif": "TIFF", "jfif": "JPEG"}[ext])
+    save(texture(10, 96), g / "kept.TIFF")                          # .tiff is theirs (any case), .tif is not
     save(texture(8, 96), g / ".hidden.png")
     save(texture(9, 96), g / "sub" / "nested.png")
     with open(root / "prompts.csv", "w", newline="") as f:
@@ -221,11 +222,11 @@ def test_decode_authors_selects_and_decodes_files_as_the_scripts(tmp_path):
     gens = lambda d: sorted(r for role, r in _files(d) if role == "generation")  # noqa: E731
     refs_of = lambda d: sorted(r for role, r in _files(d) if role == "reference")  # noqa: E731
     assert gens(careful) == ["great_wave/exif.jpg", "great_wave/ignored.gif", "great_wave/ignored.jfif",
-                             "great_wave/ignored.tif", "great_wave/rgba.png", "great_wave/sixteen.png",
-                             "great_wave/sub/nested.png"]
-    assert gens(authors) == ["great_wave/.hidden.png", "great_wave/exif.jpg", "great_wave/rgba.png",
-                             "great_wave/sixteen.png"]
-    assert refs_of(careful) == ["Great Wave/a.webp"] and refs_of(authors) == ["Great Wave/c.jpg"]
+                             "great_wave/ignored.tif", "great_wave/kept.TIFF", "great_wave/rgba.png",
+                             "great_wave/sixteen.png", "great_wave/sub/nested.png"]
+    assert gens(authors) == ["great_wave/.hidden.png", "great_wave/exif.jpg", "great_wave/kept.TIFF",
+                             "great_wave/rgba.png", "great_wave/sixteen.png"]
+    assert refs_of(careful) == ["Great Wave/a.webp"] and refs_of(authors) == ["Great Wave/a.webp"]
     from iconicity_core.io.images import load_rgb
 
     data = (gen / "great_wave" / "rgba.png").read_bytes()
@@ -238,6 +239,117 @@ def test_decode_authors_selects_and_decodes_files_as_the_scripts(tmp_path):
     runs = json.loads(cli("runs", "--db", authors, "--format", "json"))["rows"]
     key = next(r for r in runs if r["kind"] == "score")["clip_key"]
     assert key.endswith(":decode-authors")                       # never shares vectors with a careful run
+
+
+def _scan(root, layout, refs_of_work, kind="static"):
+    """Scan a dataset with one work whose reference folder holds ``refs_of_work`` (names), in the standard or
+    the authors' layout, with ``--decode authors``: the reference files and the dataset's problems."""
+    from helpers import write_refs_csv
+
+    from iconicity_core.io.dataset import scan_authors_layout, scan_dataset
+
+    base = root / "references" if layout == "design" else root / "refs"
+    for i, name in enumerate(refs_of_work):
+        save(texture(i + 1, 48), base / "work" / name, **({"format": "TIFF"} if name.lower().endswith(".tiff") else {}))
+    gen = root / "generations" / "m" if layout == "design" else root / "gen"
+    save(texture(99, 48), gen / "work" / "g.png")
+    if layout == "design":
+        write_refs_csv(root, [{"slug": "work", "title": "Work", "kind": kind}])
+        ds = scan_dataset(root, decode="authors")
+    else:
+        (root / "prompts.csv").write_text("label_clean\nwork\n")
+        ds = scan_authors_layout(base, {"m": gen}, root / "prompts.csv", kind, decode="authors")
+    return [f.relpath.split("/")[-1] for f in ds.files if f.role == "reference"], ds.problems
+
+
+@pytest.mark.parametrize("layout", ["design", "authors"])
+@pytest.mark.parametrize("names, first", [(["b.png", "a.jpg"], "a.jpg"), ([".h.png", "a.png"], ".h.png"),
+                                          (["still.jpg", "poster.png"], "poster.png"), (["a.png", "B.png"], "B.png"),
+                                          (["a.tif", "z.tiff"], "z.tiff")])
+def test_a_static_work_uses_its_first_file_by_name_as_the_scripts(tmp_path, layout, names, first):
+    """``load_first_ref_image`` takes ``paths[0]`` of the sorted listing: by name as Python sorts (hidden and
+    upper-case names first), whatever the extension; ``.tif`` is not listed, ``.tiff`` is."""
+    refs, _ = _scan(tmp_path, layout, names)
+    assert refs == [first]
+    refs, _ = _scan(tmp_path / "dyn", layout, names, kind="dynamic")          # a dynamic work lists them all
+    assert refs == sorted(n for n in names if not n.endswith(".tif"))
+
+
+def test_folders_with_the_same_slug_use_the_last_under_authors_decoding(tmp_path):
+    """The scripts' ``index_slug_dirs`` maps each normalised slug to the last of its folders by name."""
+    from iconicity_core.io.dataset import scan_authors_layout
+
+    save(texture(1, 48), tmp_path / "refs" / "Great Wave" / "a.png")
+    save(texture(2, 48), tmp_path / "refs" / "great_wave" / "b.png")
+    for d in ("Great Wave", "great_wave"):
+        save(texture(3, 48), tmp_path / "gen" / d / f"{d[0]}.png")
+    (tmp_path / "prompts.csv").write_text("label_clean\ngreat_wave\n")
+    for decode, want in (("authors", ["great_wave/b.png"]), ("careful", ["Great Wave/a.png"])):
+        ds = scan_authors_layout(tmp_path / "refs", {"m": tmp_path / "gen"}, tmp_path / "prompts.csv", "static",
+                                 decode=decode)
+        assert [f.relpath for f in ds.files if f.role == "reference"] == want
+        gens = sorted(f.relpath for f in ds.files if f.role == "generation")
+        assert gens == (["great_wave/g.png"] if decode == "authors" else ["Great Wave/G.png", "great_wave/g.png"])
+        assert any("all read as slug" in m and ("only the last" in m) == (decode == "authors") for _, m in ds.problems)
+
+
+def test_tiff_files_are_used_and_the_k_gen_window_counts_every_listed_file(tmp_path):
+    """Under ``--preset authors``: a dynamic reference in TIFF is kept and matched, TIFF generations are scored,
+    and the first 50 generations of a work by name are its first 50 listed files — a TIFF and an undecodable
+    file among them count (the scripts' ``list_images(...)[:k]``, load failures skipped afterwards)."""
+    from helpers import write_refs_csv
+
+    root = tmp_path / "ds"
+    root.mkdir()
+    write_refs_csv(root, [{"slug": "mona", "title": "Mona", "kind": "static"},
+                          {"slug": "film", "title": "Film", "kind": "dynamic"}])
+    mona, film = texture(1, 64), texture(2, 64)
+    save(mona, root / "references" / "mona" / "mona.png")
+    save(film, root / "references" / "film" / "a.tiff", format="TIFF")
+    save(texture(3, 64), root / "references" / "film" / "b.png")
+    g = root / "generations" / "m"
+    save(film, g / "film" / "copy.tiff", format="TIFF")
+    for i in range(48):
+        save(texture(100 + i, 32), g / "mona" / f"g{i:02d}.png")
+    save(mona, g / "mona" / "g48.tiff", format="TIFF")
+    (g / "mona" / "g49_bad.png").write_bytes(b"not an image")
+    for i in (50, 51):
+        save(texture(100 + i, 32), g / "mona" / f"g{i}.png")
+    database = tmp_path / "k.duckdb"
+    out = json.loads(cli("score", root, "--db", database, *BASELINE, "--preset", "authors", "--cell-preprocess",
+                         "squash", "--format", "json"))
+    assert any(item.endswith("g49_bad.png") for item, _ in ((e["item"], e["message"]) for e in out["errors"]))
+    img = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image"))).set_index("image")
+    scored = sorted(i.rsplit("/", 1)[1] for i in img.index if "/mona/" in i)
+    assert scored == [f"g{i:02d}.png" for i in range(48)] + ["g48.tiff"]          # g50, g51 are past the window
+    assert img.loc["generations/m/mona/g48.tiff", "clip_sim"] > 0.9999
+    assert img.loc["generations/m/film/copy.tiff", "clip_sim"] > 0.9999            # matched to the TIFF reference
+    from iconicity_core import db
+
+    con = db.connect(database, read_only=True)
+    best = con.execute("""SELECT r.relpath FROM clip_sims c JOIN files f USING (file_id) JOIN files r
+                          ON r.file_id = c.ref_file WHERE f.relpath = 'generations/m/film/copy.tiff'""").fetchone()[0]
+    con.close()
+    assert best == "references/film/a.tiff"
+
+
+def test_two_models_reading_one_generation_folder_are_reported_and_both_scored(tmp_path):
+    """The scripts' resume check is keyed on the image path alone, so a second model pointing at the same
+    folder gets no rows there; we score both (a file's id includes its model) and say so under the preset."""
+    refs, gen = tmp_path / "refs", tmp_path / "gen"
+    save(texture(1, 64), refs / "mona" / "r.png")
+    for i in range(2):
+        save(texture(10 + i, 64), gen / "mona" / f"{i}.png")
+    (tmp_path / "p.csv").write_text("label_clean\nmona\n")
+    args = ["--authors-refs", refs, "--authors-gen", f"a={gen}", "--authors-gen", f"b={gen}", "--authors-prompts",
+            tmp_path / "p.csv", "--authors-kind", "static", *BASELINE, "--format", "json"]
+    for preset, said in (("authors", True), ("paper", False)):
+        database = tmp_path / f"{preset}.duckdb"
+        out = json.loads(cli("score", "--db", database, *args, "--preset", preset, "--cell-preprocess", "squash"))
+        shared = [m for m in (p["message"] for p in out["problems"]) if "read the same generation folder" in m]
+        assert bool(shared) is said and (not said or "'a' and 'b'" in shared[0])
+        img = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image")))
+        assert img.groupby("model").size().to_dict() == {"a": 2, "b": 2}
 
 
 def test_two_score_calls_sharing_a_generation_root_keep_every_row(tmp_path):

@@ -19,7 +19,7 @@ def by_image(database, *extra) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image", *extra))).set_index("image")
 
 
-def test_threshold_rule_ge_passes_at_equality_and_gt_does_not(tmp_path, small_dataset):
+def test_the_authors_rule_passes_at_equality_and_gt_does_not(tmp_path, small_dataset):
     ge, gt = tmp_path / "ge.duckdb", tmp_path / "gt.duckdb"
     cli("score", small_dataset, "--db", ge, *BASELINE, "--preset", "authors", "--cell-preprocess", "squash")
     cli("score", small_dataset, "--db", gt, *BASELINE)
@@ -35,11 +35,42 @@ def test_threshold_rule_ge_passes_at_equality_and_gt_does_not(tmp_path, small_da
     assert a.vr > 0 and b.vr == 0.0                               # cells at exactly τ count with >= only
     run = json.loads(cli("runs", "--db", ge, "--format", "json"))["rows"][0]["run_id"]
     shown = json.loads(cli("runs", "show", run, "--db", ge))
-    assert shown["config"]["preset"] == "authors" and shown["config"]["threshold_rule"] == "ge"
+    assert shown["config"]["preset"] == "authors" and shown["config"]["threshold_rule"] == "authors"
     assert shown["config"]["clip_model"] == "baseline"              # an explicit option overrides the preset
     assert shown["config"]["operating_point"]["clip_tau_dynamic"] == 0.75 and shown["config"]["k_gen"] == 50
     meta = json.loads(cli("metrics", "--db", ge, "--format", "json"))
-    assert meta["thresholds"]["rule"] == "ge" and meta["thresholds"]["clip_tau_dynamic"] == 0.75
+    assert meta["thresholds"]["rule"] == "authors" and meta["thresholds"]["clip_tau_dynamic"] == 0.75
+
+
+def test_a_similarity_on_tau_passes_as_the_scripts_compare_static_in_float32_dynamic_in_float64(tmp_path, small_dataset):
+    """compute_CRA.py compares a static work's similarity as ``np.float32(sim) >= tau`` and a dynamic work's as
+    ``float(sim) >= tau``. With τ one float64 step above a stored (float32) similarity, float32(τ) is that
+    similarity: the static image passes, the dynamic one does not; exactly at τ both pass. The SQL (CLI),
+    the engine (API) and the authors' export decide alike; a run recorded with ``ge`` reads as before."""
+    import iconicity_core
+
+    database = tmp_path / "a.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE, "--preset", "authors", "--cell-preprocess", "squash")
+    st, dy = "generations/model_a/mona/other.png", "generations/model_a/film/other.png"
+    img = by_image(database)
+    s_st, s_dy = float(img.loc[st, "clip_sim"]), float(img.loc[dy, "clip_sim"])
+    assert float(np.float32(s_st)) == s_st and float(np.float32(s_dy)) == s_dy and max(s_st, s_dy) < 0.99
+    up_st, up_dy = float(np.nextafter(s_st, 2)), float(np.nextafter(s_dy, 2))
+    assert bool(np.float32(s_st) >= up_st) and not float(np.float32(s_dy)) >= up_dy     # the scripts' expressions
+    res = iconicity_core.open(database)
+    for tau_st, tau_dy, want in ((up_st, up_dy, (True, False)), (s_st, s_dy, (True, True))):
+        args = ["--clip-tau", repr(tau_st), "--clip-tau-dynamic", repr(tau_dy)]
+        sql = by_image(database, *args)
+        api = res.metrics(by="image", clip_tau=tau_st, clip_tau_dynamic=tau_dy).set_index("image")
+        assert (bool(sql.loc[st, "recognised"]), bool(sql.loc[dy, "recognised"])) == want
+        assert (bool(api.loc[st, "recognised"]), bool(api.loc[dy, "recognised"])) == want
+        out = tmp_path / f"export_{tau_st}"
+        cli("export", "--db", database, "--out", out, *args)
+        ours = pd.read_csv(out / "iconicity_images.csv")
+        passed = ours.loc[ours["cra_pass"], "gen_image_path"]
+        assert (bool(passed.str.endswith(st).any()), bool(passed.str.endswith(dy).any())) == want
+    ge = res.metrics(by="image", clip_tau=up_st, clip_tau_dynamic=up_dy, rule="ge").set_index("image")
+    assert not ge.loc[st, "recognised"] and not ge.loc[dy, "recognised"]          # the older runs' rule: unchanged
 
 
 def test_k_gen_scores_the_first_files_by_name(tmp_path):

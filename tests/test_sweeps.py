@@ -1,4 +1,5 @@
-"""Threshold sweeps agree with the kernel at every threshold, under both rules and in float32 and float64."""
+"""Threshold sweeps agree with the kernel at every threshold, under every rule (the authors' rule per kind) and
+in float32 and float64."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,3 +51,31 @@ def test_ranking_stability_is_one_at_the_current_point_and_sees_a_flip():
                          "crt": [0.1, 0.2, 0.3, 0.3, 0.2, 0.1]})
     stab = sweeps.ranking_stability(grid, 0.5, 0.5).set_index("clip_tau")["kendall_tau"]
     assert stab[0.5] == pytest.approx(1.0) and stab[0.6] == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("rule", ["gt", "ge", "authors"])
+def test_sweeps_by_kind_equal_the_kernel_on_float32_similarities_sitting_on_each_threshold(rule):
+    """Similarities that are float32 values of the grid's thresholds (0.699999988 for 0.70): under the authors'
+    rule they pass for a static work and fail for a dynamic one; the one-pass counts say the same per kind."""
+    rng = np.random.default_rng(6)
+    n, n_groups = 800, 5
+    groups = rng.integers(0, n_groups, n)
+    taus = np.round(np.linspace(0, 1, 101), 2)
+    sims = np.where(rng.random(n) < 0.5, np.round(rng.random(n), 2).astype(np.float32).astype(np.float64),
+                    np.round(rng.random(n), 2))
+    dynamic = rng.random(n) < 0.5
+    vr = rng.random(n)
+    counts = sweeps.pass_counts(sims, taus, rule, dynamic)
+    frac = sweeps.exceed_fraction(groups, sims, taus, rule, dynamic)
+    at = sweeps.group_stats_at(groups, counts, len(taus), vr, n_groups)
+    differ = 0
+    for j, tau in enumerate(taus):
+        hit = K.passes(sims, tau, rule, dynamic)
+        np.testing.assert_array_equal(counts > j, hit, err_msg=str(tau))
+        np.testing.assert_array_equal(at[j].n_rec, K.group_stats(groups, hit, vr, n_groups).n_rec)
+        for g in range(n_groups):
+            assert frac[g, j] == pytest.approx(hit[groups == g].mean()), (tau, g)
+        differ += int((hit != K.passes(sims, tau, rule)).sum())          # the same values, kind not said
+    assert (differ > 0) == (rule == "authors")       # the per-kind comparison is exercised, and only there
+    static = np.full(2, float(np.float32(0.7)))
+    assert sweeps.pass_counts(static, taus, "authors", np.array([False, True])).tolist() == [71, 70]

@@ -75,13 +75,14 @@ def roc_frame(separations: list[Separation]) -> pd.DataFrame:
 #: Candidate thresholds (the sliders' resolution).
 
 
-def _sweep(y: np.ndarray, score: np.ndarray, rule: str) -> pd.DataFrame:
-    """TPR, FPR, precision and Youden's J of calling ``score > tau`` (``>=`` with rule ``ge``) positive,
-    at every tau of :data:`TAU_GRID` (one pass over the scores)."""
+def _sweep(y: np.ndarray, score: np.ndarray, rule: str, dynamic=None) -> pd.DataFrame:
+    """TPR, FPR, precision and Youden's J of calling a score that passes tau (the kernel's rule; ``dynamic``
+    as in :func:`iconicity_core.core.metrics.passes`) positive, at every tau of :data:`TAU_GRID` (one pass
+    over the scores)."""
     from ..core.sweeps import exceed_fraction
 
     n_pos, n_neg = int(y.sum()), int((~y).sum())
-    frac = exceed_fraction(y.astype(np.int32), score, TAU_GRID, rule)      # row 0: negatives, row 1: positives
+    frac = exceed_fraction(y.astype(np.int32), score, TAU_GRID, rule, dynamic)   # row 0: negatives, row 1: positives
     tp, fp = np.rint(frac[1] * n_pos), np.rint(frac[0] * n_neg)
     tpr, fpr = tp / max(1, n_pos), fp / max(1, n_neg)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -90,8 +91,10 @@ def _sweep(y: np.ndarray, score: np.ndarray, rule: str) -> pd.DataFrame:
 
 
 def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt", target_precision: float = 0.9,
-              n_resamples: int = 999) -> pd.DataFrame:
-    """Which thresholds do human (or simulated) labels support?
+              n_resamples: int = 999, dynamic=None) -> pd.DataFrame:
+    """Which thresholds do human (or simulated) labels support? (``dynamic``: whether each image's reference
+    is dynamic, for the rules that compare the kinds' CLIP similarities differently; ``None`` compares them
+    as cells.)
 
     * **CLIP τ** — recognisable (replica / partial / reinterpretation) vs ``miss``: an image is called
       recognisable when ``s_i > τ``;
@@ -127,7 +130,8 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
         if y.all() or not y.any():
             out.append(row)
             continue
-        sw = _sweep(y, decisive(keep), rule)
+        kinds = None if dynamic is None or name != "clip_tau" else np.asarray(dynamic, bool)[keep]
+        sw = _sweep(y, decisive(keep), rule, kinds)
         best = sw.loc[sw["j"].idxmax()]
         ok = sw[sw["precision"] >= target_precision]
         score = clip[keep] if name == "clip_tau" else K.visual_reuse(cells[keep], best["tau"], rule)
@@ -172,7 +176,8 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
     inputs = {"labels_file": str(labels_file) if labels_file else "database",
               "labels_sha256": sha256_file(labels_file) if labels_file else None, "n_labelled": int(labels.notna().sum())}
     with db.runs.recorded(con, "calibrate", config, inputs, parent_run=run_id) as rec:
-        table = calibrate(labels.to_numpy(), arrays["sim"], cells, rule, target_precision, n_resamples)
+        dynamic = np.array([arrays["kinds"][s] == "dynamic" for s in arrays["slug"]], bool)
+        table = calibrate(labels.to_numpy(), arrays["sim"], cells, rule, target_precision, n_resamples, dynamic)
         rec.outputs["table"] = json.loads(table.to_json(orient="records"))
         rec.outputs["label_problems"] = [{"item": i, "message": m} for i, m in problems]
     return table, rec.run_id

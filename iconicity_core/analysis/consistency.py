@@ -82,9 +82,10 @@ def work_consistency(con, run_id: str, slug: str, t: Thresholds, z: float = Z, f
             new_sim[gens["ref_file"].isin(refs.loc[out, "file_id"]).to_numpy()] = -np.inf
     else:
         exact = True
-    taus = K.clip_taus(gens["kind"].to_numpy() == "dynamic", t.clip_tau, t.dynamic_tau)
-    gens = gens.assign(rec_all=K.recognised(gens["clip_sim"].to_numpy(float), taus, t.rule),
-                       rec_without=K.recognised(new_sim, taus, t.rule) if len(gens) else np.zeros(0, bool),
+    dynamic = gens["kind"].to_numpy() == "dynamic"
+    taus = K.clip_taus(dynamic, t.clip_tau, t.dynamic_tau)
+    gens = gens.assign(rec_all=K.recognised(gens["clip_sim"].to_numpy(float), taus, t.rule, dynamic),
+                       rec_without=K.recognised(new_sim, taus, t.rule, dynamic) if len(gens) else np.zeros(0, bool),
                        best_is_outlier=gens["ref_file"].isin(refs.loc[out, "file_id"]))
     cra = (gens.groupby(["model", "variant"])
                .agg(n=("file_id", "size"), cra_all=("rec_all", "mean"), cra_without_outliers=("rec_without", "mean"),

@@ -140,7 +140,7 @@ class Engine:
         """Recognition flags (the kernel's rule, the dynamic threshold for dynamic references)."""
         def build():
             tau = K.clip_taus(self.a.dynamic, t.clip_tau, t.dynamic_tau)[self.a.slug]
-            return K.recognised(self.a.clip, tau, t.rule)
+            return K.recognised(self.a.clip, tau, t.rule, self.a.dynamic[self.a.slug])
         return self.memo(("rec", t.clip_tau, t.dynamic_tau, t.rule), build)
 
     def vr(self, t: Thresholds) -> np.ndarray:
@@ -255,25 +255,27 @@ class Engine:
             a, m = self.a, self.mask(f)
             g, model_of_group = self._model_slug_groups(m)
             models = np.unique(model_of_group)
-            clip, cells = a.clip[m], self.cells(t.match)[m]
+            clip, cells, dyn = a.clip[m], self.cells(t.match)[m], a.dynamic[a.slug[m]]
             curves = {}
-            for name, frac in (("cra", exceed_fraction(g, clip, taus, t.rule)),
+            for name, frac in (("cra", exceed_fraction(g, clip, taus, t.rule, dyn)),
                                ("vr", exceed_fraction(g, cells, taus, t.rule))):
                 per_model = np.stack([K.macro_mean(model_of_group, frac[:, j], len(a.models))
                                       for j in range(len(taus))], axis=1)[models]
                 names = np.array(a.models, object)[models]
                 curves[name] = pd.DataFrame({"tau": np.tile(taus, len(names)), "model": np.repeat(names, len(taus)),
                                              name: per_model.ravel()})
-            curves["grid"] = self.grid(g, model_of_group, clip, cells, grid_taus, grid_taus, t.pooling, t.rule)
+            curves["grid"] = self.grid(g, model_of_group, clip, cells, grid_taus, grid_taus, t.pooling, t.rule, dyn)
             return curves
         return self.memo(("sweeps", f, t.pooling, t.rule, t.match, tuple(taus), tuple(grid_taus)), build)
 
-    def grid(self, g, model_of_group, clip, cells, clip_taus, patch_taus, pooling: str, rule: str) -> pd.DataFrame:
-        """Per-model CRT at every (CLIP tau, patch tau) (groups ``g``: model x slug, variants pooled)."""
+    def grid(self, g, model_of_group, clip, cells, clip_taus, patch_taus, pooling: str, rule: str,
+             dynamic=None) -> pd.DataFrame:
+        """Per-model CRT at every (CLIP tau, patch tau) (groups ``g``: model x slug, variants pooled; ``dynamic``:
+        whether each image's reference is dynamic, for the rules that compare the kinds differently)."""
         n_groups = len(model_of_group)
         models = np.unique(model_of_group)
         rows = []
-        counts = pass_counts(clip, clip_taus, rule)              # recognised at clip_taus[j] <=> counts > j
+        counts = pass_counts(clip, clip_taus, rule, dynamic)     # recognised at clip_taus[j] <=> counts > j
         stats = {pt: group_stats_at(g, counts, len(clip_taus), K.visual_reuse(cells, pt, rule), n_groups)
                  for pt in patch_taus}
         for j, ct in enumerate(clip_taus):

@@ -31,8 +31,9 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     base = db.exports.generated_rows(con, run_id).merge(db.exports.reference_info(con, run_id), on="slug", how="left")
     # the scripts' `slug` is the folder name ("Great Wave"); ours (normalised) is kept beside it
     base = base.rename(columns={"slug": "iconicity_slug"}).assign(slug=lambda d: d["folder"].fillna(d["iconicity_slug"]))
-    base["cra_pass"] = K.recognised(base["cra_sim"].to_numpy(float),
-                                    K.clip_taus(base["mode"].to_numpy() == "dynamic", t.clip_tau, t.dynamic_tau), t.rule)
+    dynamic = base["mode"].to_numpy() == "dynamic"
+    base["cra_pass"] = K.recognised(base["cra_sim"].to_numpy(float), K.clip_taus(dynamic, t.clip_tau, t.dynamic_tau),
+                                    t.rule, dynamic)
     cells = db.exports.cell_summaries(con, run_id, t.patch_tau, t.rule, t.match)
     vr = base.merge(cells, on="file_id")
     vr["grid_rows"], vr["grid_cols"] = rows, cols
@@ -50,7 +51,7 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     tables[out / "iconicity_images.csv"] = (vr[core + ["variant", "cra_sim", "cra_pass", "vr_max", "vr_mean", "vr_p90",
                                                        "vr", "n_gen_patches"]],
                                             "every generated image, with cra_pass and the thresholded vr")
-    rule = {"ge": ">=", "gt": "strict >"}[t.rule]
+    rule = K.RULE_TEXT[t.rule]
     config = {"format": "authors", "thresholds": t.as_dict(), "threshold_rule": rule, "out": str(out)}
     with db.runs.recorded(con, "export", config, parent_run=run_id) as rec:
         files = {}

@@ -17,7 +17,8 @@ def score(
     dataset: Path | None = typer.Argument(None, help="Dataset folder (README, 'Dataset layout'). Omit with --authors-*."),
     db: Path = typer.Option(..., "--db", help="DuckDB file to create or extend."),
     preset: str = typer.Option("paper", help="paper (the published method) or authors (the released scripts: CLIP ViT-B-16, "
-                                               "center-crop cells at 256, >= rule, dynamic τ 0.75, --k-gen 50). "
+                                               "center-crop cells at 256, their >= rule, dynamic τ 0.75, --k-gen 50, "
+                                               "their file selection). "
                                                "Options given explicitly override the preset's values."),
     clip_model: str | None = typer.Option(None, help="open_clip architecture, or 'baseline' (see `iconicity embedders`) "
                                                          f"[paper: {DEFAULT_CLIP_MODEL}]."),
@@ -40,7 +41,8 @@ def score(
     cell_resize: str = typer.Option("auto", help="Where DINOv3 cells are resized: uint8 (worker processes, torch's "
                                                  "uint8 kernels; the CPU default), torch (the model stage, float, on "
                                                  "the device; the CUDA default and the arithmetic before 0.2.0) or auto."),
-    threshold_rule: str | None = typer.Option(None, help="gt (s > τ, the paper) or ge (s >= τ, the scripts); "
+    threshold_rule: str | None = typer.Option(None, help="gt (s > τ, the paper), ge (s >= τ) or authors (the scripts' "
+                                                             ">=, a static work's CLIP similarity compared in float32); "
                                                              "recorded with the run, honoured by metrics and the dashboard."),
     clip_tau_dynamic: float | None = typer.Option(None, help="Default CLIP τ for dynamic references recorded "
                                                                  "with the run [authors: 0.75]."),

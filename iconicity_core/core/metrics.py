@@ -5,11 +5,17 @@ returns per-image sufficient statistics and finishes them here), the in-memory e
 dashboard and the notebook API, the threshold sweeps, exports, calibration, heatmaps and finding
 cards. The formulas are written out in ``docs/method.md``.
 
-**Rules.** A value *passes* a threshold ``tau`` under rule ``gt`` when ``v > tau`` (the paper) and
-under ``ge`` when ``v >= tau`` (the authors' released scripts). Both are one comparison against a
-*cut*: ``v passes  <=>  v > cut(tau, rule)`` (for ``ge`` the cut is the float64 just below ``tau``),
-so SQL only ever writes ``> $cut`` with the cut bound as a parameter. Float32 values (the stored
-per-cell similarities) are compared with :func:`cut32`, which gives exactly the float64 answer.
+**Rules.** A value *passes* a threshold ``tau`` under rule ``gt`` when ``v > tau`` (the paper), under
+``ge`` when ``v >= tau``, and under ``authors`` as the released scripts compare, kind by kind: a *static*
+reference's best CLIP similarity in float32 (``float32(v) >= float32(tau)``: compute_CRA.py's static check
+compares a NumPy float32 with the Python float ``tau``, which NumPy 2 casts to float32), everything else as
+``ge`` in float64 (its dynamic check takes ``float(...)`` first; the scripts threshold no cells). Every rule is
+one comparison against a *cut*: ``v passes  <=>  v > cut(tau, rule, dynamic)`` (for ``ge`` the cut is the
+float64 just below ``tau``; for a static reference under ``authors`` the float64 at which float32 rounding
+flips, :func:`cuts`), so SQL only ever writes ``> $cut`` with the cut bound as a parameter. ``dynamic`` says
+what the value is: ``None`` for anything that is not a recognition decision (a cell), else whether the
+reference is dynamic — only ``authors`` tells the kinds apart. Float32 values (the stored per-cell
+similarities) are compared with :func:`cut32`, which gives exactly the float64 answer.
 
 **Matching.** ``any`` (the paper): a generated cell's best similarity to any cell of any kept
 reference image; ``same-position``: its best similarity to the cell at the same grid position.
@@ -29,6 +35,9 @@ Per model, kind and variant: macro means over references (:func:`macro_mean`, Na
 >>> s = np.array([0.9, 0.7, 0.5])
 >>> recognised(s, 0.7).tolist(), recognised(s, 0.7, "ge").tolist()
 ([True, False, False], [True, True, False])
+>>> at = np.array([float(np.float32(0.7))] * 2)   # 0.699999988..., a float32 similarity sitting on tau 0.7
+>>> recognised(at, 0.7, "ge").tolist(), recognised(at, 0.7, "authors", dynamic=np.array([False, True])).tolist()
+([False, False], [True, False])
 >>> cells = np.array([[0.9, 0.9, 0.1, 0.1], [0.1, 0.1, 0.1, 0.1], [0.7, 0.7, 0.7, 0.7]], np.float32)
 >>> visual_reuse(cells, 0.6).tolist()
 [0.5, 0.0, 1.0]
@@ -73,22 +82,72 @@ def check_pooling(pooling: str) -> None:
 def symbol(rule: str) -> str:
     """How a rule reads in text: ``>`` or ``≥``."""
     check_rule(rule)
-    return "≥" if rule == "ge" else ">"
+    return ">" if rule == "gt" else "≥"
 
 
-def cut(tau: float, rule: str = "gt") -> float:
-    """The float64 cut ``c`` with ``v passes tau  <=>  v > c`` for every float64 ``v``.
+#: How each rule is written out in files (the exports' metadata).
+RULE_TEXT = {"gt": "strict >", "ge": ">=",
+             "authors": ">= (a static reference's CLIP similarity compared in float32, as compute_CRA.py; "
+                        "everything else in float64)"}
+
+
+def cut(tau: float, rule: str = "gt", dynamic: bool | None = None) -> float:
+    """The float64 cut ``c`` with ``v passes tau  <=>  v > c`` for every float64 ``v`` (``dynamic``: what
+    ``v`` is, see the module's *Rules*).
 
     >>> cut(0.6), cut(0.6, "ge") < 0.6, 0.6 > cut(0.6, "ge")
     (0.6, True, True)
+    >>> cut(0.7, "authors", dynamic=False) < cut(0.7, "authors") == cut(0.7, "ge") < 0.7
+    True
+    """
+    if dynamic is not None and np.asarray(dynamic).ndim:
+        raise ValueError("cut() takes one kind; use cuts() for an array of them")
+    return float(cuts(tau, rule, dynamic))
+
+
+def cuts(tau, rule: str = "gt", dynamic=None) -> np.ndarray:
+    """:func:`cut` of every threshold and kind (``tau`` and ``dynamic`` broadcast against each other).
+
+    Under ``authors`` a static reference's similarity passes when ``float32(v) >= float32(tau)``: with
+    ``t32 = float32(tau)`` and ``lo`` the float32 just below it, ``float32(v)`` is ``t32`` or more exactly when
+    ``v`` lies above the midpoint ``m = (lo + t32) / 2`` (exact in float64), or on it and round-to-nearest-even
+    picks ``t32`` (its last bit is 0). The cut is therefore the float64 just below ``m`` when ``t32`` is even,
+    and ``m`` itself when it is odd:
+
+    >>> v = np.float64(np.float32(0.7))                  # 0.699999988..., float32(0.7), below 0.7 in float64
+    >>> c = float(cuts(0.7, "authors", False))
+    >>> bool(v > c), bool(np.float32(v) >= 0.7), bool(v > cut(0.7, "ge"))
+    (True, True, False)
+    >>> lo = np.nextafter(np.float32(0.7), np.float32(0))
+    >>> m = (float(lo) + float(np.float32(0.7))) / 2       # the midpoint: a tie, rounded to the even neighbour
+    >>> around = [np.nextafter(m, -1), m, np.nextafter(m, 2)]
+    >>> [bool(x > c) for x in around] == [bool(np.float32(x) >= np.float32(0.7)) for x in around]
+    True
+    >>> cuts([0.7, 0.7], "authors", [False, True]).tolist() == [c, cut(0.7, "ge")]
+    True
     """
     check_rule(rule)
-    t = float(tau)
-    return float(np.nextafter(t, -np.inf)) if rule == "ge" else t
+    t = np.asarray(tau, np.float64)
+    if rule == "gt":
+        return t
+    below = np.nextafter(t, -np.inf)
+    if rule == "ge" or dynamic is None:
+        return below
+    return np.where(np.asarray(dynamic, bool), below, _float32_cut(t))
 
 
-def cut32(tau: float, rule: str = "gt") -> np.float32:
-    """The float32 cut ``c`` with ``v > c  <=>  float64(v) > cut(tau, rule)`` for every float32 ``v``
+def _float32_cut(t: np.ndarray) -> np.ndarray:
+    """The float64 ``c`` with ``v > c  <=>  float32(v) >= float32(t)`` for every float64 ``v`` (NaN: never)."""
+    with np.errstate(over="ignore"):
+        t32 = np.asarray(t, np.float64).astype(np.float32)
+    lo = np.nextafter(t32, np.float32(-np.inf))
+    mid = (lo.astype(np.float64) + t32.astype(np.float64)) / 2
+    even = (t32.view(np.uint32) & 1) == 0             # the last significand bit, whatever the sign
+    return np.where(even, np.nextafter(mid, -np.inf), mid)
+
+
+def cut32(tau: float, rule: str = "gt", dynamic: bool | None = None) -> np.float32:
+    """The float32 cut ``c`` with ``v > c  <=>  float64(v) > cut(tau, rule, dynamic)`` for every float32 ``v``
     — so float32 similarities are compared without converting them, with exactly the float64 (SQL)
     answer: the largest float32 not above the float64 cut.
 
@@ -98,27 +157,30 @@ def cut32(tau: float, rule: str = "gt") -> np.float32:
     >>> bool(np.float32(0.5) > cut32(0.5, "ge")), bool(np.float32(0.5) > cut32(0.5))
     (True, False)
     """
-    c = cut(tau, rule)
+    c = cut(tau, rule, dynamic)
     c32 = np.float32(c)
     return np.nextafter(c32, np.float32(-np.inf)) if np.float64(c32) > c else c32
 
 
-def passes(values, tau, rule: str = "gt") -> np.ndarray:
-    """Which values pass ``tau`` (a number, or an array broadcast against ``values``). Float32 arrays
-    are compared in float32 with :func:`cut32` (the float64 answer, without a copy); anything else in
-    float64."""
+def passes(values, tau, rule: str = "gt", dynamic=None) -> np.ndarray:
+    """Which values pass ``tau`` (a number, or an array broadcast against ``values``); ``dynamic``: ``None``
+    (not a recognition decision), or a bool or per-value array (see the module's *Rules*). Float32 arrays
+    with one threshold and kind are compared in float32 with :func:`cut32` (the float64 answer, without a
+    copy); anything else in float64."""
     v = np.asarray(values)
-    if v.dtype == np.float32 and np.ndim(tau) == 0:
-        return v > cut32(float(tau), rule)
-    check_rule(rule)
-    t = np.asarray(tau, np.float64)
-    return v.astype(np.float64, copy=False) > (np.nextafter(t, -np.inf) if rule == "ge" else t)
+    if v.dtype == np.float32 and np.ndim(tau) == 0 and np.ndim(dynamic) == 0:
+        return v > cut32(float(tau), rule, dynamic)
+    return v.astype(np.float64, copy=False) > cuts(tau, rule, dynamic)
 
 
-def recognised(clip_sim, tau, rule: str = "gt") -> np.ndarray:
+def recognised(clip_sim, tau, rule: str = "gt", dynamic=None) -> np.ndarray:
     """Per-generation recognition flags: the best CLIP similarity ``s_i`` passes ``tau`` (a number or a
-    per-image array, e.g. from :func:`clip_taus`)."""
-    return passes(np.asarray(clip_sim, np.float64), tau, rule)
+    per-image array, e.g. from :func:`clip_taus`); ``dynamic``: whether each image's reference is dynamic
+    (a bool or per-image array) — needed by the rules that compare the kinds differently (``authors``)."""
+    if dynamic is None and rule == "authors":
+        raise ValueError("the 'authors' rule compares static and dynamic references' similarities differently: "
+                         "say which images are dynamic (dynamic=...)")
+    return passes(np.asarray(clip_sim, np.float64), tau, rule, dynamic)
 
 
 def clip_taus(dynamic, clip_tau: float, clip_tau_dynamic: float | None = None) -> np.ndarray:
@@ -221,10 +283,10 @@ def macro_mean(group, values, n_groups: int | None = None) -> np.ndarray:
 
 
 def reference_scores(clip_sim, cells, clip_tau: float, patch_tau: float, pooling: str = "recognised",
-                     rule: str = "gt") -> dict[str, float]:
+                     rule: str = "gt", dynamic: bool | None = None) -> dict[str, float]:
     """All numbers of one group of generations at once: ``n, cra, vr, vi, crt`` (as in ``metrics --by
     reference``), through :func:`group_stats` and :func:`finish`."""
-    rec = recognised(clip_sim, clip_tau, rule)
+    rec = recognised(clip_sim, clip_tau, rule, dynamic)
     vr = visual_reuse(cells, patch_tau, rule)
     out = finish(group_stats(np.zeros(len(rec), np.int64), rec, vr, 1), pooling)
     return {"n": int(len(rec)), **{k: float(v[0]) for k, v in out.items()}}

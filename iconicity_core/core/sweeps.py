@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from .metrics import GroupStats, cut, cut32
+from .metrics import GroupStats, cut, cut32, cuts
 
 #: THE threshold grid: 0.00, 0.01, ..., 1.00 — the sliders' positions, the sweeps' thresholds and the bytes the
 #: live views decide with (one byte per similarity: how many of these it passes).
@@ -17,10 +17,12 @@ TAU_GRID = np.round(np.linspace(0.0, 1.0, 101), 2)
 SENSITIVITY_GRID = np.round(np.linspace(0.3, 0.9, 7), 2)
 
 
-def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt") -> np.ndarray:
+def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt",
+                    dynamic=None) -> np.ndarray:
     """For each group, the fraction of its values that pass each threshold (the kernel's rule).
 
-    ``groups``: ``(n,)`` integer codes; ``values``: ``(n,)`` or ``(n, k)``; ``taus`` ascending.
+    ``groups``: ``(n,)`` integer codes; ``values``: ``(n,)`` or ``(n, k)``; ``taus`` ascending; ``dynamic``:
+    what the values are, as in :func:`iconicity_core.core.metrics.passes` (``None``, a bool, or one per row).
     One pass (histogram of how many thresholds each value passes, then a reverse cumulative sum).
 
     >>> exceed_fraction(np.array([0, 0, 1]), np.array([0.2, 0.8, 0.5]), np.array([0.1, 0.5, 0.9])).tolist()
@@ -33,13 +35,13 @@ def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, ru
         return np.zeros((0, len(taus)))
     v = np.asarray(values).reshape(len(groups), -1)
     groups = np.asarray(groups, np.int32)
-    count = pass_counter(taus, rule)
+    count = _counter(taus, rule, dynamic)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     t1 = len(taus) + 1
     hist = np.zeros(n_groups * t1, np.int64)
     step = max(1, 2**20 // max(v.shape[1], 1))          # about a million values at a time stay in cache
     for s in range(0, len(v), step):
-        code = groups[s:s + step, None] * np.int32(t1) + count(v[s:s + step])
+        code = groups[s:s + step, None] * np.int32(t1) + count(v[s:s + step], slice(s, s + step))
         hist += np.bincount(code.ravel(), minlength=n_groups * t1)
     counts = hist.reshape(n_groups, t1).astype(np.float64)
     return _passing(counts) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -51,27 +53,48 @@ def _passing(by_count: np.ndarray) -> np.ndarray:
     return by_count[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:].astype(np.float64)
 
 
-def pass_counter(taus, rule: str = "gt"):
+def pass_counter(taus, rule: str = "gt", dynamic: bool | None = None):
     """A function of an array that gives, per value, how many of ``taus`` (ascending) it passes under the
-    kernel's rule — so ``value passes taus[j]  <=>  j < count``. One byte per value then says whether it
-    passes at every threshold of a grid (what the shareable page embeds). NaN passes none, as in
+    kernel's rule (``dynamic``: one kind for every value, as in :func:`iconicity_core.core.metrics.cut`) — so
+    ``value passes taus[j]  <=>  j < count``. One byte per value then says whether it passes at every
+    threshold of a grid (what the shareable page embeds). NaN passes none, as in
     :func:`iconicity_core.core.metrics.passes`."""
-    cuts = np.array([cut(t, rule) for t in np.asarray(taus, np.float64)], np.float64)
-    cuts32 = np.array([cut32(t, rule) for t in np.asarray(taus, np.float64)], np.float32)
+    cuts64 = np.array([cut(t, rule, dynamic) for t in np.asarray(taus, np.float64)], np.float64)
+    cuts32 = np.array([cut32(t, rule, dynamic) for t in np.asarray(taus, np.float64)], np.float32)
 
     def count(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
         if x.dtype == np.float32:      # compare in float32 with cuts that give the float64 answer
             out = _count_below(cuts32, x)
         else:
-            out = np.searchsorted(cuts, x.astype(np.float64), side="left").astype(np.int32)
+            out = np.searchsorted(cuts64, x.astype(np.float64), side="left").astype(np.int32)
         nan = np.isnan(x)
         return np.where(nan, 0, out).astype(np.int32) if nan.any() else out
     return count
 
 
-def pass_counts(values, taus, rule: str = "gt") -> np.ndarray:
-    """How many of ``taus`` (ascending) each value passes (:func:`pass_counter`).
+def _counter(taus, rule: str, dynamic):
+    """``count(x, rows)``: :func:`pass_counter` of the values ``x``, which are the rows ``rows`` (a slice) of
+    the values ``dynamic`` describes — one kind for all (``None`` or a bool), or one per row."""
+    if dynamic is None or np.ndim(dynamic) == 0:
+        one = pass_counter(taus, rule, dynamic)
+        return lambda x, rows: one(x)
+    static, dyn = pass_counter(taus, rule, False), pass_counter(taus, rule, True)
+    t = np.asarray(taus, np.float64)
+    if np.array_equal(cuts(t, rule, False), cuts(t, rule, True), equal_nan=True):    # the rule ignores the kind
+        return lambda x, rows: static(x)
+    d = np.asarray(dynamic, bool)
+
+    def count(x: np.ndarray, rows) -> np.ndarray:
+        x = np.asarray(x)
+        k = d[rows]
+        return np.where(k.reshape(k.shape + (1,) * (x.ndim - k.ndim)), dyn(x), static(x)).astype(np.int32)
+    return count
+
+
+def pass_counts(values, taus, rule: str = "gt", dynamic=None) -> np.ndarray:
+    """How many of ``taus`` (ascending) each value passes (:func:`pass_counter`; ``dynamic``: ``None``, a bool,
+    or one per value).
 
     >>> from iconicity_core.core import metrics as K
     >>> taus = TAU_GRID
@@ -81,8 +104,11 @@ def pass_counts(values, taus, rule: str = "gt") -> np.ndarray:
     >>> c = pass_counts(v, taus)
     >>> all(((c > j) == K.passes(v, taus[j])).all() for j in range(101))
     True
+    >>> at = np.full(2, float(np.float32(0.7)))           # float32(0.7) passes 0.70 only for a static reference
+    >>> pass_counts(at, taus, "authors", dynamic=np.array([False, True])).tolist()
+    [71, 70]
     """
-    return pass_counter(taus, rule)(values)
+    return _counter(taus, rule, dynamic)(values, slice(None))
 
 
 def group_stats_at(groups: np.ndarray, counts: np.ndarray, n_taus: int, vr: np.ndarray,

@@ -59,8 +59,9 @@ def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filte
         raise ValueError(f"by must be one of {BY}, got {by!r}")
     run_id = runs.resolve(con, run_id)
     img = image_stats(con, run_id, t.patch_tau, t.rule, t.match, f)
-    rec = K.recognised(img["clip_sim"].to_numpy(float),
-                       K.clip_taus(img["kind"].to_numpy() == "dynamic", t.clip_tau, t.dynamic_tau), t.rule)
+    dynamic = img["kind"].to_numpy() == "dynamic"
+    rec = K.recognised(img["clip_sim"].to_numpy(float), K.clip_taus(dynamic, t.clip_tau, t.dynamic_tau), t.rule,
+                       dynamic)
     vr = K.vr_from_counts(img["n_reused"].to_numpy(), img["n_cells"].to_numpy())
     if by == "image":
         return img.assign(recognised=rec, vr=vr, vi=1.0 - vr)[IMAGE_COLUMNS]

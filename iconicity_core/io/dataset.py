@@ -66,9 +66,11 @@ class Dataset:
 
 
 def _images_in(folder: Path, root: Path, problems: list[tuple[str, str]], decode: str = "careful") -> list[Path]:
-    """Image files below ``folder``, sorted; links that lead nowhere or outside ``root`` are reported.
-    ``careful``: every image format, sub-folders included, hidden files and folders skipped; ``authors`` (the
-    released scripts): only the files directly in ``folder``, hidden ones too, with the scripts' extensions."""
+    """Image files below ``folder``, sorted as Python sorts paths; links that lead nowhere or outside ``root``
+    are reported. ``careful``: every image format, sub-folders included, hidden files and folders skipped;
+    ``authors`` (the released scripts' ``list_images``: ``sorted(p for p in folder.iterdir() if p.is_file() and
+    p.suffix.lower() in EXTS)``): only the files directly in ``folder``, hidden ones too (``.x.png`` sorts
+    first), whose lower-case suffix is one of :data:`AUTHORS_EXTENSIONS`."""
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = [] if decode == "authors" else sorted(d for d in dirnames if not d.startswith("."))
@@ -100,29 +102,61 @@ def _subdirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _slug_dirs(folder: Path, where: str, problems: list[tuple[str, str]]) -> dict[str, list[Path]]:
-    """Sub-folders by normalised slug; folders whose names normalise to the same slug are merged (and
-    reported)."""
+def _slug_dirs(folder: Path, where: str, problems: list[tuple[str, str]], decode: str = "careful") -> dict[str, list[Path]]:
+    """Sub-folders by normalised slug. Folders whose names normalise to the same slug are merged (and
+    reported) — with ``decode="authors"`` only the last by name is used, as the released scripts'
+    ``index_slug_dirs`` (``out[norm_slug(q.name)] = q`` over the sorted folders) keeps it."""
     out: dict[str, list[Path]] = {}
     for d in _subdirs(folder):
         out.setdefault(norm_slug(d.name), []).append(d)
     for slug, dirs in out.items():
-        if len(dirs) > 1:
+        if len(dirs) > 1 and decode == "authors":
+            problems.append((where, f"folders {', '.join(repr(d.name) for d in dirs)} all read as slug {slug!r} — "
+                                    f"as the released scripts, only the last, {dirs[-1].name!r}, is used"))
+            out[slug] = dirs[-1:]
+        elif len(dirs) > 1:
             problems.append((where, f"folders {', '.join(repr(d.name) for d in dirs)} all read as slug {slug!r} — "
                                     "their images are used together; rename one if they are different works"))
     return out
 
 
 def first_static(images: list[Path]) -> list[Path]:
-    """A static work's one reference image as the released scripts pick it: the first by their extension
-    list, then by name."""
-    order = {e: i for i, e in enumerate(AUTHORS_EXTENSIONS)}
-    return sorted(images, key=lambda p: (order.get(p.suffix.lower(), len(order)), p.name))[:1]
+    """A static work's one reference image as the released scripts pick it (``load_first_ref_image``:
+    ``paths[0]`` of ``list_images``): the first path as Python sorts them — by name, whatever the extension.
+
+    >>> [p.name for p in first_static([Path("r/still.jpg"), Path("r/poster.png")])]
+    ['poster.png']
+    >>> [p.name for p in first_static([Path("r/a.png"), Path("r/.h.png")])]
+    ['.h.png']
+    """
+    return sorted(images)[:1]
+
+
+def _shared_folders(gen_dirs: dict[str, list[Path]], problems: list[tuple[str, str]]) -> None:
+    """Report generation folders that several models read (``gen_dirs``: model -> its slug folders). Each
+    model's images are scored (a file's id includes its model); the released scripts' resume check is keyed
+    on the image path alone, so they skip the second model's images."""
+    by_folder: dict[Path, list[str]] = {}
+    for model, dirs in gen_dirs.items():
+        for d in dirs:
+            by_folder.setdefault(d.resolve(), []).append(model)
+    shared: dict[tuple[str, ...], list[Path]] = {}
+    for folder, models in sorted(by_folder.items()):
+        if len(set(models)) > 1:
+            shared.setdefault(tuple(sorted(set(models))), []).append(folder)
+    for models, folders in shared.items():
+        n = len(folders)
+        problems.append((", ".join(models), f"models {' and '.join(repr(m) for m in models)} read the same generation "
+                                            f"folder{'s' if n > 1 else ''} ({n}, e.g. {folders[0]}): each model's images "
+                                            "are scored, while the released scripts (their resume check is keyed on "
+                                            "the image path) would skip them for every model but the first — "
+                                            "docs/method.md, section 6"))
 
 
 def scan_dataset(root: str | Path, decode: str = "careful") -> Dataset:
     """Scan a dataset folder in the standard layout (docs/method.md); ``decode="authors"`` selects files as
-    the released scripts do (:func:`_images_in`, :func:`first_static`)."""
+    the released scripts do (:func:`_images_in`, :func:`_slug_dirs`, :func:`first_static`) and reports
+    generation folders that several models read (:func:`_shared_folders`)."""
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} does not exist")
@@ -136,7 +170,7 @@ def scan_dataset(root: str | Path, decode: str = "careful") -> Dataset:
     references = {r.slug: Reference(r.slug, r.title, r.kind, r.extra) for r in rows}
     files: list[FileEntry] = []
 
-    ref_dirs = _slug_dirs(root / "references", "references", problems)
+    ref_dirs = _slug_dirs(root / "references", "references", problems, decode)
     for slug in references:
         imgs = [p for d in ref_dirs.get(slug, []) for p in _images_in(d, root, problems, decode)]
         if decode == "authors" and references[slug].kind == "static":
@@ -152,8 +186,10 @@ def scan_dataset(root: str | Path, decode: str = "careful") -> Dataset:
     listed = _listed_generations(root, references, problems)
     seen = {e.relpath for e in listed}
     files += listed
+    gen_dirs: dict[str, list[Path]] = {}
     for model_dir in _subdirs(root / "generations"):
-        for slug, dirs in _slug_dirs(model_dir, f"generations/{model_dir.name}", problems).items():
+        for slug, dirs in _slug_dirs(model_dir, f"generations/{model_dir.name}", problems, decode).items():
+            gen_dirs.setdefault(model_dir.name, []).extend(dirs)
             for d in dirs:
                 for p in _images_in(d, root, problems, decode):
                     rel = p.relative_to(root).as_posix()
@@ -162,6 +198,8 @@ def scan_dataset(root: str | Path, decode: str = "careful") -> Dataset:
                     err = None if slug in references else (
                         f"unknown slug {slug!r} (folder {d.name}) — add it to references.csv or rename the folder")
                     files.append(FileEntry(root, rel, "generation", slug, model_dir.name, DEFAULT_VARIANT, error=err))
+    if decode == "authors":
+        _shared_folders(gen_dirs, problems)
     if not any(f.role == "generation" for f in files):
         problems.append(("generations", "no generated images found — expected generations/<model>/<slug>/<image>"))
     return Dataset([root], "design", references, files, problems, covs)
@@ -222,7 +260,7 @@ def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
             title = (row.get(title_col) or "").strip() if title_col else ""
             references[slug] = Reference(slug, title or slug.replace("_", " "), kind)
     files: list[FileEntry] = []
-    ref_dirs = _slug_dirs(ref_root, str(ref_root), problems)
+    ref_dirs = _slug_dirs(ref_root, str(ref_root), problems, decode)
     for slug in references:
         imgs = [p for d in ref_dirs.get(slug, []) for p in _images_in(d, ref_root, problems, decode)]
         if not imgs:
@@ -231,13 +269,17 @@ def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
             imgs = first_static(imgs) if decode == "authors" else imgs[:1]
         files += [FileEntry(ref_root, p.relative_to(ref_root).as_posix(), "reference", slug) for p in imgs]
     roots = [ref_root]
+    gen_dirs: dict[str, list[Path]] = {}
     for model, groot in sorted(gen_roots.items()):
         groot = Path(groot).expanduser().resolve()
         roots.append(groot)
-        for slug, dirs in _slug_dirs(groot, str(groot), problems).items():
+        for slug, dirs in _slug_dirs(groot, str(groot), problems, decode).items():
             if slug not in references:
                 problems.append((f"{model}/{dirs[0].name}", f"slug {slug!r} is not in {Path(prompts_csv).name} — skipped"))
                 continue
+            gen_dirs.setdefault(model, []).extend(dirs)
             files += [FileEntry(groot, p.relative_to(groot).as_posix(), "generation", slug, model,
                                 DEFAULT_VARIANT) for d in dirs for p in _images_in(d, groot, problems, decode)]
+    if decode == "authors":
+        _shared_folders(gen_dirs, problems)
     return Dataset(roots, "authors", references, files, problems, scope=set(references))

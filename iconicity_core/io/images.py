@@ -30,8 +30,9 @@ DEFAULT_MAX_PIXELS = 64_000_000
 #: ``authors`` (as the released scripts: ``Image.open(path).convert("RGB")`` — no EXIF rotation, alpha
 #: dropped, 16-bit clipped by Pillow).
 DECODES = ("careful", "authors")
-#: The released scripts' image extensions, in the order they look for a static work's first image.
-AUTHORS_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+#: The released scripts' image extensions (``EXTS`` of compute_CRA.py / compute_VR.py): a file is theirs when its
+#: lower-case suffix is one of these — ``.tiff`` is, ``.tif``, ``.gif`` and ``.jfif`` are not.
+AUTHORS_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tiff"})
 
 
 class ImageLoadError(Exception):

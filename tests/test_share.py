@@ -374,7 +374,7 @@ def test_payload_scores_decode_to_the_engine_arrays(small_demo_db):
     eng = iconicity_core.open(small_demo_db).engine
     spec, blob = p["layout"]["clip"], base64.b64decode(p["blob"])
     clip = np.frombuffer(blob[spec["offset"]:spec["offset"] + spec["length"]], np.uint8)
-    np.testing.assert_array_equal(clip, quantise(eng.a.clip, p["run"]["rule"]))
+    np.testing.assert_array_equal(clip, quantise(eng.a.clip, p["run"]["rule"], eng.a.dynamic[eng.a.slug]))
     assert p["n"] == eng.n and p["models"] == eng.a.models
 
 

@@ -153,9 +153,11 @@ def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> p
 
     def build():
         ids, labels, clip, cells = ctx.engine.labelled_arrays(f, frozenset(given), t.match)
+        a = ctx.engine.a
+        dynamic = a.dynamic[a.slug[ctx.engine.labelled(f, frozenset(given))]]   # the kinds the rule may compare apart
         if given:
             labels = np.array([given.get(i, lab) for i, lab in zip(ids, labels)], object)
-        return calibrate(labels, clip, cells, t.rule, target_precision, n_resamples)
+        return calibrate(labels, clip, cells, t.rule, target_precision, n_resamples, dynamic=dynamic)
     return ctx.engine.memo(("calibrate", f, t.rule, t.match, target_precision, n_resamples,
                             labels_version(ctx)), build)
 

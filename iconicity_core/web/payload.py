@@ -36,9 +36,10 @@ MAGIC = b"ICX1"
 _TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16", np.dtype(np.uint32): "u32"}
 
 
-def quantise(values, rule: str) -> np.ndarray:
-    """One byte per value: how many grid thresholds it passes (0..101)."""
-    return pass_counts(np.asarray(values), TAU_GRID, rule).astype(np.uint8)
+def quantise(values, rule: str, dynamic=None) -> np.ndarray:
+    """One byte per value: how many grid thresholds it passes (0..101); ``dynamic`` (one per value) for the rules
+    that compare the kinds' CLIP similarities differently (:func:`iconicity_core.core.metrics.cut`)."""
+    return pass_counts(np.asarray(values), TAU_GRID, rule, dynamic).astype(np.uint8)
 
 
 def codes(values: np.ndarray, n_names: int) -> np.ndarray:
@@ -119,7 +120,7 @@ def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colou
         **(extra or {}),
     }
     arrays = {"model": codes(a.model, len(a.models)), "slug": codes(a.slug, len(a.slugs)),
-              "variant": codes(a.variant, len(a.variants)), "clip": quantise(a.clip, op.rule),
+              "variant": codes(a.variant, len(a.variants)), "clip": quantise(a.clip, op.rule, a.dynamic[a.slug]),
               "cells": quantise(a.cells.ravel(), op.rule), "same": None if same is None else quantise(same.ravel(), op.rule)}
     return Payload(meta, arrays)
 

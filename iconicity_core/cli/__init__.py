@@ -27,7 +27,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from . import analysis, covariates, explore, results, scoring, share, study
-from .options import one_line
+from .options import close_all, one_line
 
 
 def known_failure(e: BaseException) -> str | None:
@@ -64,6 +64,8 @@ class Boundary(TyperGroup):
                 raise
             typer.secho(f"error: {msg}", fg="red", err=True)
             raise typer.Exit(2) from None
+        finally:
+            close_all()                      # the command's connections: never left open (in-process callers)
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=Boundary,

@@ -122,15 +122,29 @@ def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: f
         fail(str(e))
 
 
+#: Connections the running command opened: the error boundary closes them when the command ends, however it ends.
+OPEN: list = []
+
+
+def close_all() -> None:
+    while OPEN:
+        try:
+            OPEN.pop().close()
+        except Exception:       # noqa: BLE001 - closing what may already be closed
+            pass
+
+
 def open_db(path: Path, read_only: bool = False):
     """Open a scores database or fail with what to do. Only `score` (and `demo`) create a database: a writer
     command given a path where there is none says so instead of creating an empty one."""
     from .. import db
 
     try:
-        return db.connect(path, read_only=read_only, create=False)
+        con = db.connect(path, read_only=read_only, create=False)
     except db.DatabaseError as e:
         fail(str(e))
+    OPEN.append(con)
+    return con
 
 
 def emit(df, fmt: str, output: Path | None = None, meta: dict | None = None) -> None:

@@ -86,6 +86,8 @@ def score(
         from ..io.outputs import fence_output
 
         fence_output(db, "file")          # a new database: not in a sidecar's place, in a folder that exists
+    else:                                 # an existing one: usable, ours, not busy — said before models load
+        database.connect(db).close()
     try:
         rows, cols = parse_grid(grid)
         if preset not in config.PRESETS:

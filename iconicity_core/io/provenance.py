@@ -131,7 +131,9 @@ def owned_files(outputs: dict, database) -> list[tuple[Path, str, str | None]]:
             owner = owner_of(target)
             if is_duckdb_file(target):
                 why = "a database: never deleted"
-            elif owner is not None and (owner[1] != "the maps folder" or not _same_file(owner[0], db)):
+            elif owner is not None and not (owner[1] == "the maps folder" and (
+                    _same_file(owner[0], db) or (not owner[0].exists() and recorded is not None
+                                                 and Path(str(recorded)) == owner[0]))):
                 why = f"{owner[1]} of the database {owner[0]}: not deleted"
         out.append((target, digest, why))
     return out

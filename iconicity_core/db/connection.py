@@ -39,6 +39,11 @@ def check_file(path: Path, must_exist: bool = True) -> bool:
             raise DatabaseMissing(f"database {path} does not exist — check the path (--db), or create it with "
                                   "`iconicity score DATASET --db FILE` or `iconicity demo`") from None
         return False
+    except NotADirectoryError:
+        if must_exist:
+            raise DatabaseMissing(f"database {path} does not exist (a folder in its path is a file) — check the path "
+                                  "(--db, or $ICONICITY_DATA)") from None
+        return False
     except OSError as e:
         raise NotADatabase(f"{path} cannot be opened ({e.strerror or e}) — give a scores database file") from None
     if stat.S_ISDIR(st.st_mode):

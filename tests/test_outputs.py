@@ -274,3 +274,13 @@ def test_a_folder_output_is_created_but_not_its_parents(place, tmp_path):
     cli("export", "--db", place, "--out", tmp_path / "new")
     assert (tmp_path / "new" / "iconicity_images.csv").is_file()
     assert fenced_folder(tmp_path / "new2").is_dir()
+
+
+def test_tables_leave_as_csv_only_through_the_spreadsheet_safe_writer():
+    """Every CSV the tool hands to people — CLI, exports, the dashboard's downloads (the Thresholds page's robustness
+    table included) — is made by ``io.csvfiles.to_csv`` (or ``dashboard.data.csv``), which neutralises formulas."""
+    root = Path(__file__).resolve().parents[1]
+    raw = [f"{p.relative_to(root)}:{i}" for p in [*(root / "iconicity_core").rglob("*.py"), *(root / "pages").glob("*.py")]
+           if p.name != "csvfiles.py"
+           for i, line in enumerate(p.read_text().splitlines(), 1) if ".to_csv(" in line]
+    assert not raw, f"CSV written without io.csvfiles.to_csv: {raw}"

@@ -359,3 +359,12 @@ def test_the_labels_sidecar_is_spreadsheet_safe_and_read_back_exactly(tmp_path):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_labels_export_of_a_sidecar_without_usable_labels_says_so(tmp_path, small_dataset):
+    database = tmp_path / "s.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE)
+    labels.sidecar(database).write_text("picture;verdict\nx;y\n")
+    r = invoke("labels", "export", "--db", database)
+    assert r.exit_code == 0 and r.stdout == "image,label\n"
+    assert "no usable label" in r.stderr and "problem:" in r.stderr, r.stderr

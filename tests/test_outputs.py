@@ -284,3 +284,22 @@ def test_tables_leave_as_csv_only_through_the_spreadsheet_safe_writer():
            if p.name != "csvfiles.py"
            for i, line in enumerate(p.read_text().splitlines(), 1) if ".to_csv(" in line]
     assert not raw, f"CSV written without io.csvfiles.to_csv: {raw}"
+
+
+def test_an_output_that_cannot_be_written_is_one_line(place, tmp_path):
+    """Every output option, pointed into a folder nobody may write to: one line naming the path, exit 2."""
+    from test_cli_errors import _read_only_folder
+
+    ro = _read_only_folder(tmp_path)
+    for path, param, kind in output_params():
+        target = ro / ("out.csv" if kind == "file" else "out_folder")
+        extra = {("share",): ["--quiet"], ("analyze",): ["--n-resamples", "5", "--covariates", "sitelinks"],
+                 ("evaluate",): ["--n-resamples", "5", "--quiet"], ("robustness",): ["--n-resamples", "5"]}.get(path, [])
+        if path[0] in ("references", "covariates"):
+            continue                                   # network commands: their folder is fenced like the others
+        r = invoke(*_argv(path, param, target, place), *extra)
+        where = f"{' '.join(path)} {param.name}"
+        assert r.exit_code == 2 and "Traceback" not in r.output, (where, r.output)
+        errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and str(ro) in errors[0], (where, r.stderr)
+        assert not target.exists(), where

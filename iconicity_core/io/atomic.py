@@ -55,12 +55,18 @@ def atomic_path(path: str | Path, create_parents: bool = False) -> Iterator[Path
 
 
 def atomic_write(path: str | Path, data: str | bytes, encoding: str = "utf-8", create_parents: bool = False) -> Path:
-    """Write ``data`` (text or bytes) to ``path`` atomically; returns ``path``."""
-    with atomic_path(path, create_parents) as tmp:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data, encoding=encoding)
+    """Write ``data`` (text or bytes) to ``path`` atomically; returns ``path``. An OS error names ``path`` (not the
+    temporary file beside it)."""
+    try:
+        with atomic_path(path, create_parents) as tmp:
+            if isinstance(data, bytes):
+                tmp.write_bytes(data)
+            else:
+                tmp.write_text(data, encoding=encoding)
+    except OSError as e:
+        if e.filename is None or str(e.filename) == str(path):
+            raise
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from None
     return Path(path)
 
 

@@ -135,6 +135,8 @@ def _fence_parent(parent: Path, p: Path, create: bool) -> None:
                 raise OutputRefused(f"{q} is a file, not a folder — {p} cannot be written under it; give another path")
             break
     if parent.is_dir():
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputRefused(f"the folder {parent} cannot be written (no permission) — give a folder you can write to")
         return
     if not create:
         raise OutputRefused(f"the folder {parent} does not exist — create it first, or give a path in an existing folder")

@@ -114,7 +114,7 @@ def drags(page, n: int, floor: bool) -> dict:
     """``n`` drags of the static recognition slider, alternately left and right; per drag: value -> numbers on
     screen, and (dashboard) release -> settled and the live table's redraws during the settling."""
     numbers, settled, redraws = [], [], []
-    for i in range(n):
+    for _ in range(n):
         ok = page.evaluate(PROBE, floor)
         assert ok, "slider or table not found"
         page.evaluate(QUIET)

@@ -9,12 +9,30 @@ The documented Python entry point (read-only, pandas out)::
 
 The method, exactly: ``docs/method.md``. Everything else is imported lazily, so ``import iconicity_core``
 is fast.
+
+Failures are the project's own exception types (:mod:`iconicity_core.errors`), exported here: a path that is
+not a usable database raises :class:`DatabaseError` (:class:`DatabaseMissing`, :class:`NotADatabase`,
+:class:`DatabaseBusy`, :class:`SchemaError`), a bad argument :class:`InvalidArgument` (a ``ValueError``), an
+output that would overwrite what is not ours :class:`OutputRefused`; all are :class:`IconicityError`.
 """
 from __future__ import annotations
 
 from ._version import __version__
+from .errors import (
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseMissing,
+    IconicityError,
+    InvalidArgument,
+    NoResults,
+    NotADatabase,
+    OutputRefused,
+    PartialRunWarning,
+    SchemaError,
+)
 
-__all__ = ["Results", "__version__", "open"]
+__all__ = ["DatabaseBusy", "DatabaseError", "DatabaseMissing", "IconicityError", "InvalidArgument", "NoResults",
+           "NotADatabase", "OutputRefused", "PartialRunWarning", "Results", "SchemaError", "__version__", "open"]
 
 
 def open(path, run=None):  # noqa: A001 - the documented entry point, shadowing open() only here

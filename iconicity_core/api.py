@@ -22,10 +22,25 @@ True
 (16, True)
 >>> res.patch_overlay(img["image"]).size[0] <= 448
 True
+
+Errors are the project's own types (:mod:`iconicity_core.errors`), with the CLI's messages: a path that is not a
+usable database raises a :class:`~iconicity_core.DatabaseError` (``DatabaseMissing``, ``NotADatabase``,
+``DatabaseBusy``, ``SchemaError``); a bad argument a ``ValueError`` (:class:`~iconicity_core.errors.InvalidArgument`)
+— a threshold that is not a number in [-1, 1], an unknown filter value (the message names the known ones):
+
+>>> res.metrics(models="sdxl")
+Traceback (most recent call last):
+...
+iconicity_core.errors.InvalidArgument: unknown models value(s) ['sdxl']: this database has balanced-1.5, ...
+
+When the latest score run is not finished (interrupted, failed, still running), opening the database by default
+warns (:class:`~iconicity_core.errors.PartialRunWarning`, also in ``res.partial_note``): its tables cover only what
+it scored so far.
 """
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,9 +49,10 @@ import numpy as np
 import pandas as pd
 
 from . import db
-from .config import Filters, Thresholds, run_thresholds
+from .config import KINDS, Filters, Thresholds, run_thresholds
 from .core import metrics as K
 from .core.sweeps import SENSITIVITY_GRID, TAU_GRID
+from .errors import InvalidArgument, PartialRunWarning
 
 if TYPE_CHECKING:
     from .analysis.engine import Engine
@@ -44,11 +60,41 @@ if TYPE_CHECKING:
 FILTER_KEYS = ("models", "kinds", "variants", "slugs")
 
 
-def _filters(kw: dict) -> Filters:
+def _filters(kw: dict, known: dict[str, list[str]] | None = None) -> Filters:
+    """Filters from keyword arguments; with ``known`` (the allow-lists), a value the database does not have is an
+    :class:`InvalidArgument` naming the ones it has (never a silently empty table)."""
     bad = sorted(set(kw) - set(FILTER_KEYS))
     if bad:
         raise TypeError(f"unknown filter(s) {bad}: use {', '.join(FILTER_KEYS)} (a name or a list of names)")
-    return Filters(**{k: (v,) if isinstance(v, str) else tuple(v or ()) for k, v in kw.items()})
+    values = {}
+    for k, v in kw.items():
+        v = (v,) if isinstance(v, str) else v
+        try:
+            v = tuple(v or ())
+        except TypeError:
+            raise InvalidArgument(f"{k} takes a name or a list of names, got {v!r}") from None
+        if not all(isinstance(x, str) for x in v):
+            raise InvalidArgument(f"{k} takes names (text), got {list(v)!r}")
+        if known is not None and k in known:
+            unknown = [x for x in v if x not in known[k]]
+            if unknown:
+                have = ", ".join(known[k][:20]) + (" ..." if len(known[k]) > 20 else "")
+                raise InvalidArgument(f"unknown {k} value(s) {unknown}: this database has {have or 'none'}")
+        values[k] = v
+    return Filters(**values)
+
+
+def _taus(values, name: str) -> np.ndarray:
+    """Thresholds for a sweep: at least one, each a number in [-1, 1] (an :class:`InvalidArgument` otherwise)."""
+    try:
+        arr = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name} takes numbers in [-1, 1], got {values!r}") from None
+    if arr.size == 0:
+        raise InvalidArgument(f"{name} is empty: give at least one threshold in [-1, 1]")
+    if not np.isfinite(arr).all() or (np.abs(arr) > 1).any():
+        raise InvalidArgument(f"{name}: every threshold must be a number in [-1, 1], got {values!r}")
+    return arr
 
 
 class Results:
@@ -59,7 +105,18 @@ class Results:
         with self.connection() as con:
             self.run_id = db.runs.resolve(con, run)
             self.info = db.views.run_info(con, self.run_id)
+            choices = db.views.choices(con)
+            #: What to know when the run read by default is not finished (None when it is, or was chosen by name).
+            self.partial_note = db.runs.partial_note(con, self.run_id) if run is None else None
+        self._known = {"models": choices["models"], "variants": choices["variants"], "slugs": choices["slugs"],
+                       "kinds": list(KINDS)}
         self._engine: Engine | None = None
+        if self.partial_note:
+            warnings.warn(self.partial_note, PartialRunWarning, stacklevel=2)
+
+    def filters(self, **filters) -> Filters:
+        """Check filter keyword arguments (``models``, ``kinds``, ``variants``, ``slugs``) against the database."""
+        return _filters(filters, self._known)
 
     def __repr__(self) -> str:
         i = self.info
@@ -90,7 +147,9 @@ class Results:
         ``models``, ``kinds``, ``variants``, ``slugs``, each a name or a list)."""
         t = self.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, rule, match)
         with self.connection() as con:
-            return db.metrics.metrics_table(con, by, t, _filters(filters), self.run_id)
+            if by not in db.metrics.BY:
+                raise InvalidArgument(f"by must be one of {', '.join(db.metrics.BY)}, got {by!r}")
+            return db.metrics.metrics_table(con, by, t, self.filters(**filters), self.run_id)
 
     def images(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
                patch_tau: float | None = None, rule: str | None = None, match: str | None = None,
@@ -159,9 +218,9 @@ class Results:
         patch τ) and ``grid`` (CRT over the grid of both) — macro means over references, prompt variants
         pooled."""
         t = self.thresholds(pooling=pooling, rule=rule, match=match)
-        taus = TAU_GRID if taus is None else np.asarray(taus, float)
-        grid = SENSITIVITY_GRID if grid is None else np.asarray(grid, float)
-        return self.engine.sweeps(_filters(filters), t, taus, grid)
+        taus = TAU_GRID if taus is None else _taus(taus, "taus")
+        grid = SENSITIVITY_GRID if grid is None else _taus(grid, "grid")
+        return self.engine.sweeps(self.filters(**filters), t, taus, grid)
 
     # -- records -------------------------------------------------------------------------------------
     def runs(self) -> pd.DataFrame:

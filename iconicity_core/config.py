@@ -10,10 +10,14 @@ the dashboard, the benches and the SQL all take them from here.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .errors import InvalidArgument
 
 #: Recognition threshold on the best CLIP similarity (docs/method.md).
 CLIP_TAU = 0.70
@@ -65,15 +69,19 @@ class Thresholds:
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+            raise InvalidArgument(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if self.rule not in RULES:
-            raise ValueError(f"threshold rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+            raise InvalidArgument(f"threshold rule must be one of {', '.join(RULES)}, got {self.rule!r}")
         if self.match not in MATCHES:
-            raise ValueError(f"matching must be one of {', '.join(MATCHES)}, got {self.match!r}")
+            raise InvalidArgument(f"matching must be one of {', '.join(MATCHES)}, got {self.match!r}")
         for name in ("clip_tau", "clip_tau_dynamic", "patch_tau"):
             v = getattr(self, name)
-            if v is not None and not -1.0 <= v <= 1.0:
-                raise ValueError(f"{name} must lie in [-1, 1], got {v}")
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):      # '0.7' and True are not thresholds
+                raise InvalidArgument(f"{name} must be a number in [-1, 1], got {v!r}")
+            if not (math.isfinite(v) and -1.0 <= float(v) <= 1.0):
+                raise InvalidArgument(f"{name} must lie in [-1, 1], got {v}")
 
     @property
     def dynamic_tau(self) -> float:

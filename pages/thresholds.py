@@ -24,7 +24,7 @@ with page("Thresholds") as ctx:
                    "same order); quadrant changed: share of (model, reference) points in another quadrant.")
     with st.expander("Per-model numbers at every grid point (with CIs)"):
         widgets.show_table(data.with_ci(rob["table"]), key="th_robust_table")
-        st.download_button("CSV", rob["table"].to_csv(index=False), "robustness.csv", "text/csv", key="th_rob_csv")
+        st.download_button("CSV", data.csv(rob["table"]), "robustness.csv", "text/csv", key="th_rob_csv")
     pi = data.position_independence(ctx)
     st.markdown("**Position independence** — reuse counted anywhere (the paper) against only at the same grid "
                 "position: a reference reused anywhere but not in place was recomposed (collage), not copied.")

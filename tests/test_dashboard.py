@@ -197,3 +197,49 @@ def test_a_rescored_database_is_read_again(app_db):
     at.run()
     assert not at.exception
     assert before > 0 and _cra(at) == 0.0
+
+
+# -- a database that cannot be opened: one message, never a traceback ------------------------------------------
+BROKEN = {
+    "a text file": lambda good, p: p.write_text("slug,title\n"),
+    "truncated": lambda good, p: p.write_bytes(good.read_bytes()[: good.stat().st_size // 2]),
+    "schema version 'three'": lambda good, p: (p.write_bytes(good.read_bytes()), duckdb.connect(str(p)).execute(
+        "UPDATE meta SET value = 'three' WHERE key = 'schema_version'").close()),
+    "a folder": lambda good, p: p.mkdir(),
+}
+
+
+@pytest.mark.parametrize("how", list(BROKEN))
+def test_a_database_that_cannot_be_opened_is_one_message(how, small_demo_db, tmp_path, monkeypatch):
+    import streamlit as st
+
+    bad = tmp_path / "bad.duckdb"
+    BROKEN[how](small_demo_db, bad)
+    monkeypatch.setenv("ICONICITY_DB", str(bad))
+    monkeypatch.setenv("ICONICITY_DATA", str(tmp_path / "data"))
+    st.cache_data.clear()
+    at = _app()
+    assert not at.exception, (how, [e.value for e in at.exception])
+    assert at.error and all(str(bad) in e.value for e in at.error), (how, [e.value for e in at.error])
+    at.switch_page("pages/thresholds.py").run()
+    assert not at.exception, how
+
+
+@pytest.mark.parametrize("where", ["a file", "a read-only folder"])
+def test_a_data_folder_that_cannot_hold_the_demo_is_one_message(where, tmp_path, monkeypatch):
+    import streamlit as st
+    from test_cli_errors import _read_only_folder
+
+    if where == "a file":
+        data = tmp_path / "notes.txt"
+        data.write_text("mine")
+    else:
+        data = _read_only_folder(tmp_path)
+    monkeypatch.delenv("ICONICITY_DB", raising=False)
+    monkeypatch.setenv("ICONICITY_DATA", str(data))
+    st.cache_data.clear()
+    at = _app()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and any("folder" in e.value for e in at.error), [e.value for e in at.error]
+    if where == "a file":
+        assert data.read_text() == "mine"

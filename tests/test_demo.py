@@ -73,3 +73,95 @@ def test_demo_dedups_the_stereo_pair(small_demo_db):
     con = duckdb.connect(str(small_demo_db), read_only=True)
     dropped = con.execute("SELECT slug FROM ref_dedup WHERE NOT kept").fetchall()
     assert ("motorcycle",) in dropped
+
+
+# -- the demo owns only what it made ------------------------------------------------------------------------------
+def _bytes(folder):
+    from pathlib import Path
+
+    return {str(p.relative_to(folder)): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()}
+
+
+def test_the_demo_never_replaces_a_users_database_or_folder(small_demo_db, tmp_path):
+    from helpers import invoke
+
+    user = tmp_path / "study.duckdb"
+    user.write_bytes(b"")
+    import shutil
+
+    shutil.copy(small_demo_db, tmp_path / "scratch.duckdb")
+    con = duckdb.connect(str(tmp_path / "scratch.duckdb"))
+    con.execute("DELETE FROM meta WHERE key = 'demo_version'")                 # a scores database, not a demo
+    con.close()
+    (tmp_path / "scratch.duckdb").rename(user)
+    dataset = tmp_path / "study_dataset"
+    dataset.mkdir()
+    (dataset / "notes.txt").write_text("my notes")
+    before = _bytes(tmp_path)
+    r = invoke("demo", "--db", user, "--embedders", "baseline", "--per-cell", "1", "--quiet")
+    assert r.exit_code == 2 and "is not a demo database" in r.stderr and "--db" in r.stderr, r.output
+    r = invoke("demo", "--db", tmp_path / "new.duckdb", "--embedders", "baseline", "--per-cell", "1", "--quiet")
+    assert r.exit_code == 0, r.output                                             # a new path next to them is fine
+    (tmp_path / "other_dataset").mkdir()
+    (tmp_path / "other_dataset" / "x.png").write_bytes(b"mine")
+    r = invoke("demo", "--db", tmp_path / "other.duckdb", "--embedders", "baseline", "--per-cell", "1", "--quiet")
+    assert r.exit_code == 2 and "was not made by the demo" in r.stderr, r.output
+    after = _bytes(tmp_path)
+    assert {k: v for k, v in after.items() if k in before} == before              # every byte of the user's files
+    assert (tmp_path / "other_dataset" / "x.png").read_bytes() == b"mine"
+
+
+def test_the_demo_rebuilds_what_it_made(tmp_path):
+    from helpers import invoke
+
+    from iconicity_core.demo.build import MARKER, demo_state
+
+    db = tmp_path / "demo.duckdb"
+    for _ in range(2):
+        r = invoke("demo", "--db", db, "--embedders", "baseline", "--per-cell", "1", "--quiet")
+        assert r.exit_code == 0, r.output
+    assert demo_state(db) == "current" and (tmp_path / "demo_dataset" / MARKER).is_file()
+
+
+def test_a_demo_being_written_is_waited_for_never_rebuilt(small_demo_db, tmp_path, monkeypatch):
+    """`iconicity analyze` (a writer) holds the demo while the dashboard starts for the first time, or while
+    `iconicity demo` runs: both say "wait", and the writer's file is untouched."""
+    import shutil
+    import subprocess
+    import sys
+
+    from helpers import APP, invoke
+    from streamlit.testing.v1 import AppTest
+
+    from iconicity_core.dashboard import databases
+    from iconicity_core.errors import DatabaseBusy
+
+    data = tmp_path / "data"
+    data.mkdir()
+    demo = data / "demo.duckdb"
+    shutil.copy(small_demo_db, demo)
+    con = duckdb.connect(str(demo))
+    con.execute("UPDATE meta SET value = 'older' WHERE key = 'demo_version'")     # a demo the dashboard would rebuild
+    con.close()
+    before = demo.read_bytes()
+    monkeypatch.delenv("ICONICITY_DB", raising=False)
+    monkeypatch.setenv("ICONICITY_DATA", str(data))
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ok', flush=True); time.sleep(120)", str(demo)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(DatabaseBusy):
+            databases.needs_demo(demo)                                             # busy is not "not current"
+        r = invoke("demo", "--embedders", "baseline", "--per-cell", "1", "--quiet")
+        assert r.exit_code == 2 and "in use by another process" in r.stderr, r.output
+        import streamlit as st
+
+        st.cache_data.clear()
+        at = AppTest.from_file(APP, default_timeout=180).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("in use by another process" in e.value and "reload" in e.value for e in at.error), \
+            [e.value for e in at.error]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert demo.read_bytes() == before and not (data / "demo_dataset").exists()

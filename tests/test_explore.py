@@ -313,3 +313,58 @@ def test_the_label_queue_spreads_over_models_and_similarity_and_skips_what_is_la
     assert label_queue(eng, mask, done, n=60, seed=0) == q and label_queue(eng, mask, done, n=60, seed=1) != q
     everything = label_queue(eng, mask & (label != None), set(), n=500)  # noqa: E711  only labelled images left
     assert sorted(everything) == sorted(eng.a.file_id[mask & (label != None)].astype(str))  # noqa: E711
+
+
+def test_the_labels_sidecar_is_spreadsheet_safe_and_read_back_exactly(tmp_path):
+    """Image paths a spreadsheet would run (``=…``, ``@…``, ``+…``, ``-…``, and a path that itself starts with
+    ``'=``) go into DB.labels.csv neutralised — by `labels import` as by the Label page — and come back exactly."""
+    import csv
+    import io
+    from types import SimpleNamespace
+
+    from helpers import build_small_dataset, save, texture
+
+    from iconicity_core.dashboard import cache, labelling
+    from iconicity_core.io.csvfiles import FORMULA_START, neutralise
+
+    root = build_small_dataset(tmp_path / "ds")
+    names = ["=HYPERLINK(1).png", "@SUM(1).png", "+1.png", "-1.png", "'=quoted.png"]
+    for i, name in enumerate(names):                        # at the dataset's root: the relative path is the name
+        save(texture(900 + i), root / name)
+    with open(root / "generations.csv", "w", newline="") as g:
+        csv.writer(g).writerows([["path", "model", "slug"], *[[n, "model_c", "mona"] for n in names]])
+    database = tmp_path / "s.duckdb"
+    cli("score", root, "--db", database, *BASELINE)
+    rel = names
+    f = tmp_path / "in.csv"
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["image", "label"], *[[r, "replica"] for r in rel[:3]]])        # as a person types them
+    f.write_text(buf.getvalue())
+    r = invoke("labels", "import", "--db", database, f)
+    assert r.exit_code == 0 and "3 label(s) added" in r.output, r.output
+    ctx = SimpleNamespace(db=database, key=(str(database), cache.file_version(database)))
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["image", "label"], *[[neutralise(r), "miss"] for r in rel[3:]]])  # as `labels export` writes
+    n, problems = labelling.import_labels(ctx, buf.getvalue().encode(), "page.csv", "=cmd|' /C calc'!A0")
+    assert n == 2 and not problems
+    raw = list(csv.reader(io.StringIO(labels.sidecar(database).read_text())))
+    assert all(not c.startswith(FORMULA_START) for row in raw for c in row), raw
+    assert labels.current(database) == {**{r: "replica" for r in rel[:3]}, **{r: "miss" for r in rel[3:]}}
+    assert {r["who"] for r in labels.rows(database)} == {"import", "=cmd|' /C calc'!A0"}
+    exported = cli("labels", "export", "--db", database)
+    assert all(not c.startswith(FORMULA_START) for row in csv.reader(io.StringIO(exported)) for c in row)
+    assert labels.read_labels(_write(tmp_path / "back.csv", exported))[0] == labels.current(database)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_labels_export_of_a_sidecar_without_usable_labels_says_so(tmp_path, small_dataset):
+    database = tmp_path / "s.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE)
+    labels.sidecar(database).write_text("picture;verdict\nx;y\n")
+    r = invoke("labels", "export", "--db", database)
+    assert r.exit_code == 0 and r.stdout == "image,label\n"
+    assert "no usable label" in r.stderr and "problem:" in r.stderr, r.stderr

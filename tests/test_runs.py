@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import duckdb
 import pandas as pd
@@ -118,3 +119,87 @@ def test_metrics_reads_a_prefix_of_the_run_id(scored_db):
     a = pd.read_csv(io.StringIO(cli("metrics", "--db", scored_db, "--run", run[:5])))
     b = pd.read_csv(io.StringIO(cli("metrics", "--db", scored_db)))
     pd.testing.assert_frame_equal(a, b)
+
+
+# -- runs delete by ownership -------------------------------------------------------------------------------------
+@pytest.fixture()
+def original(tmp_path, small_dataset):
+    """A database with a run of every kind that writes files: a map (``DB.maps/``), an export beside it (keys
+    relative to its folder) and an analysis in another folder (absolute keys), plus evaluate, calibrate and a
+    covariate run; every file it wrote, with its bytes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    db = home / "study.duckdb"
+    cli("score", small_dataset, "--db", db, "--clip-model", "baseline", "--dino-model", "baseline", "--quiet",
+        "--keep-embeddings", "all")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image,label\ngenerations/model_a/mona/copy.png,replica\n"
+                      "generations/model_a/mona/shuffled.png,reinterpretation\ngenerations/model_a/mona/other.png,miss\n")
+    cli("map", "--db", db)
+    cli("export", "--db", db, "--out", home / "exports")
+    (tmp_path / "elsewhere").mkdir()
+    cli("analyze", "--db", db, "--out", tmp_path / "elsewhere" / "an", "--n-resamples", "5", "--covariates",
+        "sitelinks")
+    cli("evaluate", "--db", db, "--labels", labels, "--out", tmp_path / "ev.csv", "--n-resamples", "5", "--quiet")
+    cli("calibrate", "--db", db, "--labels", labels, "--n-resamples", "5")
+    cli("covariates", "dates", "--db", db, "--column", "inception")
+    files = {p: p.read_bytes() for p in [*home.rglob("*"), *(tmp_path / "elsewhere").rglob("*")]
+             if p.is_file() and p != db and not p.name.endswith((".wal", ".lock", ".labels.csv"))}
+    assert any(".maps" in str(p) for p in files) and any("exports" in str(p) for p in files)
+    assert any("elsewhere" in str(p) for p in files)
+    return db, files
+
+
+def _runs(db) -> dict[str, str]:
+    return {r["kind"]: r["run_id"] for r in json.loads(cli("runs", "--db", db, "--format", "json"))["rows"]}
+
+
+@pytest.mark.parametrize("where", ["same folder", "other folder"])
+def test_runs_delete_in_a_copy_keeps_every_file_of_the_original(original, tmp_path, where):
+    db, files = original
+    copy = (db.parent / "copy.duckdb") if where == "same folder" else (tmp_path / "other" / "copy.duckdb")
+    copy.parent.mkdir(exist_ok=True)
+    shutil.copy(db, copy)
+    kinds = _runs(copy)
+    assert {"score", "map", "export", "analyze", "evaluate", "calibrate", "covariate"} <= set(kinds)
+    said = ""
+    for kind in ("map", "export", "analyze", "evaluate", "calibrate", "covariate", "score"):
+        if kind != "score" and kind not in _runs(copy):
+            continue
+        out = cli("runs", "delete", kinds[kind], "--db", copy, "--yes")
+        said += out
+        assert "deleted run" in out and "removed" not in out, (kind, out)
+        assert {p: p.read_bytes() for p in files if p.exists()} == files, kind      # every byte of the original
+    assert "not this one" in said                                                    # says why it kept them
+    # the original itself removes what it wrote
+    out = cli("runs", "delete", _runs(db)["score"], "--db", db, "--yes")
+    assert "removed" in out and not [p for p in files if p.exists()], out
+
+
+def test_runs_delete_never_reaches_outside_through_a_recorded_path(original, tmp_path):
+    db, files = original
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (db.parent / "link").symlink_to(outside)
+    (outside / "v2.txt").write_text("precious too")
+    from iconicity_core.io.provenance import sha256_file
+
+    rid = _runs(db)["export"]
+    con = database.connect(db)
+    outputs = {"files": {"../victim.txt": sha256_file(victim), "link/v2.txt": sha256_file(outside / "v2.txt"),
+                         str(victim): sha256_file(victim)}, "database": str(db), "folders": [str(db.parent)]}
+    con.execute("UPDATE runs SET outputs = ? WHERE run_id = ?", [json.dumps(outputs), rid])
+    con.close()
+    out = cli("runs", "delete", rid, "--db", db, "--yes")
+    assert victim.read_text() == "precious" and (outside / "v2.txt").read_text() == "precious too"
+    assert "climbs out" in out and "outside the database's folder" in out, out
+
+
+def test_a_moved_database_still_deletes_the_files_it_wrote(original, tmp_path):
+    db, files = original
+    moved = db.parent / "renamed.duckdb"
+    db.rename(moved)
+    out = cli("runs", "delete", _runs(moved)["map"], "--db", moved, "--yes")
+    assert "removed" in out and not [p for p in files if ".maps" in str(p) and p.exists()], out

@@ -99,14 +99,14 @@ def test_share_cli_writes_the_file_and_says_what_to_do_when_it_cannot(small_demo
     assert r.returncode == 2 and "raise --max-mb" in r.stderr
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
     db_bytes = small_demo_db.read_bytes()
-    for args, says in ((["--out", small_demo_db], "the scores database itself"), (["--out", tmp_path], "is a folder"),
+    for args, says in ((["--out", small_demo_db], "is a DuckDB database"), (["--out", tmp_path], "is a folder"),
                        (["--kind", "Dynamic"], "--kind Dynamic"), (["--model", "nosuch"], "--model nosuch"),
-                       (["--max-mb", "nan"], "positive number"), (["--out", out / "x.html"], "cannot write")):
+                       (["--max-mb", "nan"], "positive number"), (["--out", out / "x.html"], "is a file, not a folder")):
         r = _cli("share", "--db", small_demo_db, "--images", "none", "-q", *args)
         assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     assert small_demo_db.read_bytes() == db_bytes
     r = _cli("share", "--db", tmp_path / "findings.html", "-q")
-    assert r.returncode == 2 and "not a valid DuckDB" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "not a DuckDB database" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_start_view_is_always_one_the_page_can_show(small_demo_db):

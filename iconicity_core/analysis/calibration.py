@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..core import metrics as K
 from ..core.sweeps import TAU_GRID
+from ..errors import NoResults
 from .roc import RECOGNISABLE, auc_ci, labelled_scores
 
 
@@ -141,7 +142,9 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
                 f"tau_at_precision_{target_precision:g}": float(ok["tau"].iloc[0]) if len(ok) else np.nan,
                 "recall_there": float(ok["tpr"].iloc[0]) if len(ok) else np.nan}
         out.append(row)
-    return pd.DataFrame(out)
+    cols = ["threshold", "separation", "n_pos", "n_neg", "roc_auc", "ci_low", "ci_high", "youden_tau", "youden_j",
+            f"tau_at_precision_{target_precision:g}", "recall_there"]
+    return pd.DataFrame(out).reindex(columns=cols)      # a separation with one class only: its numbers empty
 
 
 def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 0.9,
@@ -170,7 +173,13 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
                               "label": labels})
         labels = with_sidecar_labels(con, files).astype(object)
     if labels.notna().sum() == 0:
-        raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
+        raise NoResults("no labelled images: the database has no labels — pass --labels with an image,label CSV")
+    given = labels.dropna()
+    if not ((given.isin(RECOGNISABLE).any() and (given == "miss").any())
+            or ((given == "replica").any() and (given == "reinterpretation").any())):
+        raise NoResults(f"the labels have one class only ({', '.join(sorted(set(given)))}): calibration needs both sides "
+                        "of a separation — some 'miss' and some recognisable images (replica / partial / "
+                        "reinterpretation), or some 'replica' and some 'reinterpretation' (nothing was recorded)")
     rule = run_thresholds(db.runs.get(con, run_id).get("config")).rule
     config = {"target_precision": target_precision, "bootstrap_resamples": n_resamples, "rule": rule}
     inputs = {"labels_file": str(labels_file) if labels_file else "database",

@@ -27,7 +27,8 @@ class WorkConsistency:
     slug: str
     images: pd.DataFrame          # file_id, relpath, mean_similarity, robust_z, outlier
     matrix: pd.DataFrame          # pairwise cosine, indexed by relpath
-    cra: pd.DataFrame             # per model and variant: n, cra_all, cra_without_outliers, n_best_is_outlier, exact
+    cra: pd.DataFrame             # per model and variant: n, cra_all, cra_without_outliers (NaN when every image is an
+                                  # outlier: no reference is left), n_refs_kept, n_best_is_outlier, exact
 
 
 def robust_z(x: np.ndarray) -> np.ndarray:
@@ -90,7 +91,9 @@ def work_consistency(con, run_id: str, slug: str, t: Thresholds, z: float = Z, f
     cra = (gens.groupby(["model", "variant"])
                .agg(n=("file_id", "size"), cra_all=("rec_all", "mean"), cra_without_outliers=("rec_without", "mean"),
                     n_best_is_outlier=("best_is_outlier", "sum"))
-               .reset_index().assign(exact=exact))
+               .reset_index().assign(n_refs_kept=int((~out).sum()), exact=exact))
+    if not keep_ids:                          # every image an outlier: no reference is left, so no CRA without them
+        cra["cra_without_outliers"] = np.nan
     return WorkConsistency(slug, images, matrix, cra)
 
 
@@ -105,6 +108,7 @@ def consistency_table(con, run_id: str, t: Thresholds, z: float = Z, floor: floa
         images.append(w.images.assign(slug=slug))
         cras.append(w.cra.assign(slug=slug))
     cols_i = ["slug", "file_id", "relpath", "mean_similarity", "robust_z", "outlier"]
-    cols_c = ["slug", "model", "variant", "n", "cra_all", "cra_without_outliers", "n_best_is_outlier", "exact"]
+    cols_c = ["slug", "model", "variant", "n", "cra_all", "cra_without_outliers", "n_refs_kept", "n_best_is_outlier",
+              "exact"]
     return (pd.concat(images, ignore_index=True)[cols_i] if images else pd.DataFrame(columns=cols_i),
             pd.concat(cras, ignore_index=True)[cols_c] if cras else pd.DataFrame(columns=cols_c))

@@ -13,11 +13,15 @@ from pathlib import Path
 from .. import db
 from ..core.names import norm_slug
 from ..db.captions import MATCH_RULE
+from ..errors import NoResults
 from ..io.csvfiles import read_table
 
 
 def _write(con, columns: dict[str, tuple[dict, str, dict]], config: dict, inputs: dict | None = None) -> list[str]:
-    """Write ``columns`` (name -> (values by slug, source, details)) as one recorded covariate run."""
+    """Write ``columns`` (name -> (values by slug, source, details)) as one recorded covariate run (nothing is
+    recorded when the database has no references: :class:`~iconicity_core.errors.NoResults`)."""
+    if not db.refs.titles(con):
+        raise NoResults("the database has no references yet — score a dataset into it first (`iconicity score`)")
     with db.runs.recorded(con, "covariate", config, inputs) as rec:
         out = [db.refs.write_covariate(con, name, values, True, source, details, rec.run_id)
                for name, (values, source, details) in columns.items()]
@@ -155,6 +159,9 @@ def import_csv(con, path: Path, column: str, name: str | None = None, source: st
         values[norm_slug(row["slug"])] = v if isinstance(v, float) else None
     known = set(db.refs.titles(con))
     details = {"file": Path(path).name, "column": column, "rows": len(values), "matched": len(known & set(values))}
+    if known and not details["matched"]:
+        raise NoResults(f"none of the {len(values)} slug(s) in {Path(path).name} is a reference of the database (it has "
+                        f"{len(known)}, e.g. {sorted(known)[0]!r}) — check the slug column")
     return _write(con, {name or column: ({s: v for s, v in values.items() if s in known}, source, details)},
                   {"command": "import", "column": column, "source": source}, {"file_sha256": sha256_file(path)})[0]
 

@@ -10,8 +10,8 @@ from .. import db
 from ..config import Thresholds
 from ..core import metrics as K
 from ..core.grid import parse_grid
-from ..io.atomic import atomic_write
 from ..io.csvfiles import to_csv
+from ..io.outputs import fence_output, fenced_folder, write_output
 from ..io.provenance import record_files
 
 DYN_COLS = ["ref_images_kept", "n_ref_before", "n_ref_kept", "n_ref_dups_removed"]
@@ -25,7 +25,7 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     ``cra_pass`` and the thresholded ``vr``. Each with a ``.meta.json``; recorded as an ``export`` run.
     The threshold rule is the run's (``>=`` for a run scored with ``--preset authors``)."""
     run_id = db.runs.resolve(con, run_id)
-    out = Path(out_dir)
+    out = fence_output(out_dir, "folder")            # never a database, its maps folder, a file; created below
     run = db.runs.get(con, run_id)
     rows, cols = parse_grid(run["grid"])
     base = db.exports.generated_rows(con, run_id).merge(db.exports.reference_info(con, run_id), on="slug", how="left")
@@ -53,14 +53,18 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
                                             "every generated image, with cra_pass and the thresholded vr")
     rule = K.RULE_TEXT[t.rule]
     config = {"format": "authors", "thresholds": t.as_dict(), "threshold_rule": rule, "out": str(out)}
+    fenced_folder(out)
+    for path in tables:                              # every file fenced before anything is written
+        fence_output(path, "file")
+        fence_output(path.with_suffix(".meta.json"), "file")
     with db.runs.recorded(con, "export", config, parent_run=run_id) as rec:
         files = {}
         for path, (df, note) in tables.items():
             meta = {"run_id": run_id, "export_run": rec.run_id, "thresholds": t.as_dict(), "threshold_rule": rule,
                     "clip": run["clip_info"], "dino": run["dino_info"], "versions": run["versions"],
                     "preset": (run.get("config") or {}).get("preset"), "rows": len(df), "note": note}
-            files[path] = atomic_write(path, to_csv(df))
-            files[path.with_suffix(".meta.json")] = atomic_write(path.with_suffix(".meta.json"),
+            files[path] = write_output(path, to_csv(df))
+            files[path.with_suffix(".meta.json")] = write_output(path.with_suffix(".meta.json"),
                                                                  json.dumps(meta, indent=2, default=str))
         rec.outputs.update(record_files(files, db.path_of(con)))
     return list(tables)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import db
+from ..errors import OutputRefused
 from ..io.atomic import atomic_write
 from .projection import project
 
@@ -76,9 +77,10 @@ def store(database: str | Path | None, run_id: str, method: str, ids, vecs: np.n
         out.to_parquet(buf, index=False)
         path = sidecar(database, run_id, method)
         try:
-            atomic_write(path, buf.getvalue())
-        except OSError as e:
-            raise MapNotStored(out, f"the map could not be stored at {path} ({e.strerror or e}): it is shown, "
+            atomic_write(path, buf.getvalue(), create_parents=True)     # DB.maps/ is made on first use
+        except (OSError, OutputRefused) as e:
+            why = getattr(e, "strerror", None) or e
+            raise MapNotStored(out, f"the map could not be stored at {path} ({why}): it is shown, "
                                     f"but computed again next time — remove or rename what is at {path.parent}") from None
     return out
 

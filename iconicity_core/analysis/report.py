@@ -8,8 +8,9 @@ import pandas as pd
 
 from .. import db
 from ..config import Filters, Thresholds
-from ..io.atomic import atomic_write
+from ..errors import InvalidArgument
 from ..io.csvfiles import to_csv
+from ..io.outputs import fence_output, fenced_folder, write_output
 from ..io.provenance import record_files
 from .correlation import correlation_table, multivariable
 from .tables import with_covariates
@@ -29,8 +30,9 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
         raise ValueError(f"unknown covariate(s) {missing}; numeric columns are: {', '.join(available) or 'none'}")
     if not covs:
         raise ValueError("the references have no numeric covariates — add some with `iconicity covariates ...`")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = fence_output(out, "folder")                # never a database, its maps folder, a file; created below
+    if n_resamples < 1:
+        raise InvalidArgument(f"n_resamples must be at least 1, got {n_resamples}")
     refs = with_covariates(db.metrics.metrics_table(con, "reference", t, Filters(), run_id), db.refs.table(con))
     if variant is not None and variant in set(refs["variant"]):
         refs = refs[refs["variant"] == variant]
@@ -76,7 +78,10 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
         files[out / "analysis.meta.json"] = json.dumps({"run_id": run_id, "analyze_run": rec.run_id, **config,
                                                         "covariate_sources": db.refs.sources_dict(con)},
                                                        indent=2, default=str)
+        fenced_folder(out)
+        for path in files:                           # every file fenced before anything is written
+            fence_output(path, "file")
         for path, data in files.items():
-            atomic_write(path, data)
+            write_output(path, data)
         rec.outputs.update(record_files(files, db.path_of(con)))
     return list(files)

@@ -21,6 +21,7 @@ from scipy.stats import kendalltau, wilcoxon
 
 from ..config import Filters, Thresholds
 from ..core import metrics as K
+from ..errors import InvalidArgument, NoResults
 from .engine import Engine
 
 METRICS = ("cra", "vr", "crt")
@@ -86,8 +87,18 @@ def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=(0.6, 0.7, 0.8), p
     share of (model, reference) points whose quadrant differs from the operating point's; and the list of
     conclusions that hold across the whole grid or flip. A run with a distinct dynamic CLIP τ keeps its offset
     (dynamic τ = grid τ + (τ_dynamic − τ)). ``variant``: one prompt variant (default: ``title`` when present)."""
-    variants = engine.a.variants
-    variant = variant or ("title" if "title" in variants else (variants[0] if variants else None))
+    variants = list(engine.a.variants)
+    if n_resamples < 1:
+        raise InvalidArgument(f"n_resamples must be at least 1, got {n_resamples}")
+    if not variants:
+        raise NoResults("the run has no scored generated images: there is nothing to check — score some first")
+    if variant is not None and variant not in variants:
+        raise InvalidArgument(f"variant {variant!r} is not a prompt variant of the run (it has {', '.join(variants)})")
+    for name, taus in (("clip_taus", clip_taus), ("patch_taus", patch_taus)):
+        vals = [float(v) for v in taus]
+        if not vals or len(set(vals)) != len(vals):
+            raise InvalidArgument(f"{name} must list each threshold once (at least one), got {vals}")
+    variant = variant or ("title" if "title" in variants else variants[0])
     f = replace(f, variants=(variant,)) if variant is not None else f
     offset = t.dynamic_tau - t.clip_tau
 

@@ -18,17 +18,22 @@ from .options import (
     Pooling,
     Quiet,
     Run,
+    at_least_one,
     emit,
     fail,
     open_db,
+    out_option,
     report_items,
+    resolve_run,
     thresholds,
+    warn,
 )
 
 
 def analyze(
     db: Db,
-    out: Path = typer.Option(Path("analysis"), "--out", help="Folder for the CSV, LaTeX and HTML files."),
+    out: Path = out_option("folder", Path("analysis"), "--out", help="Folder for the CSV, LaTeX and HTML files (created "
+                                                                     "if missing; its parent must exist)."),
     covariates: str | None = typer.Option(None, help="Comma-separated covariate columns (default: all numeric)."),
     clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     pooling: Pooling = POOLING,
@@ -44,6 +49,7 @@ def analyze(
 
     if correction not in ("holm", "bh"):
         fail("--correction must be holm or bh")
+    at_least_one(n_resamples, "--n-resamples")
     con = open_db(db)
     run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling, match)
     try:
@@ -57,7 +63,8 @@ def analyze(
 
 def evaluate(
     db: Db,
-    out: Path = typer.Option(Path("evaluation.csv"), "--out", help="CSV of AUCs (a .meta.json goes beside it)."),
+    out: Path = out_option("file", Path("evaluation.csv"), "--out", help="CSV of AUCs (a .meta.json goes beside it; "
+                                                                         "the folder must exist)."),
     labels: Path | None = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
                                                     "default: the labels stored in the database (demo)."),
     sscd: Path | None = typer.Option(None, help="SSCD TorchScript file (not bundled: non-commercial licence)."),
@@ -75,10 +82,12 @@ def evaluate(
     skipped and listed; the run is recorded (`iconicity runs`)."""
     from ..analysis.evaluate import evaluate as run_evaluate
     from ..embedders import ModelLoadError
-    from ..io.atomic import atomic_write
+    from ..io.outputs import fence_output, write_output
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
+    at_least_one(n_resamples, "--n-resamples")
+    meta_out = fence_output(out.with_suffix(".meta.json"), "file")
     con = open_db(db)
     run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, match=match)
     try:
@@ -89,11 +98,11 @@ def evaluate(
     report_items(ev.skipped, "skipped")
     from ..io.csvfiles import to_csv
 
-    atomic_write(out, to_csv(ev.table))
+    write_output(out, to_csv(ev.table))
     summary = {"evaluate_run": ev.run_id, "n_labelled": ev.n_labelled, "n_scored": ev.n_scored,
                "n_skipped": len(ev.skipped), "thresholds": t.as_dict(), "precision": precision,
                "bootstrap_resamples": n_resamples}
-    atomic_write(out.with_suffix(".meta.json"), json.dumps(summary, indent=2))
+    write_output(meta_out, json.dumps(summary, indent=2))
     if fmt == "json":
         typer.echo(json.dumps({**summary, "rows": json.loads(ev.table.to_json(orient="records"))}, indent=2))
         return
@@ -113,23 +122,24 @@ def calibrate(
 ) -> None:
     """Which CLIP τ and patch τ do labelled images support? ROC-AUC with CI, Youden's point and the τ at a
     target precision, for recognisable-vs-miss (CLIP τ) and replica-vs-reinterpretation (patch τ)."""
-    from .. import db as database
     from ..analysis.calibration import calibrate_run
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
+    at_least_one(n_resamples, "--n-resamples")
     con = open_db(db)
     try:
-        table, rid = calibrate_run(con, database.runs.resolve(con, run), labels, target_precision, n_resamples)
+        table, rid = calibrate_run(con, resolve_run(con, run), labels, target_precision, n_resamples)
     except (ValueError, LookupError, FileNotFoundError) as e:
         fail(str(e))
     if fmt == "json":
         typer.echo(json.dumps({"calibrate_run": rid, "rows": json.loads(table.to_json(orient="records"))}, indent=2))
         return
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    typer.echo(f"suggested: --clip-tau {table.set_index('threshold').loc['clip_tau', 'youden_tau']:.2f} "
-               f"--patch-tau {table.set_index('threshold').loc['patch_tau', 'youden_tau']:.2f} (Youden's point; "
-               f"calibrate run {rid})", err=True)
+    best = table.set_index("threshold")["youden_tau"].dropna()
+    flags = " ".join(f"--{name.replace('_', '-')} {tau:.2f}" for name, tau in best.items())
+    typer.echo(f"suggested: {flags} (Youden's point; calibrate run {rid})" if flags else
+               f"no threshold suggested: each separation has labels of one class only (calibrate run {rid})", err=True)
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -139,6 +149,9 @@ def _floats(text: str, name: str) -> list[float]:
         fail(f"{name} takes comma-separated numbers, e.g. 0.6,0.7,0.8")
     if not out or not all(-1 <= v <= 1 for v in out):
         fail(f"{name}: thresholds must lie in [-1, 1]")
+    twice = sorted({v for v in out if out.count(v) > 1})
+    if twice:
+        fail(f"{name} lists {', '.join(f'{v:g}' for v in twice)} more than once: give each threshold once")
     return out
 
 
@@ -149,35 +162,44 @@ def robustness(
     pooling: Pooling = POOLING, match: Match = MATCH, run: Run = None,
     variant: str | None = typer.Option(None, help="Prompt variant (default: title)."),
     n_resamples: int = typer.Option(999, help="Bootstrap resamples over references."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for robustness.csv / .tex / conclusions.csv."),
+    out: Path | None = out_option("folder", None, "--out", help="Folder for robustness.csv / .tex / conclusions.csv "
+                                                               "(created if missing; its parent must exist)."),
     fmt: Format = "text",
 ) -> None:
     """The sensitivity grid: per (CLIP τ, patch τ) the per-model CRA / VR / CRT with bootstrap CIs, whether the
     model ranking survives (Kendall τ vs the run's operating point), the share of references whose quadrant
     changes, and which conclusions hold across the whole grid and which flip."""
     import json as _json
+    import warnings
 
     from ..analysis.robustness import sensitivity_grid
     from ..api import Results
-    from ..io.atomic import atomic_write
+    from ..errors import PartialRunWarning
     from ..io.csvfiles import to_csv
+    from ..io.outputs import fenced_folder, write_output
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
+    at_least_one(n_resamples, "--n-resamples")
+    grid_taus = _floats(clip_taus, "--clip-taus"), _floats(patch_taus, "--patch-taus")
     try:
-        res = Results(db, run)
-    except (LookupError, FileNotFoundError, ValueError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialRunWarning)     # said below, as one line
+            res = Results(db, run)
+        t = res.thresholds(pooling=pooling, match=match)
+    except (LookupError, ValueError) as e:
         fail(str(e))
-    t = res.thresholds(pooling=pooling, match=match)
-    g = sensitivity_grid(res.engine, t, _floats(clip_taus, "--clip-taus"), _floats(patch_taus, "--patch-taus"),
-                         variant=variant, n_resamples=n_resamples)
+    if res.partial_note:
+        warn(res.partial_note)
+    g = sensitivity_grid(res.engine, t, *grid_taus, variant=variant, n_resamples=n_resamples)
     meta = {"run_id": res.run_id, "operating_point": t.as_dict(), "variant": g["variant"],
             "bootstrap_resamples": n_resamples}
     if out is not None:
+        out = fenced_folder(out)
         for name, df in (("robustness", g["table"]), ("robustness_points", g["points"]), ("conclusions", g["conclusions"])):
-            atomic_write(out / f"{name}.csv", to_csv(df))
-            atomic_write(out / f"{name}.tex", df.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True))
-        atomic_write(out / "robustness.meta.json", _json.dumps(meta, indent=2))
+            write_output(out / f"{name}.csv", to_csv(df))
+            write_output(out / f"{name}.tex", df.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True))
+        write_output(out / "robustness.meta.json", _json.dumps(meta, indent=2))
     if fmt == "json":
         typer.echo(_json.dumps({**meta, **{k: _json.loads(g[k].to_json(orient="records")) for k in
                                            ("table", "points", "conclusions")}}, indent=2))
@@ -205,6 +227,10 @@ def references_consistency(
     run_id, t = thresholds(con, run, None, None, None)
     floor = t.clip_tau if min_similarity is None else min_similarity
     images, cras = consistency_table(con, run_id, t, z, floor)
+    if cra:
+        for slug in sorted(set(cras.loc[cras["n_refs_kept"] == 0, "slug"])):
+            warn(f"{slug}: every reference image is an outlier at these settings — no CRA without them (left empty); "
+                 "loosen --z or --min-similarity")
     emit(cras if cra else images, fmt, meta={"run_id": run_id, "z": z, "min_similarity": floor,
                                              "thresholds": t.as_dict()})
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from ..embedders import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
-from .options import Db, Device, fail, open_db
+from .options import Db, Device, fail, open_db, out_option
 
 covariates_app = typer.Typer(no_args_is_help=True, help="Add covariates to the references (each a recorded run).")
 
@@ -32,7 +32,8 @@ def cov_uniqueness(db: Db) -> None:
 def cov_ambiguity(
     db: Db,
     endpoint: str = typer.Option("https://query.wikidata.org/sparql"),
-    cache_dir: Path = typer.Option(Path(".iconicity_cache/wikidata"), help="Raw responses are cached here."),
+    cache_dir: Path = out_option("folder", Path(".iconicity_cache/wikidata"), "--cache-dir",
+                                 help="Raw responses are cached here (created with its parents).", create_parents=True),
 ) -> None:
     """Exact-label ambiguity on Wikidata: other items whose English label is the title."""
     from ..analysis.covariates import wikidata_ambiguity
@@ -55,11 +56,12 @@ def cov_distinctiveness(
 
     if clip_model == "baseline":
         fail("the appearance baseline has no text tower: use an open_clip model")
+    con = _writer(db)                                 # the database first: a wrong --db fails before the model loads
     try:
         emb = load_global(clip_model, clip_pretrained, device=resolve_device(device))
     except ModelLoadError as e:
         fail(str(e))
-    typer.echo("added: " + semantic_distinctiveness(_writer(db), emb, n_phrases))
+    typer.echo("added: " + semantic_distinctiveness(con, emb, n_phrases))
 
 
 @covariates_app.command("frequency")
@@ -100,7 +102,8 @@ def cov_popularity(
     project: str = typer.Option("en.wikipedia"),
     title_column: str | None = typer.Option(None, help="Reference column holding the article title."),
     endpoint: str = typer.Option("https://wikimedia.org/api/rest_v1", help="API base URL."),
-    cache_dir: Path = typer.Option(Path(".iconicity_cache/pageviews"), help="Raw responses are cached here."),
+    cache_dir: Path = out_option("folder", Path(".iconicity_cache/pageviews"), "--cache-dir",
+                                 help="Raw responses are cached here (created with its parents).", create_parents=True),
 ) -> None:
     """Popularity beyond sitelinks: Wikipedia page views, from a CSV or fetched (polite, cached)."""
     from ..analysis.covariates import fetch_pageviews as fetch

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import typer
 
-from .options import Db, Run, fail, open_db
+from .options import Db, Run, fail, open_db, out_option, resolve_run
 
 
 def map_(db: Db, method: str = typer.Option("pca", help="pca, or umap (needs umap-learn)."), run: Run = None) -> None:
     """Compute the 2-D map of a score run's images from their CLIP embeddings (stored beside the
     database; the dashboard's Map page reads it)."""
-    from .. import db as database
     from ..analysis.maps import map_run
 
     con = open_db(db)
     try:
-        path, n = map_run(con, database.runs.resolve(con, run), method)
+        path, n = map_run(con, resolve_run(con, run), method)
     except (LookupError, ValueError, OSError) as e:
         fail(str(e))
     finally:
@@ -29,19 +28,22 @@ labels_app = typer.Typer(no_args_is_help=True, help="Human labels, kept in DB.la
 
 
 @labels_app.command("export")
-def labels_export(db: Db, out: Path | None = typer.Option(None, "--out", "-o", help="CSV file (default stdout).")) -> None:
+def labels_export(db: Db, out: Path | None = out_option("file", None, "--out", "-o", help="CSV file (default stdout; "
+                                                         "never the labels file itself or a database).")) -> None:
     """The current labels as image,label (what `evaluate --labels` and `calibrate --labels` read)."""
     from ..io import labels
-    from ..io.atomic import atomic_write
+    from ..io.outputs import write_output
 
+    open_db(db, read_only=True).close()               # a scores database (its labels are beside it)
+    problems = labels.problems(db)
+    for item, msg in problems:
+        typer.secho(f"problem: {item}: {msg}" if item not in msg else f"problem: {msg}", fg="yellow", err=True)
     text = labels.export_csv(db)
-    if out is not None and out.is_dir():
-        fail(f"--out {out} is a folder — give a file name, e.g. --out {out / 'labels.csv'}")
+    if labels.sidecar(db).exists() and not labels.current(db):
+        typer.secho(f"warning: {labels.sidecar(db)} holds no usable label — the export is only a header", fg="yellow",
+                    err=True)
     if out:
-        try:
-            atomic_write(out, text)
-        except OSError as e:
-            fail(f"cannot write {out} ({e.strerror})")
+        write_output(out, text)
     else:
         typer.echo(text, nl=False)
 

@@ -1,5 +1,10 @@
 """Options shared by several commands (typer ``Annotated`` aliases), and the helpers every command uses
-to open a database, fail with a one-line message, and print tables."""
+to open a database, fail with a one-line message, and print tables.
+
+Every option that writes a file or a folder is made by :func:`out_option` (or :func:`out_argument`): its value
+passes the output fence (:func:`iconicity_core.io.outputs.fence_output`) when the command line is parsed, and
+its metavar (``FILE`` / ``FOLDER``) says which — ``tests/test_outputs.py`` finds every such option in the app
+and tries it against every forbidden target."""
 from __future__ import annotations
 
 import json
@@ -38,11 +43,68 @@ Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 
 POOLING = config.POOLING
 MATCH = config.MATCH
+#: Parameter names that write (the test of the fence finds them by these names and by their metavar).
+OUTPUT_NAMES = ("out", "output", "out_dir", "cache_dir")
+OUTPUT_METAVARS = {"FILE": "file", "FOLDER": "folder"}
+
+
+def _fencer(kind: str, create_parents: bool):
+    def check(value):
+        if value is None:
+            return None
+        from ..io.outputs import fence_output
+
+        return fence_output(value, kind, create_parents)      # OutputRefused: the error boundary's one line
+    return check
+
+
+def out_option(kind: str, default, *decls: str, help: str, create_parents: bool = False):  # noqa: A002
+    """A ``typer.Option`` that writes a ``file`` or a ``folder``, fenced when parsed (see the module docstring)."""
+    return typer.Option(default, *decls, help=help, callback=_fencer(kind, create_parents),
+                        metavar="FILE" if kind == "file" else "FOLDER")
+
+
+def out_argument(kind: str, help: str, create_parents: bool = False):  # noqa: A002
+    """A ``typer.Argument`` that writes into a folder (a dataset folder the study commands fill), fenced."""
+    return typer.Argument(..., help=help, callback=_fencer(kind, create_parents),
+                          metavar="FILE" if kind == "file" else "FOLDER")
+
+
+def one_line(msg: str) -> str:
+    """A message as one line (what the error boundary and :func:`fail` print)."""
+    return " ".join(part.strip() for part in str(msg).strip().splitlines() if part.strip())
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {msg}", fg="red", err=True)
+    typer.secho(f"error: {one_line(msg)}", fg="red", err=True)
     raise typer.Exit(code)
+
+
+def warn(msg: str) -> None:
+    typer.secho(f"warning: {one_line(msg)}", fg="yellow", err=True)
+
+
+def at_least_one(value: int, flag: str) -> int:
+    """Refuse a count below 1 (``--n-resamples 0`` computes nothing)."""
+    if value < 1:
+        fail(f"{flag} must be at least 1, got {value}")
+    return value
+
+
+def resolve_run(con, run: str | None) -> str:
+    """The score run (id or prefix; default the latest). The latest is never a silent default when it is not
+    finished: a warning on stderr names it and says how to finish it."""
+    from .. import db as database
+
+    try:
+        run_id = database.runs.resolve(con, run)
+    except (ValueError, LookupError) as e:
+        fail(str(e))
+    if run is None:
+        note = database.runs.partial_note(con, run_id)
+        if note:
+            warn(note)
+    return run_id
 
 
 def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: float | None,
@@ -52,27 +114,42 @@ def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: f
     given, else the run's operating point; always the run's threshold rule."""
     from .. import db as database
 
+    run_id = resolve_run(con, run)
     try:
-        run_id = database.runs.resolve(con, run)
         return run_id, config.run_thresholds(database.runs.get(con, run_id).get("config"), clip_tau, clip_tau_dynamic,
                                              patch_tau, pooling, match)
     except (ValueError, LookupError) as e:
         fail(str(e))
 
 
+#: Connections the running command opened: the error boundary closes them when the command ends, however it ends.
+OPEN: list = []
+
+
+def close_all() -> None:
+    while OPEN:
+        try:
+            OPEN.pop().close()
+        except Exception:       # noqa: BLE001 - closing what may already be closed
+            pass
+
+
 def open_db(path: Path, read_only: bool = False):
-    """Open a scores database or fail with what to do."""
+    """Open a scores database or fail with what to do. Only `score` (and `demo`) create a database: a writer
+    command given a path where there is none says so instead of creating an empty one."""
     from .. import db
 
     try:
-        return db.connect(path, read_only=read_only)
-    except (FileNotFoundError, db.DatabaseBusy, db.SchemaError) as e:
+        con = db.connect(path, read_only=read_only, create=False)
+    except db.DatabaseError as e:
         fail(str(e))
+    OPEN.append(con)
+    return con
 
 
 def emit(df, fmt: str, output: Path | None = None, meta: dict | None = None) -> None:
     """Print (or write) a table as CSV, or as JSON ``{...meta, "rows": [...]}``."""
-    from ..io.atomic import atomic_write
+    from ..io.outputs import write_output
 
     if fmt == "csv":
         from ..io.csvfiles import to_csv
@@ -85,7 +162,7 @@ def emit(df, fmt: str, output: Path | None = None, meta: dict | None = None) -> 
     else:
         fail(f"--format must be csv or json, got {fmt!r}")
     if output:
-        atomic_write(output, text)
+        write_output(output, text)
     else:
         sys.stdout.write(text)
 

@@ -20,6 +20,7 @@ from .options import (
     emit,
     fail,
     open_db,
+    out_option,
     thresholds,
 )
 
@@ -34,7 +35,8 @@ def metrics(
     match: Match = MATCH,
     fmt: Format = "csv",
     run: Run = None,
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+    output: Path | None = out_option("file", None, "--output", "-o", help="Write to a file instead of stdout (never "
+                                     "over a database or its sidecars; the folder must exist)."),
 ) -> None:
     """CRA / VR / VI / CRT from stored similarities, at any thresholds (nothing is re-embedded)."""
     from .. import db as database
@@ -57,7 +59,8 @@ def errors(db: Db, fmt: Format = "csv") -> None:
 
 def export(
     db: Db,
-    out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
+    out: Path = out_option("folder", Path("export"), "--out", help="Output folder (created if missing; its parent "
+                                                                   "must exist)."),
     fmt: str = typer.Option("authors", "--format", help="authors: the released scripts' CSV files."),
     clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     match: Match = MATCH,

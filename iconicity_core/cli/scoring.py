@@ -84,6 +84,12 @@ def score(
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
+    if not db.exists() and not db.is_symlink():
+        from ..io.outputs import fence_output
+
+        fence_output(db, "file")          # a new database: not in a sidecar's place, in a folder that exists
+    else:                                 # an existing one: usable, ours, not busy — said before models load
+        database.connect(db).close()
     try:
         rows, cols = parse_grid(grid)
         if preset not in config.PRESETS:
@@ -150,8 +156,10 @@ def score(
 
 
 def demo(
-    db: Path | None = typer.Option(None, "--db", help="Where to write the demo database "
-                                                           "(default: $ICONICITY_DATA/demo.duckdb)."),
+    db: Path | None = typer.Option(None, "--db", help="Where to write the demo database (default: "
+                                                      "$ICONICITY_DATA/demo.duckdb, its folder created). It replaces "
+                                                      "only a demo database, and removes only a dataset folder the "
+                                                      "demo made."),
     embedders: str = typer.Option("auto", help="auto (pretrained if cached, else baseline), baseline or pretrained."),
     per_cell: int = typer.Option(20, help="Generations per model, reference and prompt variant."),
     quiet: Quiet = False,
@@ -164,8 +172,8 @@ def demo(
     target = db or config.demo_db_path()
     t = time.perf_counter()
     try:
-        s = build_demo(target, embedders=embedders, per_cell=per_cell, quiet=quiet)
-    except (ModelLoadError, database.DatabaseBusy) as e:
+        s = build_demo(target, embedders=embedders, per_cell=per_cell, quiet=quiet, create_parents=db is None)
+    except (ModelLoadError, database.DatabaseError) as e:
         fail(str(e))
     n = s.n_generations_scored if s else "(built by another process)"
     typer.echo(f"demo: {n} generations scored in {time.perf_counter() - t:.1f}s -> {target}", err=True)

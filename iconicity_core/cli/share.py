@@ -5,12 +5,13 @@ from pathlib import Path
 
 import typer
 
-from .options import MATCH, POOLING, ClipTau, ClipTauDynamic, Db, Match, PatchTau, Pooling, Run, fail
+from .options import MATCH, POOLING, ClipTau, ClipTauDynamic, Db, Match, PatchTau, Pooling, Run, fail, out_option, warn
 
 
 def share(
     db: Db,
-    out: Path | None = typer.Option(None, "--out", "-o", help="HTML file to write [default: <db name>_findings.html]."),
+    out: Path | None = out_option("file", None, "--out", "-o", help="HTML file to write [default: <db name>_findings.html]; "
+                                                                    "never over a database or its sidecars."),
     images: str = typer.Option("evidence", help="none, evidence (every reference and each model's most and least "
                                                 "reused recognised generations) or all."),
     max_mb: float = typer.Option(40.0, "--max-mb", help="Size budget of the file in MB; images are left out first."),
@@ -29,31 +30,31 @@ def share(
     VI / CRT exactly as `iconicity metrics` when a threshold moves; thresholds given here are its
     starting view (default: the run's operating point)."""
     import math
+    import warnings
 
-    import duckdb
     from tqdm import tqdm
 
     from .. import db as database
     from ..api import Results
     from ..config import Filters, image_roots
+    from ..errors import PartialRunWarning
+    from ..io.outputs import fence_output
     from ..share import IMAGE_MODES, ShareTooLarge, build_share, default_out
 
     if images not in IMAGE_MODES:
         fail(f"--images must be one of {', '.join(IMAGE_MODES)}")
     if not math.isfinite(max_mb) or max_mb <= 0:
         fail("--max-mb must be a positive number of megabytes")
-    if not db.is_file():
-        fail(f"{db} is not a file: give --db FILE (a scores database), or build the demo with `iconicity demo`")
-    out = out or default_out(db)
-    if out.is_dir():
-        fail(f"--out {out} is a folder: give a file name such as {out / default_out(db).name}")
-    if out.resolve() == db.resolve():
-        fail(f"--out {out} is the scores database itself: give another file name (e.g. {default_out(db)})")
+    out = fence_output(out or default_out(db), "file")
     try:
-        res = Results(db, run)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialRunWarning)     # said below, as one line
+            res = Results(db, run)
         t = res.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, match=match)
-    except (ValueError, LookupError, database.DatabaseBusy, database.SchemaError, duckdb.Error) as e:
-        fail(f"{db}: {e}")
+    except (ValueError, LookupError, database.DatabaseError) as e:
+        fail(str(e))
+    if res.partial_note:
+        warn(res.partial_note)
     names = {"--model": (model, res.engine.a.models), "--kind": (kind, ["static", "dynamic"]),
              "--variant": (variant, res.engine.a.variants)}
     for flag, (given, known) in names.items():

@@ -6,14 +6,15 @@ from pathlib import Path
 import typer
 
 from ..embedders import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, ModelLoadError, load_global, resolve_device
-from .options import fail
+from .options import fail, out_argument
 
 references_app = typer.Typer(no_args_is_help=True, help="Build the reference set: Wikidata, images, curation.")
 
 
 @references_app.command("build")
 def references_build(
-    out_dir: Path = typer.Argument(..., help="Dataset folder to write references.csv into."),
+    out_dir: Path = out_argument("folder", help="Dataset folder to write references.csv into (created with its "
+                                                "parents).", create_parents=True),
     classes: str = typer.Option("painting,album,film,tv_series", help="Comma-separated: painting, album, film, tv_series."),
     min_sitelinks: int = typer.Option(20, help="Keep items with more sitelinks than this."),
     per_class: int | None = typer.Option(None, help="At most this many items per class (most sitelinks first)."),
@@ -35,7 +36,7 @@ def references_build(
 
 @references_app.command("fetch-images")
 def references_fetch_images(
-    out_dir: Path = typer.Argument(..., help="Dataset folder with references.csv."),
+    out_dir: Path = out_argument("folder", help="Dataset folder with references.csv."),
     width: int = typer.Option(1024, help="Thumbnail width in pixels."),
     commons: str = typer.Option("https://commons.wikimedia.org", help="Commons base URL."),
     timeout: float = typer.Option(60.0), retries: int = typer.Option(5),
@@ -54,7 +55,7 @@ def references_fetch_images(
 
 @references_app.command("curate")
 def references_curate(
-    out_dir: Path = typer.Argument(..., help="Dataset folder with references.csv."),
+    out_dir: Path = out_argument("folder", help="Dataset folder with references.csv."),
     candidates: Path | None = typer.Option(None, help="Folder with one sub-folder of candidate images per "
                                                          "dynamic slug (default OUT_DIR/candidates)."),
     clip_model: str = typer.Option(DEFAULT_CLIP_MODEL), clip_pretrained: str = typer.Option(DEFAULT_CLIP_PRETRAINED),

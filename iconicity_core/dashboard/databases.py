@@ -48,12 +48,14 @@ def is_demo(path: Path) -> bool:
 
 
 def needs_demo(path: Path) -> bool:
-    """``path`` is the demo and it is missing or was built by another version of the code."""
+    """``path`` is the demo and it is missing or was built by another version of the code. A demo another
+    process is writing raises :class:`~iconicity_core.errors.DatabaseBusy` (wait: never rebuilt under a
+    writer); a file at the demo's path that is not a demo is left alone (the page says why it cannot open it)."""
     if not is_demo(path):
         return False
-    from ..demo.build import is_current
+    from ..demo.build import demo_state
 
-    return not path.exists() or not is_current(path)
+    return demo_state(path) in ("missing", "old")
 
 
 def ensure_demo(path: Path, progress: Callable[[float, str], None]) -> None:

@@ -87,12 +87,19 @@ def current_view():
     _init_from_url(opts)
     ss = st.session_state
     path = opts.get(ss["db"], next(iter(opts.values())))
-    if not path.exists() or databases.needs_demo(path):
-        _build_demo(path)
+    failed = ss.get(DEMO_FAILED)
+    if failed and failed[0] == str(path):           # this run's first start could not build it: say why, once a page
+        st.error(failed[1])
+        return None
     try:
+        if databases.needs_demo(path):
+            _build_demo(path)
         choices, infos = cache.meta(str(path), cache.file_version(path))
-    except (database.DatabaseBusy, FileNotFoundError, database.SchemaError) as e:
-        st.error(str(e))
+    except Exception as e:
+        msg = opening_error(e, path)
+        if msg is None:
+            raise
+        st.error(msg)
         return None
     current = state.ViewState(db=ss["db"], run=ss.get("run"), ref=ss.get("ref"),
                               models=tuple(ss.get("models", ())), kinds=tuple(ss.get("kinds", ())),
@@ -122,27 +129,62 @@ def compact() -> None:
     st.markdown(COMPACT_CSS, unsafe_allow_html=True)
 
 
+DEMO_FAILED = "_demo_failed"
+
+
+def opening_error(e: BaseException, path: Path) -> str | None:
+    """The one line the page shows when the chosen database cannot be opened (or the demo cannot be built):
+    the project's own errors and OS errors say what to do; a DuckDB error on a damaged file says so. None for
+    anything else (a bug: re-raised)."""
+    import duckdb
+
+    from ..errors import DatabaseBusy, IconicityError
+
+    if isinstance(e, DatabaseBusy):
+        return f"{e} (the page opens it as soon as it is free: reload in a moment)"
+    if isinstance(e, IconicityError):
+        return str(e)
+    if isinstance(e, OSError):
+        where = e.filename or path
+        return (f"cannot use {where} ({e.strerror or e}) — check that the data folder ($ICONICITY_DATA, "
+                f"{path.parent}) is a folder you can write to, or open another database with --db")
+    if isinstance(e, duckdb.Error):
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return f"{path} cannot be read ({first}) — is it damaged or truncated? Open a backup copy"
+    return None
+
+
 def first_start() -> None:
     """Build the demo database in the main area when it is the chosen database and it is missing (or was built
-    by another version). Call before the sidebar is drawn."""
+    by another version). Call before the sidebar is drawn. When it cannot be built (or another process is
+    writing it), the pages say why (:func:`current_view`) instead of failing."""
     opts = _db_options()
     _init_from_url(opts)
     path = opts.get(st.session_state["db"], next(iter(opts.values())))
-    if not path.exists() or databases.needs_demo(path):
-        _build_demo(path)
+    st.session_state.pop(DEMO_FAILED, None)
+    try:
+        if databases.needs_demo(path):
+            _build_demo(path)
+    except Exception as e:
+        msg = opening_error(e, path)
+        if msg is None:
+            raise
+        st.session_state[DEMO_FAILED] = (str(path), msg)
 
 
 def _build_demo(path: Path) -> None:
     """First start: build the demo in the main area, with what it is and a progress bar (about 45 s)."""
     box = st.empty()
-    with box.container():
-        st.title("Iconicity Explorer")
-        st.markdown("**First start: building the demo database** (about 45 seconds, offline). It scores 1,600 "
-                    "images of four simulated text-to-image models against ten freely licensed reference images, "
-                    "so every page has something to show.")
-        bar = st.progress(0.0, "starting…")
-        databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
-    box.empty()
+    try:
+        with box.container():
+            st.title("Iconicity Explorer")
+            st.markdown("**First start: building the demo database** (about 45 seconds, offline). It scores 1,600 "
+                        "images of four simulated text-to-image models against ten freely licensed reference images, "
+                        "so every page has something to show.")
+            bar = st.progress(0.0, "starting…")
+            databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
+    finally:
+        box.empty()
 
 
 def _apply_operating_point(info: dict) -> None:

@@ -10,8 +10,18 @@
   authors' CSV rows
 """
 from . import captions, embeddings, exports, ingest, measures, metrics, refs, runs, schema, scores, views
-from .connection import DatabaseBusy, connect, path_of, transaction
-from .schema import SchemaError
+from .connection import (
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseMissing,
+    NotADatabase,
+    SchemaError,
+    connect,
+    path_of,
+    peek_meta,
+    transaction,
+)
 
-__all__ = ["DatabaseBusy", "SchemaError", "captions", "connect", "embeddings", "exports", "ingest", "measures",
-           "metrics", "path_of", "refs", "runs", "schema", "scores", "transaction", "views"]
+__all__ = ["DatabaseBusy", "DatabaseError", "DatabaseMissing", "NotADatabase", "SchemaError", "captions", "connect",
+           "embeddings", "exports", "ingest", "measures", "metrics", "path_of", "peek_meta", "refs", "runs", "schema",
+           "scores", "transaction", "views"]

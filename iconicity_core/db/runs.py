@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import InvalidArgument, NoResults
 from ..io.provenance import library_versions
 from .connection import transaction
 
@@ -140,19 +141,35 @@ def warnings_for(rec: dict) -> list[str]:
     return out
 
 
+def partial_note(con, run_id: str) -> str | None:
+    """What to say when ``run_id`` (a score run read by default) is not finished — interrupted, failed, or still
+    running (killed, or another process is scoring): None when it is done. The CLI prints it as a warning,
+    the API warns with :class:`~iconicity_core.errors.PartialRunWarning`, the dashboard shows it."""
+    rec = get(con, run_id)
+    if rec is None or rec.get("status") in (None, "done"):
+        return None
+    n = con.execute("SELECT count(*) FROM clip_sims WHERE run_id = ?", [run_id]).fetchone()[0]
+    return (f"the latest score run {run_id} is not finished (status {rec.get('status')}, {n:,} generated image(s) "
+            "scored so far): its tables cover only those — run the same `iconicity score` command again to finish "
+            "it, or choose a finished run with --run (see `iconicity runs`)")
+
+
 def resolve(con, run_id: str | None, kind: str = "score") -> str:
     """``run_id`` if it exists (a unique prefix is enough), else the latest run of ``kind``; raises
     LookupError with what to do."""
+    if run_id is not None and not isinstance(run_id, str):
+        raise InvalidArgument(f"run must be a run id or a unique prefix of one (text), got {run_id!r} — see "
+                              "`iconicity runs`")
     if run_id is None:
         rid = latest_score_run(con) if kind == "score" else None
         if rid is None:
-            raise LookupError("the database has no scoring run yet — run `iconicity score` first")
+            raise NoResults("the database has no scoring run yet — run `iconicity score` first")
         return rid
     rows = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) AND kind = ?",
                                       [run_id, kind]).fetchall()]
     if len(rows) != 1:
-        raise LookupError(f"{'no' if not rows else 'more than one'} {kind} run matches {run_id!r} — "
-                          "see `iconicity runs --db ...`")
+        raise NoResults(f"{'no' if not rows else 'more than one'} {kind} run matches {run_id!r} — "
+                        "see `iconicity runs --db ...`")
     return rows[0]
 
 

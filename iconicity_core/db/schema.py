@@ -21,6 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import NotADatabase, SchemaError
+
+__all__ = ["MIGRATIONS", "REF_CORE", "TABLES", "VERSION", "SchemaError", "check_readable", "ensure", "get_meta",
+           "set_meta", "version_of"]
+
 VERSION = 3
 
 TABLES = """
@@ -60,21 +65,32 @@ CREATE TABLE IF NOT EXISTS measure_scores(eval_run VARCHAR, file_id VARCHAR, mea
 REF_CORE = ("slug", "title", "kind")
 
 
-class SchemaError(RuntimeError):
-    """The database's schema cannot be used by this version of the tool."""
-
-
-def version_of(con) -> int | None:
-    """Schema version stored in the database (None for an empty file)."""
+def version_of(con, path: Path | str = "the database") -> int | None:
+    """Schema version stored in the database (None for an empty file); :class:`SchemaError` when it is not a
+    whole number."""
     has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
     if not has_meta:
         return None
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else None
+    if not row:
+        return None
+    try:
+        return int(str(row[0]).strip())
+    except ValueError:
+        raise SchemaError(f"{path} has an unreadable schema version {row[0]!r} (not written by Iconicity Explorer, "
+                          "or edited) — use a backup copy, or score again into a new file") from None
 
 
 def _is_empty(con) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 0
+
+
+def _ours(con, path: Path) -> None:
+    """Refuse a DuckDB database with tables but none of ours (another program's: never written into)."""
+    names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "runs" not in names:
+        raise NotADatabase(f"{path} is a DuckDB database of another program (no Iconicity Explorer tables) — give "
+                           "a scores database, or score into a new file")
 
 
 def _too_new(path: Path, v: int) -> SchemaError:
@@ -84,9 +100,12 @@ def _too_new(path: Path, v: int) -> SchemaError:
 
 def check_readable(con, path: Path) -> None:
     """Refuse a database this version cannot read (read-only connections cannot migrate)."""
-    v = version_of(con)
+    v = version_of(con, path)
     if v is None and _is_empty(con):
-        raise SchemaError(f"{path} is not an Iconicity Explorer database (it is empty)")
+        raise NotADatabase(f"{path} is not an Iconicity Explorer database (an empty DuckDB database) — score into "
+                           "it with `iconicity score`, or give another file")
+    if v is None:
+        _ours(con, path)
     if v is not None and v > VERSION:
         raise _too_new(path, v)
     if v is None or v < VERSION:
@@ -94,15 +113,21 @@ def check_readable(con, path: Path) -> None:
                           f"once with `iconicity db upgrade --db {path}` (any command that writes also upgrades it)")
 
 
-def ensure(con, path: Path) -> None:
-    """Create the schema in an empty database, or migrate an older one to :data:`VERSION`."""
-    v = version_of(con)
+def ensure(con, path: Path, create: bool = True) -> None:
+    """Create the schema in an empty database (when ``create``; else :class:`NotADatabase`), or migrate an
+    older one to :data:`VERSION`."""
+    v = version_of(con, path)
     if v is not None and v > VERSION:
         raise _too_new(path, v)
     if v is None and _is_empty(con):
+        if not create:
+            raise NotADatabase(f"{path} is an empty DuckDB database, not a scores database — score into it with "
+                               "`iconicity score`, or give another file")
         con.execute(TABLES)
         _set_version(con, VERSION)
         return
+    if v is None:
+        _ours(con, path)
     v = v or 1
     for target, step in MIGRATIONS:
         if v < target:

@@ -15,8 +15,10 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from ..errors import IconicityError
 
-class ModelLoadError(RuntimeError):
+
+class ModelLoadError(IconicityError, RuntimeError):
     """Weights could not be loaded; the message says what the user can do about it."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import KINDS
 from ..core.names import norm_slug, safe_column
+from ..errors import IconicityError
 
 CORE_COLUMNS = ("slug", "title", "kind")
 GEN_COLUMNS = ("path", "model", "slug", "variant", "prompt", "seed", "label")
@@ -38,20 +39,27 @@ INT64 = 2 ** 63
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _formula_like(cell: str) -> bool:
+    """Whether a spreadsheet would run ``cell`` — or it is a ``'`` before such a cell (so that a value that
+    itself starts with ``'=`` survives the round trip)."""
+    return cell[:1] in FORMULA_START if cell[:1] != "'" else _formula_like(cell[1:])
+
+
 def neutralise(cell):
     """A text cell made safe to open in a spreadsheet: a leading ``'`` before a formula character
-    (:func:`unneutralise` undoes it when the file is read back). Non-text values pass unchanged.
+    (:func:`unneutralise` undoes it when the file is read back, exactly — a value that itself starts with
+    ``'=`` gets one more ``'``). Non-text values pass unchanged.
 
     >>> neutralise("=HYPERLINK(1)"), neutralise("-ism"), neutralise("fine"), neutralise(-0.5)
     ("'=HYPERLINK(1)", "'-ism", 'fine', -0.5)
-    >>> unneutralise(neutralise("@x"))
-    '@x'
+    >>> [unneutralise(neutralise(v)) for v in ("@x", "'=x", "''+1", "'", "'plain", "")]
+    ['@x', "'=x", "''+1", "'", "'plain", '']
     """
-    return "'" + cell if isinstance(cell, str) and cell[:1] in FORMULA_START and cell else cell
+    return "'" + cell if isinstance(cell, str) and cell and _formula_like(cell) else cell
 
 
 def unneutralise(cell: str) -> str:
-    return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START else cell
+    return cell[1:] if cell[:1] == "'" and len(cell) > 1 and _formula_like(cell[1:]) else cell
 
 
 #: Derived fractions are written with 6 significant digits (0.7 rather than 0.7000000000000001); raw
@@ -75,7 +83,7 @@ def to_csv(df) -> str:
     return out.to_csv(index=False)
 
 
-class CSVError(ValueError):
+class CSVError(IconicityError, ValueError):
     """A CSV file that cannot be used at all; the message names the file and says what to do."""
 
 

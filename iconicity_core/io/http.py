@@ -17,6 +17,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .._version import __version__
+from ..errors import IconicityError
 from .atomic import atomic_write
 
 USER_AGENT = (f"IconicityExplorer/{__version__} (research tool; contact: set ICONICITY_CONTACT) "
@@ -24,7 +25,7 @@ USER_AGENT = (f"IconicityExplorer/{__version__} (research tool; contact: set ICO
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-class HTTPError(RuntimeError):
+class HTTPError(IconicityError, RuntimeError):
     """A request failed for good (after retries); the message says what and where."""
 
 
@@ -88,7 +89,7 @@ class PoliteClient:
         except ValueError:
             raise HTTPError(f"{r.url} did not return valid JSON (first bytes: {r.text[:80]!r})") from None
         if cp is not None:
-            atomic_write(cp, json.dumps(data))
+            atomic_write(cp, json.dumps(data), create_parents=True)
         return data
 
     def get_bytes(self, url: str, params: dict | None = None) -> bytes:

@@ -15,8 +15,9 @@ The file is a person's file too — opened in a spreadsheet, re-saved, edited by
   file from what it could parse, and a file it cannot parse completely is left untouched with a
   :class:`LabelsFileError` that names the line.
 
-Free text (``who``) that starts with a spreadsheet formula character is written with a leading ``'``
-(and read back without it), so opening the file in a spreadsheet runs nothing.
+Every text cell (the image path, the file id, ``who``) that starts with a spreadsheet formula character is
+written with a leading ``'`` (and read back exactly as given), so opening the file in a spreadsheet runs
+nothing.
 
 >>> import tempfile, pathlib
 >>> db = pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import LABELS
+from ..errors import IconicityError
 from .csvfiles import neutralise, unneutralise
 
 COLUMNS = ["image", "label", "file_id", "who", "when"]
@@ -43,7 +45,7 @@ CHOICES = (*LABELS, "skip")
 MAX_BYTES = 200 * 1024 * 1024
 
 
-class LabelsFileError(ValueError):
+class LabelsFileError(IconicityError, ValueError):
     """A labels file that cannot be read or written safely; the message names the file (and line) and
     says what to do."""
 
@@ -258,7 +260,8 @@ def _append_locked(path: Path, new: list[tuple], stamp: str) -> None:
     if fresh:
         w.writerow(COLUMNS)
     for image, label, fid, who in new:
-        values = {"image": image, "label": label, "file_id": fid or "", "who": neutralise(who or ""), "when": stamp}
+        values = {"image": neutralise(image), "label": label, "file_id": neutralise(fid or ""),
+                  "who": neutralise(who or ""), "when": stamp}
         w.writerow([values.get(n, "") for n in (COLUMNS if fresh else names)])
     text = buf.getvalue()
     if not fresh and not p.ends_with_newline:

@@ -22,6 +22,7 @@ from ..core.similarity import best_match, match_cells, quantize
 from ..db import embeddings as emb_db
 from ..db import scores as scores_db
 from ..embedders import CellEmbedder, GlobalEmbedder
+from ..errors import IconicityError
 from ..io.images import DEFAULT_MAX_PIXELS
 from .stream import Task, stream
 
@@ -85,7 +86,7 @@ def operating_point(clip, cells, rule: str = "gt", clip_tau_dynamic: float | Non
                                                                    else "the paper's default")}}
 
 
-class StageError(RuntimeError):
+class StageError(IconicityError, RuntimeError):
     """The embedding stage cannot go on (a Ray cluster that cannot be reached, has no GPU, or lost an actor
     too often); the message says what to do — everything written so far is kept, so a re-run resumes."""
 

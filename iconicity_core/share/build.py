@@ -50,11 +50,10 @@ class Shared:
     summary: dict = field(default_factory=dict)
 
     def write(self, out: str | Path) -> Path:
-        from ..io.atomic import atomic_write
+        """Write the page atomically, through the output fence (never over a database, a sidecar or a device)."""
+        from ..io.outputs import write_output
 
-        out = Path(out)
-        atomic_write(out, self.html)
-        return out
+        return write_output(out, self.html)
 
 
 def _sha256(text: str) -> str:

@@ -363,6 +363,50 @@ def test_a_malformed_address_is_ignored_with_a_note(small_demo_db, browser, tmp_
     assert o.errors == []
 
 
+@pytest.mark.browser
+def test_a_tampered_file_says_it_is_damaged(small_demo_db, browser, tmp_path):
+    """Whatever was edited in the file's data — its JSON, a covariate's values, the grid, a number of the tables it
+    checks itself against (for a model the starting view filters out too) — the page says so, never a blank page
+    or a quiet wrong number."""
+    from iconicity_core.config import Filters
+
+    html = build_share(small_demo_db, images="none", filters=Filters(models=("painter-2",))).html
+    block = re.search(rb'(<script type="application/json" id="iconicity-data">)(.*?)(</script>)', html, re.S)
+
+    def tampered(edit) -> Path:
+        data = block.group(2)
+        if callable(edit):
+            p = json.loads(data)
+            edit(p)
+            data = json.dumps(p).replace("<", "\\u003c").encode()
+        else:
+            data = edit
+        path = tmp_path / f"t{len(list(tmp_path.iterdir()))}.html"
+        path.write_bytes(html[:block.start(2)] + data + html[block.end(2):])
+        return path
+
+    def damaged(path: Path) -> str:
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_function("() => document.documentElement.dataset.damaged || (window.iconicityExplorer && "
+                               "window.iconicityExplorer.isReady)", timeout=PATIENCE_MS)
+        page.wait_for_timeout(300)                            # views draw in the next frames
+        text = page.locator("#damaged").inner_text() if page.locator("#damaged").is_visible() else ""
+        badge = page.locator("#badge").inner_text()
+        page.close()
+        return text + " | " + badge
+
+    python_row = lambda p: p["python"]["checks"][0]["rows"][0].update(cra=0.123)        # noqa: E731
+    cases = [(block.group(2)[:-40], "damaged"),                                         # malformed JSON
+             (lambda p: p["refs"]["covariates"].pop(p["refs"]["covariate_names"][0]), "damaged"),
+             (lambda p: p["grid"].update(taus=p["grid"]["taus"][:50]), "damaged"),
+             (lambda p: p.update(blob=p["blob"][: len(p["blob"]) // 2]), "damaged"),
+             (python_row, "differs from iconicity metrics")]
+    assert json.loads(block.group(2))["python"]["checks"][0]["rows"][0]["model"] != "painter-2"
+    for edit, says in cases:
+        assert says in damaged(tampered(edit)), says
+
+
 def test_thumbnails_come_only_from_the_recorded_roots(small_demo_db, tmp_path):
     shared = build_share(small_demo_db, images="evidence", allowed_roots=[tmp_path / "elsewhere"])
     assert shared.summary["images"] == 0 and shared.summary["images_unreadable"] == shared.summary["images_wanted"]

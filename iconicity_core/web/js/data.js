@@ -56,6 +56,11 @@ export function load(meta, blob) {
   for (const [name, len] of [['model', N], ['slug', N], ['variant', N], ['clip', N], ['cells', N * K]])
     if (!arrays[name] || arrays[name].length !== len) throw new Error('array ' + name + ' has the wrong length');
   if (!Array.isArray(meta.grid.taus) || meta.grid.taus.length !== meta.grid.n) throw new Error('the threshold grid is damaged');
+  if (!Array.isArray(meta.refs.dynamic) || meta.refs.dynamic.length !== NS) throw new Error('the references\' kinds are damaged');
+  for (const c of meta.refs.covariate_names || []) {
+    const v = (meta.refs.covariates || {})[c];
+    if (!Array.isArray(v) || v.length !== NS) throw new Error('the values of covariate ' + c + ' are damaged');
+  }
   const dynamic = new Uint8Array(NS);
   meta.refs.dynamic.forEach((d, s) => { dynamic[s] = d ? 1 : 0; });
   const group = new Int32Array(N);

@@ -98,6 +98,7 @@ def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colou
     """The payload of one score run: ``engine`` (its arrays), ``refs`` (the references indexed by slug, with
     titles and covariates), the run's record ``info`` and operating point ``op`` (its rule quantises every
     similarity), the words ``text`` (:func:`iconicity_core.web.text.texts`)."""
+    from ..analysis.tables import covariate_label
     from ..core.display import column_label
     from ..core.grid import parse_grid
 
@@ -113,7 +114,7 @@ def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colou
         "models": list(a.models), "colours": colours, "slugs": list(a.slugs), "variants": list(a.variants),
         "refs": {"title": [None if v != v else str(v) for v in refs["title"]] if "title" in refs else [None] * len(a.slugs),
                  "dynamic": a.dynamic.tolist(), "covariate_names": covariates,
-                 "covariate_labels": {c: column_label(c) for c in covariates},
+                 "covariate_labels": {c: column_label(covariate_label(c)) for c in covariates},
                  "covariates": {c: refs[c].astype(float).tolist() for c in covariates}},
         "n": engine.n, "k": engine.k, "quadrants": quadrants, "bootstrap": bootstrap, "pooled_decimals": pooled_decimals,
         "text": text, "start": {"variant": "title" if "title" in a.variants else (a.variants[0] if a.variants else "")},

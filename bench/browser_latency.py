@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -222,7 +223,7 @@ def measure_dashboard(pw, db: Path, env: dict, moves: int, pages: bool, sessions
             out["pages_ms"] = page_renders(page)
         browser.close()
         if sessions > 1:
-            with ProcessPoolExecutor(sessions) as pool:
+            with ProcessPoolExecutor(sessions, mp_context=multiprocessing.get_context("spawn")) as pool:   # no forked Playwright
                 runs = list(pool.map(one_session, [url] * sessions, [moves] * sessions))
             out["sessions"] = sessions
             out["sessions_value_to_numbers_median_ms"] = [r["value_to_numbers_median_ms"] for r in runs]
@@ -237,7 +238,7 @@ def measure_shared(pw, db: Path, work: Path, moves: int) -> dict:
     from iconicity_core.share import build_share
 
     t = time.perf_counter()
-    path = build_share(db, images="none").write(work / f"{db.stem}_findings.html")
+    path = build_share(db, images="none", max_mb=1024).write(work / f"{db.stem}_findings.html")
     built = time.perf_counter() - t
     browser = launch(pw)
     page = browser.new_page(viewport={"width": 1280, "height": 900})

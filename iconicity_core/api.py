@@ -136,8 +136,12 @@ class Results:
     def thresholds(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
                    patch_tau: float | None = None, pooling: str | None = None, rule: str | None = None,
                    match: str | None = None) -> Thresholds:
-        """The values given, else the run's operating point and rule — exactly as the CLI resolves them."""
-        return run_thresholds(self.info.get("config"), clip_tau, clip_tau_dynamic, patch_tau, pooling, match, rule)
+        """The values given, else the run's operating point and rule — exactly as the CLI resolves them; the dynamic
+        references' τ written out (the static one when the run has no other), as the dashboard shows it."""
+        from dataclasses import replace
+
+        t = run_thresholds(self.info.get("config"), clip_tau, clip_tau_dynamic, patch_tau, pooling, match, rule)
+        return replace(t, clip_tau_dynamic=t.dynamic_tau)
 
     # -- tables ------------------------------------------------------------------------------------
     def metrics(self, by: str = "model", clip_tau: float | None = None, clip_tau_dynamic: float | None = None,

@@ -12,12 +12,13 @@ with page("Map") as ctx:
     ss = st.session_state
     if ss.get("map_colour") not in MAP_COLOURS:
         ss["map_colour"] = "model"
-    c1, c2, c3 = st.columns([1, 2, 1])
+    c1, c2, c3 = st.columns([1, 2, 1.2])
     method = c1.selectbox("Projection", available_methods(), key="map_method", format_func=str.upper,
                           help="PCA always; UMAP when umap-learn is installed. Computed once and stored beside the "
                                "database (`iconicity map` does it ahead of time).")
-    colour = c2.segmented_control("Colour by", MAP_COLOURS, key="map_colour",
-                                  format_func=explore.colour_label(ctx)) or "model"
+    colour = c2.segmented_control("Colour by", MAP_COLOURS, key="map_colour", format_func=explore.colour_label(ctx),
+                                  help=f"similarity: each image's best {ctx.recognition} similarity to its "
+                                       "reference") or "model"
     n_draw = c3.select_slider("Points drawn", maps.DRAW_CHOICES, maps.DRAW_DEFAULT, key="map_draw",
                               format_func="{:,}".format,
                               help="More points cost the browser more on every lasso move. A selection always "

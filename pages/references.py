@@ -62,15 +62,14 @@ with page("References") as ctx:
         cols = st.columns(6)
         for k, r in enumerate(g.iloc[p * PAGE:(p + 1) * PAGE].itertuples()):
             badges = ("✅ recognised" if r.recognised else "✖ not recognised") + (" · ♻ reused" if r.high_reuse else "")
-            label = f" · {literal(r.label)}" if isinstance(r.label, str) else ""
+            label = f"  \nlabelled **{literal(r.label)}**" if isinstance(r.label, str) else ""
             with cols[k % 6]:
                 st.image(figures.tile(figures.display_image(paths[r.file_id] if r.file_id in paths else
                                                             cache.image_path(*ctx.key, r.file_id))),
                          caption=f"s={r.clip_sim:.2f} · VR {r.vr:.2f}  \n{badges}{label}", width="stretch")
-                b1, b2 = st.columns(2)
-                if b1.button("patches", key=f"pm_{r.file_id}"):
+                if st.button("patch matches", key=f"pm_{r.file_id}", width="stretch"):
                     st.session_state["image"] = r.file_id
                     st.switch_page("pages/patches.py")
-                if b2.button("similar", key=f"sim_{r.file_id}"):
+                if st.button("similar", key=f"sim_{r.file_id}", width="stretch"):
                     st.session_state["similar_to"] = r.file_id
                     st.switch_page("pages/similar.py")

@@ -38,11 +38,12 @@ with page("Thresholds") as ctx:
     hist = ctx.engine.histograms(ctx.filters, match=t.match)
     c1, c2 = st.columns(2)
     with c1:
-        widgets.chart(figures.count_histogram(hist["clip_sim"], f"Best recognition similarity s_i ({rec})", t.clip_tau,
-                                              ctx.colours, "similarity", "generated images"), "th_hist_s")
+        widgets.chart(figures.count_histogram(hist["clip_sim"], "Each image's best recognition similarity", t.clip_tau,
+                                              ctx.colours, f"{rec} similarity", "generated images"), "th_hist_s")
     with c2:
-        widgets.chart(figures.count_histogram(hist["cell_sim"], f"Per-cell best similarity ({real}, {t.match} matching)",
-                                              t.patch_tau, ctx.colours, "similarity", "cells"), "th_hist_c")
+        widgets.chart(figures.count_histogram(hist["cell_sim"], "Each cell's best match", t.patch_tau, ctx.colours,
+                                              f"{real} similarity ({'any position' if t.match == 'any' else 'same position'})",
+                                              "cells"), "th_hist_c")
 
     seps, auc_table, roc = data.headline_roc(ctx)
     if seps:

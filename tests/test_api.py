@@ -110,3 +110,19 @@ def test_the_notebook_example_runs(runs, tmp_path):
     assert "CRA" in out.stdout and (tmp_path / "walkthrough_overlay.png").is_file()
     Image.open(tmp_path / "walkthrough_overlay.png").verify()
     assert "quadrant" in out.stdout and any(q in out.stdout for q in K.QUADRANTS)
+
+
+def test_the_readme_python_block_runs_verbatim(small_demo_db, tmp_path):
+    """The README's Python example, as written, after the README's first command (which builds data/demo.duckdb)."""
+    import re
+    import shutil
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert block and 'iconicity_core.open("data/demo.duckdb")' in block.group(1)
+    (tmp_path / "data").mkdir()
+    shutil.copy(small_demo_db, tmp_path / "data" / "demo.duckdb")      # the demo's shape, models and references
+    out = subprocess.run([sys.executable, "-c", block.group(1)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "heatmap.png").is_file()

@@ -156,7 +156,7 @@ def test_bootstrap_means_are_the_means_of_the_resampled_references():
         means = np.nanmean(v[col].to_numpy()[idx], axis=1)
         lo, hi = np.nanpercentile(means, [2.5, 97.5])
         assert got.loc[col, "ci_low"] == pytest.approx(lo, abs=1e-12) and got.loc[col, "ci_high"] == pytest.approx(hi, abs=1e-12)
-        assert got.loc[col, "mean"] == pytest.approx(np.nanmean(v[col])) and got.loc[col, "n"] == v[col].notna().sum()
-    assert np.isnan(got.loc["c", ["mean", "ci_low", "ci_high"]].astype(float)).all() and got.loc["c", "n"] == 0
+        assert got.loc[col, "mean"] == pytest.approx(np.nanmean(v[col])) and got.loc[col, "n_refs"] == v[col].notna().sum()
+    assert np.isnan(got.loc["c", ["mean", "ci_low", "ci_high"]].astype(float)).all() and got.loc["c", "n_refs"] == 0
     empty = robustness.bootstrap_means(v.iloc[:0], 10)
     assert empty["ci_low"].isna().all()

@@ -250,7 +250,7 @@ def test_correlations_are_the_analysis_modules(demo_db, browser, tmp_path):
         got = {(r["model"], r["metric"], r["covariate"]): r for r in o.call("correlations", s, "title")}
         for key, row in want.iterrows():                       # pooled and every model, ties included
             assert got[key]["rho"] == pytest.approx(row["rho"], abs=1e-9), key
-            assert got[key]["n"] == row["n"]
+            assert got[key]["n_refs"] == row["n_refs"]
         assert len(want) == 5 * 3 * len(covs)
 
 

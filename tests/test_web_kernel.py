@@ -166,14 +166,15 @@ def test_correlations_equal_the_analysis_module(tmp_path):
         rows = {(r["model"], r["metric"], r["covariate"]): r for r in g["correlations"]}
         assert len(rows) == len(want) == (1 + 3) * 3 * len(covs)
         for key, w in want.iterrows():
-            assert rows[key]["n"] == w["n"], key
+            assert rows[key]["n_refs"] == w["n_refs"], key
             assert (rows[key]["rho"] is None) == bool(np.isnan(w["rho"])), key
             assert rows[key]["rho"] is None or abs(rows[key]["rho"] - w["rho"]) <= 1e-9, key
 
 
 def test_edge_cases(tmp_path):
-    """One model; a 16x16 grid (more reused cells than a byte holds); names with commas; a dynamic-only run."""
-    for eng in (random_engine(5, models=("only",)), random_engine(6, n=400, k=256),
+    """One model; a 16x16 grid (more reused cells than a byte holds); a 3x3 grid (cells not a multiple of four: the
+    byte-by-byte count); names with commas; a dynamic-only run."""
+    for eng in (random_engine(5, models=("only",)), random_engine(6, n=400, k=256), random_engine(10, n=500, k=9),
                 random_engine(7, models=("a,b", "c, d", 'e"f')), random_engine(8, dynamic_share=1.0)):
         cases = [{"params": s, "model": True, "reference": True} for s in SETTINGS[:4]]
         for got, s in zip(run_node(eng, "gt", cases, tmp_path), SETTINGS[:4], strict=True):

@@ -27,7 +27,7 @@ def compare_runs(eng_a: Engine, eng_b: Engine, t_a: Thresholds, t_b: Thresholds,
             m = g[[f"{metric}_a", f"{metric}_b"]].mean().dropna()
             rho = spearmanr(m.iloc[:, 0], m.iloc[:, 1]).statistic if len(m) > 2 else np.nan
             tau = kendalltau(m.iloc[:, 0], m.iloc[:, 1]).statistic if len(m) > 1 else np.nan
-            rankings.append({"metric": metric, "ranking of": level, "n": len(m), "spearman_rho": rho,
+            rankings.append({"metric": metric, "ranking of": level, "n_ranked": len(m), "spearman_rho": rho,
                              "kendall_tau": tau})
     per_ref = both.groupby("slug")[["crt_a", "crt_b"]].mean()
     change = per_ref["crt_b"] - per_ref["crt_a"]

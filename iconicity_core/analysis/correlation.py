@@ -132,7 +132,7 @@ def correlation_table(refs: pd.DataFrame, covariates: list[str], metrics=("cra",
             others = [c for c in covariates if c != cov]
             part = partial_spearman(x, y, g[others].to_numpy(float)) if others else float("nan")
             rows.append({"model": model, "metric": metric, "covariate": cov, "rho": rho,
-                         "ci_low": lo, "ci_high": hi, "p": p, "partial_rho": part, "n": int(ok.sum())})
+                         "ci_low": lo, "ci_high": hi, "p": p, "partial_rho": part, "n_refs": int(ok.sum())})
     out = pd.DataFrame(rows)
     if len(out):
         out[f"p_{correction}"] = adjust_pvalues(out["p"].to_numpy(), correction)
@@ -205,7 +205,7 @@ def multivariable(refs: pd.DataFrame, covariates: list[str], metric: str = "cra"
     df = refs.dropna(subset=[metric, *covariates])
     covariates = [c for c in covariates if df[c].nunique() > 1]          # constant columns carry no information
     if len(df) < len(covariates) + 3:
-        return pd.DataFrame(columns=["term", "coef", "ci_low", "ci_high", "p", "model", "n"])
+        return pd.DataFrame(columns=["term", "coef", "ci_low", "ci_high", "p", "model", "n_refs"])
     X = df[covariates].astype(float)
     sd = X.std(ddof=0).replace(0, np.nan)
     X = ((X - X.mean()) / sd).fillna(0.0)
@@ -219,4 +219,4 @@ def multivariable(refs: pd.DataFrame, covariates: list[str], metric: str = "cra"
         kind = f"OLS on {metric}"
     ci = fit.conf_int()
     return pd.DataFrame({"term": X.columns, "coef": fit.params.to_numpy(), "ci_low": ci.iloc[:, 0].to_numpy(),
-                         "ci_high": ci.iloc[:, 1].to_numpy(), "p": fit.pvalues.to_numpy(), "model": kind, "n": len(df)})
+                         "ci_high": ci.iloc[:, 1].to_numpy(), "p": fit.pvalues.to_numpy(), "model": kind, "n_refs": len(df)})

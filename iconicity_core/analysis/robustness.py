@@ -58,7 +58,7 @@ def bootstrap_means(values: pd.DataFrame, n_resamples: int = 999, seed: int = 0,
         lo, hi = (np.nanpercentile(means, [50 * (1 - level), 100 - 50 * (1 - level)])
                   if np.isfinite(means).any() else (np.nan, np.nan))
         out.append({"column": col, "mean": float(np.nanmean(v)) if np.isfinite(v).any() else np.nan,
-                    "ci_low": float(lo), "ci_high": float(hi), "n": int(np.isfinite(v).sum())})
+                    "ci_low": float(lo), "ci_high": float(hi), "n_refs": int(np.isfinite(v).sum())})
     return pd.DataFrame(out).set_index("column")
 
 

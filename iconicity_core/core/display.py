@@ -72,7 +72,7 @@ COLUMN_LABELS = {
     "same_pos_sim": "same-position similarity", "matched": "matched reference cell", "reused": "reused",
     "cell": "cell", "relpath": "file", "mean_similarity": "mean similarity to the others", "robust_z": "robust z",
     "outlier": "outlier", "cra_all": "CRA (all images)", "cra_without_outliers": "CRA (outliers dropped)",
-    "n_best_is_outlier": "best match is an outlier", "exact": "exact", "clip_tau": "CLIP τ", "patch_tau": "patch τ",
+    "n_best_is_outlier": "best match is an outlier", "exact": "exact", "clip_tau": "recognition τ", "patch_tau": "patch τ", "n_ranked": "how many",
     "quadrant_changed": "quadrant changed", "ranking": "ranking by CRT", "statement": "conclusion",
     "holds_at": "holds at", "holds_everywhere": "holds everywhere", "flips_at": "flips at", "base": "against",
     "share_still_recognised": "still recognised", "n_recognised_under_base": "recognised under the base",

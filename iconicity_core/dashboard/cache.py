@@ -134,6 +134,8 @@ def map_coordinates(path: str, version: tuple, run_id: str, method: str) -> tupl
     why, and when it could not be stored). None when the run kept no CLIP embeddings."""
     from ..analysis import maps
 
+    if not _read(path, lambda con: database.embeddings.count(con, database.runs.get(con, run_id)["clip_key"])):
+        return None, None                     # the run kept no vectors: nothing to read, place or store
     image_ids = set(map_files(path, version, run_id)["image_id"].dropna())
     stored, problem = maps.load(path, run_id, method, image_ids)
     if stored is not None:
@@ -158,6 +160,8 @@ def map_files(path: str, version: tuple, run_id: str) -> pd.DataFrame:
 @st.cache_resource(max_entries=2, show_spinner="Loading the CLIP embeddings (once per database version)…")
 def clip_index(path: str, version: tuple, run_id: str):
     """``(image ids, float16 unit vectors)`` of every image of the run that has a stored CLIP embedding."""
+    if not _read(path, lambda con: database.embeddings.count(con, database.runs.get(con, run_id)["clip_key"])):
+        return np.asarray([]), np.zeros((0, 0), np.float16)
     files = map_files(path, version, run_id)
 
     def read(con):

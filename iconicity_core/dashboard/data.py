@@ -45,6 +45,9 @@ def gallery(ctx, slug: str, sort: str = "clip_sim", descending: bool = True) -> 
     df = ctx.engine.image_table(ctx.thresholds, Filters(f.models, f.kinds, f.variants, (slug,)))
     df = df.merge(cache.file_rows(*ctx.key, tuple(df["file_id"])), on="file_id", how="left")
     df["high_reuse"] = K.high_reuse(df["vr"])
+    given = sidecar_labels(ctx)                       # a person's label (the sidecar) over the database's
+    if given:
+        df["label"] = df["file_id"].map(given).fillna(df["label"])
     return df.sort_values([sort, "image"], ascending=[not descending, True], kind="stable").reset_index(drop=True)
 
 

@@ -51,7 +51,7 @@ def map_notice(ctx, method: str = "pca") -> str | None:
 
 def colour_label(ctx):
     """What the Map's colour options are called (the recognition embedder's real name for the similarity)."""
-    names = {"model": "model", "quadrant": "quadrant", "label": "label", "clip_sim": f"{ctx.recognition} similarity"}
+    names = {"model": "model", "quadrant": "quadrant", "label": "label", "clip_sim": "similarity"}   # short: one line
     return names.get
 
 
@@ -92,6 +92,8 @@ def known_image(ctx, file_id: str | None) -> str | None:
     is not)."""
     if file_id is None:
         return None
+    if ctx.engine.rows_of([file_id])[0] >= 0:           # a generated image of the run (no read)
+        return file_id
     files = cache.map_files(*ctx.key, ctx.run_id)
     return file_id if (files["file_id"] == file_id).any() else None
 
@@ -101,9 +103,11 @@ def similar(ctx, file_id: str, k: int = 12) -> pd.DataFrame:
     from ..analysis.projection import nearest
 
     ids, vecs = cache.clip_index(*ctx.key, ctx.run_id)
+    if not len(ids):                                   # the run kept no vectors: nothing to compare with
+        return pd.DataFrame()
     files = cache.map_files(*ctx.key, ctx.run_id)
     me = files[files["file_id"] == file_id]
-    if me.empty or not len(ids):
+    if me.empty:
         return pd.DataFrame()
     pos = np.searchsorted(ids, me["image_id"].iloc[0])
     if pos >= len(ids) or ids[pos] != me["image_id"].iloc[0]:

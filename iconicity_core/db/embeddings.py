@@ -45,6 +45,11 @@ def have(con, embedder: str, image_ids: list[str]) -> set[str]:
         [embedder, list(image_ids)]).fetchall()}
 
 
+def count(con, embedder: str) -> int:
+    """How many embeddings of one embedder are stored (a quick "is there anything to map?")."""
+    return int(con.execute("SELECT count(*) FROM embeddings WHERE embedder = ?", [embedder]).fetchone()[0])
+
+
 def all_of(con, embedder: str, image_ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Stored embeddings of one embedder (all, or those of ``image_ids``): ids (sorted) and an
     ``(N, ...)`` quantized float32 array."""

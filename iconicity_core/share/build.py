@@ -74,15 +74,19 @@ def _provenance(res: Results, db_path: Path) -> list[list[str]]:
     i = res.info
     cfg = i.get("config") or {}
     versions = i.get("versions") or {}
+    op = res.thresholds()
+    src = (cfg.get("operating_point") or {}).get("source") or {}
+    where = "; ".join(f"{k}: {v}" for k, v in src.items() if isinstance(v, str))
     out = [["database", db_path.name], ["database sha256", sha256_file(db_path).split(":", 1)[1]],
-           ["score run", f"{res.run_id} ({i.get('status')}, {i.get('n_scored') or '?'} generations, "
+           ["score run", f"{res.run_id} ({i.get('status')}, {res.engine.n:,} generated images scored, "
                          f"finished {i.get('finished_at') or '–'})"],
            ["recognition", f"{embedder_name(i.get('clip_info'))} — key {i.get('clip_key')}"],
            ["realization", f"{embedder_name(i.get('dino_info'))} — key {i.get('dino_key')}"],
            ["grid, patch mode", f"{i.get('grid')}, {i.get('patch_mode')}"],
            ["preset", str(cfg.get("preset") or "default")],
-           ["threshold rule", f"{K.symbol(res.thresholds().rule)} ({res.thresholds().rule})"],
-           ["operating point", ", ".join(f"{k} {v}" for k, v in (cfg.get("operating_point") or {}).items())],
+           ["threshold rule", f"{K.symbol(op.rule)} ({op.rule})"],
+           ["operating point", f"recognition τ {op.clip_tau:.2f} (dynamic references {op.dynamic_tau:.2f}), patch τ "
+                               f"{op.patch_tau:.2f}" + (f" — from {where}" if where else "")],
            ["scored with", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "–"],
            ["this file", f"iconicity-explorer {__version__}, written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"]]
     return out

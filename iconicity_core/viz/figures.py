@@ -80,8 +80,9 @@ def patch_overlay(img: Image.Image, sims: np.ndarray, reused: np.ndarray, rows: 
     return out.convert("RGB")
 
 
-def colour_scale(width: int = 448, height: int = 34, label: str = "cell similarity") -> Image.Image:
-    """The legend of :func:`patch_overlay`'s tint: viridis from 0 to 1 with ticks."""
+def colour_scale(width: int = 448, height: int = 48, label: str = "cell similarity") -> Image.Image:
+    """The legend of :func:`patch_overlay`'s tint: viridis from 0 to 1 with ticks, its label on a line of its own
+    (never over a tick)."""
     im = Image.new("RGB", (width, height), (255, 255, 255))
     d = ImageDraw.Draw(im)
     bar_w = width - 20
@@ -90,8 +91,9 @@ def colour_scale(width: int = 448, height: int = 34, label: str = "cell similari
     for v in (0.0, 0.25, 0.5, 0.75, 1.0):
         x = 10 + round(v * (bar_w - 1))
         d.line((x, 16, x, 20), fill=(0, 0, 0))
-        d.text((max(0, x - 8), 20), f"{v:g}", fill=(0, 0, 0))
-    d.text((width // 2 - 40, 20), label, fill=(60, 60, 60))
+        d.text((min(max(0, x - 8), width - 24), 21), f"{v:g}", fill=(0, 0, 0))
+    w = d.textlength(label)
+    d.text(((width - w) / 2, 34), label, fill=(60, 60, 60))
     return im
 
 

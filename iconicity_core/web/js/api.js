@@ -50,7 +50,7 @@ export function makeApi(getData) {
     correlations: (p, variant, withCI) => {
       const d = D();
       return correlationRows(d, resolve(d, p), variant || d.meta.start.variant).map((x) => {
-        const o = {model: x.model, metric: x.metric, covariate: x.covariate, rho: nul(x.rho), n: x.n};
+        const o = {model: x.model, metric: x.metric, covariate: x.covariate, rho: nul(x.rho), n_refs: x.n_refs};
         if (withCI) {
           const ci = isNaN(x.rho) ? [NaN, NaN] : bootstrapper(x._a, x._b, d.meta.bootstrap, 1 + x._k)(Infinity);
           o.ci_low = nul(ci[0]); o.ci_high = nul(ci[1]);

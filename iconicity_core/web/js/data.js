@@ -63,20 +63,22 @@ export function load(meta, blob) {
   }
   const dynamic = new Uint8Array(NS);
   meta.refs.dynamic.forEach((d, s) => { dynamic[s] = d ? 1 : 0; });
-  const group = new Int32Array(N);
+  const group = new Int32Array(N), dynImage = new Uint8Array(N);
   const {model, slug, variant} = arrays;
   for (let i = 0; i < N; i++) {
     if (model[i] >= NM || slug[i] >= NS || variant[i] >= NV) throw new Error('image ' + i + ' names an unknown model, reference or variant');
     group[i] = (model[i] * NS + slug[i]) * NV + variant[i];
+    dynImage[i] = dynamic[slug[i]];
   }
-  return {meta, A: arrays, N, K, NM, NS, NV, G: NM * NS * NV, dynamic, group, memo: new Map(), memoKeys: {},
+  return {meta, A: arrays, N, K, NM, NS, NV, G: NM * NS * NV, dynamic, dynImage, group, memo: new Map(), memoKeys: {},
           scratch: {}, blobBytes: blob.byteLength};
 }
 
 /** Bytes the data holds in typed arrays: the payload, the per-image groups and counts (what a page's memory is
  *  mostly made of; the memoised tables are bounded by kernel.remember). */
 export function heldBytes(D) {
-  let n = D.blobBytes + D.group.byteLength + D.dynamic.byteLength;
+  let n = D.blobBytes + D.group.byteLength + D.dynamic.byteLength + D.dynImage.byteLength;
+  for (const k of (D.scratch.keep || [])) n += k.out.byteLength;
   for (const c of (D.scratch.counts || [])) n += c.out.byteLength;
   return n;
 }

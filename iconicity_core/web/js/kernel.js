@@ -82,28 +82,56 @@ export function reusedCounts(D, kp, match) {
   for (const c of s.counts) if (c.key === key) return c.out;
   let slot = s.counts.length < 2 ? {key: null, out: new Uint16Array(D.N)} : s.counts.shift();
   const cells = cellsOf(D, match), out = slot.out, N = D.N, K = D.K;
-  for (let i = 0, b = 0; i < N; i++, b += K) {
-    let c = 0;
-    for (let j = 0; j < K; j++) if (cells[b + j] > kp) c++;
-    out[i] = c;
+  if (K % 4 === 0 && cells.byteOffset % 4 === 0) {
+    // four bytes at a time: a byte b (<= 101 < 128) passes when b > kp, i.e. (b | 0x80) - (kp + 1) keeps bit 7
+    // (no borrow crosses bytes); the kept bits are then summed by one multiplication
+    const words = new Uint32Array(cells.buffer, cells.byteOffset, cells.length / 4), W = K / 4, sub = (kp + 1) * 0x01010101;
+    for (let i = 0, b = 0; i < N; i++, b += W) {
+      let c = 0;
+      for (let j = 0; j < W; j++) {
+        const t = ((((words[b + j] | 0x80808080) >>> 0) - sub) & 0x80808080) >>> 7;
+        c += Math.imul(t, 0x01010101) >>> 24;
+      }
+      out[i] = c;
+    }
+  } else {
+    for (let i = 0, b = 0; i < N; i++, b += K) {
+      let c = 0;
+      for (let j = 0; j < K; j++) if (cells[b + j] > kp) c++;
+      out[i] = c;
+    }
   }
   slot.key = key;
   s.counts.push(slot);
   return out;
 }
 
+/** Which images pass the filters (one byte each; null when nothing is filtered), in one of two buffers made once
+ *  (a filter move writes into the older one: no allocation per image). */
+export function keepMask(D, r) {
+  if (!r.models.length && !r.kinds.length && !r.variants.length && !r.slugs.length) return null;
+  const s = D.scratch;
+  s.keep = s.keep || [];
+  for (const k of s.keep) if (k.key === r.filterKey) return k.out;
+  const slot = s.keep.length < 2 ? {key: null, out: new Uint8Array(D.N)} : s.keep.shift();
+  const m = masks(D, r), {model, variant, slug} = D.A, out = slot.out;
+  for (let i = 0; i < D.N; i++) out[i] = m.model[model[i]] & m.variant[variant[i]] & m.slug[slug[i]] & m.kind[D.dynImage[i]];
+  slot.key = r.filterKey;
+  s.keep.push(slot);
+  return out;
+}
+
 /** Sufficient statistics per (model, reference, variant): n, n_rec, the sum of VR_i, the sum over the recognised. */
 export function groupStats(D, r) {
   return remember(D, 'stats|' + r.key, () => {
-    const m = masks(D, r), counts = reusedCounts(D, r.kp, r.match), G = D.G, K = D.K;
+    const keep = keepMask(D, r), counts = reusedCounts(D, r.kp, r.match), G = D.G, K = D.K;
     const n = new Float64Array(G), nrec = new Float64Array(G), vrs = new Float64Array(G), vrr = new Float64Array(G);
-    const kc = r.kc, kd = r.kd, {clip, model, variant, slug} = D.A, dyn = D.dynamic, group = D.group;
+    const kc = r.kc, kd = r.kd, clip = D.A.clip, dyn = D.dynImage, group = D.group;
     for (let i = 0, N = D.N; i < N; i++) {
-      const s = slug[i];
-      if (!m.model[model[i]] || !m.variant[variant[i]] || !m.slug[s] || !m.kind[dyn[s]]) continue;
+      if (keep !== null && !keep[i]) continue;
       const g = group[i], v = counts[i] / K;
       n[g] += 1; vrs[g] += v;
-      if (clip[i] > (dyn[s] ? kd : kc)) { nrec[g] += 1; vrr[g] += v; }
+      if (clip[i] > (dyn[i] ? kd : kc)) { nrec[g] += 1; vrr[g] += v; }
     }
     return {n, nrec, vrs, vrr};
   });
@@ -187,40 +215,48 @@ export function publicRows(rows) {
 }
 
 // -- threshold sensitivity: independent of the current thresholds ----------------------------------------------
-function modelSlugHistograms(D, r, T) {
-  /* Per (model, reference) group under the filters: images, and how many images / cells pass each count. */
-  const m = masks(D, r), cells = cellsOf(D, r.match), {clip, model, variant, slug} = D.A, K = D.K;
-  const GS = D.NM * D.NS, hc = new Float64Array(GS * T), hp = new Float64Array(GS * T), nimg = new Float64Array(GS);
-  for (let i = 0; i < D.N; i++) {
-    const s = slug[i];
-    if (!m.model[model[i]] || !m.variant[variant[i]] || !m.slug[s] || !m.kind[D.dynamic[s]]) continue;
-    const g = model[i] * D.NS + s;
-    nimg[g] += 1; hc[g * T + clip[i]] += 1;
-    for (let j = 0, b = i * K; j < K; j++) hp[g * T + cells[b + j]] += 1;
+/** The images of each (model, reference) group, in image order: ``order`` lists image indices group by group and
+ *  ``start[g] .. start[g + 1]`` are group g's (a counting sort, made once per data set). Sweeps then go group by
+ *  group with small accumulators instead of a histogram per group and threshold. */
+export function byModelSlug(D) {
+  if (!D.scratch.byModelSlug) {
+    const GS = D.NM * D.NS, start = new Int32Array(GS + 1), order = new Int32Array(D.N), NV = D.NV, group = D.group;
+    for (let i = 0; i < D.N; i++) start[((group[i] / NV) | 0) + 1] += 1;
+    for (let g = 0; g < GS; g++) start[g + 1] += start[g];
+    const at = start.slice(0, GS);
+    for (let i = 0; i < D.N; i++) order[at[(group[i] / NV) | 0]++] = i;
+    D.scratch.byModelSlug = {start, order};
   }
-  return {hc, hp, nimg};
+  return D.scratch.byModelSlug;
 }
 
 /** CRA vs recognition τ and VR (all generations) vs patch τ per model on the grid: macro means over references,
  *  prompt variants pooled, one recognition τ for both kinds (Engine.sweeps). */
 export function curves(D, r) {
   return remember(D, 'curves|' + r.match + r.filterKey, () => {
-    const GN = D.meta.grid.n, T = GN + 1, {hc, hp, nimg} = modelSlugHistograms(D, r, T), K = D.K;
+    const GN = D.meta.grid.n, T = GN + 1, K = D.K, keep = keepMask(D, r), cells = cellsOf(D, r.match), clip = D.A.clip;
+    const {start, order} = byModelSlug(D), hc = new Float64Array(T), hp = new Float64Array(T);
     const out = {taus: D.meta.grid.taus, cra: {}, vr: {}};
     for (let mo = 0; mo < D.NM; mo++) {
       const cra = new Float64Array(GN), vr = new Float64Array(GN);
       let groups = 0;
       for (let s = 0; s < D.NS; s++) {
         const g = mo * D.NS + s;
-        if (!(nimg[g] > 0)) continue;
+        hc.fill(0); hp.fill(0);
+        let n = 0;
+        for (let o = start[g]; o < start[g + 1]; o++) {
+          const i = order[o];
+          if (keep !== null && !keep[i]) continue;
+          n += 1; hc[clip[i]] += 1;
+          for (let j = 0, b = i * K; j < K; j++) hp[cells[b + j]] += 1;
+        }
+        if (!n) continue;
         groups += 1;
         let above = 0, aboveP = 0;
-        const fc = new Float64Array(GN), fp = new Float64Array(GN);
         for (let q = GN; q >= 1; q--) {          // values passing threshold j = values with q > j
-          above += hc[g * T + q]; aboveP += hp[g * T + q];
-          fc[q - 1] = above / nimg[g]; fp[q - 1] = aboveP / (nimg[g] * K);
+          above += hc[q]; aboveP += hp[q];
+          cra[q - 1] += above / n; vr[q - 1] += aboveP / (n * K);
         }
-        for (let j = 0; j < GN; j++) { cra[j] += fc[j]; vr[j] += fp[j]; }
       }
       if (!groups) continue;
       for (let j = 0; j < GN; j++) { cra[j] /= groups; vr[j] /= groups; }
@@ -230,63 +266,65 @@ export function curves(D, r) {
   });
 }
 
-/** Per-model CRT at every (recognition τ, patch τ) of a sub-grid (indices into the grid; one recognition τ for
- *  both kinds, groups = model × reference with variants pooled, as Engine.grid): {clip, patch, models, crt}
- *  where crt[model][i][j] is at clip[i], patch[j]. Per patch τ: one pass over the images, then a reverse
- *  cumulative sum over each group's bytes gives n_rec and the recognised VR sum at every recognition τ at once
+/** Per-model CRT at every (recognition τ, patch τ) of a sub-grid (indices into the grid, ascending; one recognition
+ *  τ for both kinds, groups = model × reference with variants pooled, as Engine.grid): {clip, patch, models, crt}
+ *  where crt[model][i][j] is at clip[i], patch[j]. One pass over every cell for all the thresholds at once: per
+ *  group, each image's reused-cell count at every patch τ, summed by how many recognition τ its similarity passes;
+ *  cumulative sums then give n_rec and the reused cells of the recognised at every recognition τ
  *  (core.sweeps.group_stats_at). */
 export function crtGrid(D, r, clipIdx, patchIdx) {
   const key = 'crtgrid|' + r.pooling + r.match + r.filterKey + clipIdx.join(',') + '|' + patchIdx.join(',');
   return remember(D, key, () => {
-    const m = masks(D, r), {clip, model, variant, slug} = D.A, K = D.K, GN = D.meta.grid.n, T = GN + 1;
-    const GS = D.NM * D.NS, NC = clipIdx.length, gi = new Int32Array(D.N).fill(-1), n = new Float64Array(GS);
-    for (let i = 0; i < D.N; i++) {
-      const s = slug[i];
-      if (!m.model[model[i]] || !m.variant[variant[i]] || !m.slug[s] || !m.kind[D.dynamic[s]]) continue;
-      gi[i] = model[i] * D.NS + s; n[gi[i]] += 1;
+    const keep = keepMask(D, r), clip = D.A.clip, cells = cellsOf(D, r.match), K = D.K, GN = D.meta.grid.n;
+    const NC = clipIdx.length, NP = patchIdx.length, CB = NC + 1, {start, order} = byModelSlug(D);
+    const clipBin = new Int32Array(GN + 1), cellBin = new Int32Array(GN + 1);   // thresholds a byte passes (q > j)
+    for (let q = 0; q <= GN; q++) {
+      for (const j of clipIdx) if (q > j) clipBin[q] += 1;
+      for (const j of patchIdx) if (q > j) cellBin[q] += 1;
     }
-    const live = [], crt = {};
+    const imgs = new Float64Array(CB), reused = new Float64Array(NP * CB), passing = new Int32Array(NP + 1);
+    const sum = new Float64Array(D.NM * NC * NP), cnt = new Float64Array(D.NM * NC * NP);
+    const live = [];
     for (let mo = 0; mo < D.NM; mo++) {
-      for (let s = 0; s < D.NS; s++) if (n[mo * D.NS + s] > 0) { live.push(mo); break; }
-    }
-    for (const mo of live) crt[D.meta.models[mo]] = clipIdx.map(() => new Array(patchIdx.length).fill(NaN));
-    const at = new Int32Array(T).fill(-1);            // byte threshold j -> its position in clipIdx
-    clipIdx.forEach((j, ci) => { at[j] = ci; });
-    const recHist = new Float64Array(GS * T), vrHist = new Float64Array(GS * T), vrs = new Float64Array(GS);
-    const nrecAt = new Float64Array(NC * GS), vrrAt = new Float64Array(NC * GS);
-    const st = {n, nrec: new Float64Array(GS), vrs, vrr: new Float64Array(GS)};
-    patchIdx.forEach((kp, pj) => {
-      const counts = reusedCounts(D, kp, r.match);
-      recHist.fill(0); vrHist.fill(0); vrs.fill(0);
-      for (let i = 0; i < D.N; i++) {
-        const g = gi[i];
-        if (g < 0) continue;
-        const v = counts[i] / K;
-        recHist[g * T + clip[i]] += 1; vrHist[g * T + clip[i]] += v; vrs[g] += v;
-      }
-      for (let g = 0; g < GS; g++) {
-        if (!(n[g] > 0)) continue;
-        let a = 0, b = 0;
-        for (let q = GN; q >= 1; q--) {                // recognised at threshold j <=> byte > j
-          a += recHist[g * T + q]; b += vrHist[g * T + q];
-          const ci = at[q - 1];
-          if (ci >= 0) { nrecAt[ci * GS + g] = a; vrrAt[ci * GS + g] = b; }
+      let any = false;
+      for (let s = 0; s < D.NS; s++) {
+        const g = mo * D.NS + s;
+        imgs.fill(0); reused.fill(0);
+        let n = 0;
+        for (let o = start[g]; o < start[g + 1]; o++) {
+          const i = order[o];
+          if (keep !== null && !keep[i]) continue;
+          n += 1;
+          const b = clipBin[clip[i]];
+          imgs[b] += 1;
+          passing.fill(0);
+          for (let c = 0, base = i * K; c < K; c++) passing[cellBin[cells[base + c]]] += 1;
+          let above = 0;                              // cells reused at patch index p: those passing more than p
+          for (let p = NP - 1; p >= 0; p--) { above += passing[p + 1]; reused[p * CB + b] += above; }
         }
-      }
-      for (let ci = 0; ci < NC; ci++) {
-        for (const mo of live) {
-          let sum = 0, cnt = 0;
-          for (let s = 0; s < D.NS; s++) {
-            const g = mo * D.NS + s;
-            if (!(n[g] > 0)) continue;
-            st.nrec[g] = nrecAt[ci * GS + g]; st.vrr[g] = vrrAt[ci * GS + g];
-            const c = finish(st, g, r.pooling).crt;
-            if (!isNaN(c)) { sum += c; cnt += 1; }
+        if (!n) continue;
+        any = true;
+        for (let p = 0; p < NP; p++) {
+          let all = 0;
+          for (let b = 0; b < CB; b++) all += reused[p * CB + b];
+          let nrec = 0, rr = 0;
+          for (let ci = NC - 1; ci >= 0; ci--) {       // recognised at clipIdx[ci] <=> more than ci thresholds passed
+            nrec += imgs[ci + 1]; rr += reused[p * CB + ci + 1];
+            const cra = nrec / n, vr = r.pooling === 'all' ? all / (n * K) : (nrec > 0 ? rr / (nrec * K) : NaN);
+            const crt = cra > 0 ? cra * (1 - vr) : 0, at = (mo * NC + ci) * NP + p;
+            sum[at] += crt; cnt[at] += 1;
           }
-          crt[D.meta.models[mo]][ci][pj] = cnt ? sum / cnt : NaN;
         }
       }
-    });
+      if (any) live.push(mo);
+    }
+    const crt = {};
+    for (const mo of live) {
+      crt[D.meta.models[mo]] = clipIdx.map((_, ci) => patchIdx.map((__, p) => {
+        const at = (mo * NC + ci) * NP + p;
+        return cnt[at] ? sum[at] / cnt[at] : NaN;
+      }));
+    }
     return {clip: clipIdx.map((j) => D.meta.grid.taus[j]), patch: patchIdx.map((j) => D.meta.grid.taus[j]),
             models: live.map((mo) => D.meta.models[mo]), crt};
   });

@@ -113,7 +113,7 @@ export function correlationRows(D, r, variant) {
           const x = rows.map((o) => { const v = D.meta.refs.covariates[cov][o._s]; return v === null || v === undefined ? NaN : v; });
           const y = rows.map((o) => o[metric]);
           const s = spearman(x, y);
-          out.push({model: grp[0], metric, covariate: cov, rho: s.rho, n: s.n, _a: s.a, _b: s.b, _k: out.length});
+          out.push({model: grp[0], metric, covariate: cov, rho: s.rho, n_refs: s.n, _a: s.a, _b: s.b, _k: out.length});
         }
       }
     }

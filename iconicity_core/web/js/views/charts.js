@@ -152,20 +152,21 @@ export function makeHeatmap(box, words) {
   };
 }
 
-/** Grouped bars: one panel per facet, one group per model, one bar per metric (0..1). */
+/** Grouped bars: one panel per facet, one group of bars per short label (a metric), one bar per series (a model,
+ *  in its colour; the legend names them), values in 0..1. Labels are short, so nothing needs cutting. */
 export function makeBars(box, words) {
   const wrap = el('div', null, 'chart'), head = el('div', words.title, 'plot-title'), cv = el('canvas'), legend = el('div', null, 'legend');
   cv.setAttribute('role', 'img'); cv.setAttribute('aria-label', words.title);
   wrap.append(head, cv, legend);
   box.appendChild(wrap);
-  let state = null, w = 0;
+  let state = null, w = 0, legendKey = null;
   const H = 250;
   function paint() {
     if (!state) return;
     cv.dataset.paints = String(Number(cv.dataset.paints || 0) + 1);
     w = widthOf(wrap, 260);
     const c = sized(cv, w, H), facets = state.facets, nf = Math.max(1, facets.length), gap = 18;
-    const left = 36, top = 20, bottom = H - 44, pw = (w - left - 8 - gap * (nf - 1)) / nf;
+    const left = 36, top = 22, bottom = H - 24, pw = (w - left - 8 - gap * (nf - 1)) / nf;
     const y = (v) => bottom - v * (bottom - top);
     c.font = FONT; c.fillStyle = '#59636e'; c.strokeStyle = '#e6e9ed'; c.textAlign = 'right';
     for (const t of [0, 0.25, 0.5, 0.75, 1]) {
@@ -173,33 +174,34 @@ export function makeBars(box, words) {
       c.fillText(t.toFixed(2), left - 4, y(t) + 4);
     }
     facets.forEach((f, fi) => {
-      const x0 = left + fi * (pw + gap), models = f.rows.map((r) => r.model), ng = Math.max(1, models.length);
-      const gw = pw / ng, bw = Math.max(2, (gw - 6) / state.metrics.length);
+      const x0 = left + fi * (pw + gap), ng = Math.max(1, f.groups.length), gw = pw / ng;
       c.fillStyle = '#1f2328'; c.textAlign = 'center'; c.font = '12px system-ui, sans-serif';
       c.fillText(fitText(c, f.name, pw), x0 + pw / 2, 12);
       c.font = FONT;
-      f.rows.forEach((r, gi) => {
-        state.metrics.forEach((m, mi) => {
-          const v = r[m];
-          if (v === null || isNaN(v)) return;
-          c.fillStyle = state.colours[mi];
-          c.fillRect(x0 + gi * gw + 3 + mi * bw, y(v), bw - 1, bottom - y(v));
+      f.groups.forEach((g, gi) => {
+        const nb = Math.max(1, g.bars.length), bw = Math.max(1.5, (gw - 6) / nb);
+        g.bars.forEach((b, bi) => {
+          if (b.value === null || isNaN(b.value)) return;
+          c.fillStyle = state.colours[b.key] || '#888';
+          c.fillRect(x0 + gi * gw + 3 + bi * bw, y(b.value), Math.max(1, bw - 1), bottom - y(b.value));
         });
         c.fillStyle = '#59636e'; c.textAlign = 'center';
-        c.fillText(fitText(c, r.model, gw - 2), x0 + (gi + 0.5) * gw, bottom + 14);   // within its own group
+        c.fillText(g.label, x0 + (gi + 0.5) * gw, bottom + 14);
       });
     });
   }
   if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 260) !== w) paint(); }).observe(wrap);
   return {
     element: wrap,
-    /** ``facets``: [{name, rows}]; ``metrics``: keys; ``names``, ``colours``: one per metric. */
-    draw(facets, metrics, names, colours) {
-      const first = !state;
-      state = {facets, metrics, colours};
-      if (first) {
+    /** ``facets``: [{name, groups: [{label, bars: [{key, value}]}]}]; ``colours``: key -> colour (the legend). */
+    draw(facets, colours) {
+      state = {facets, colours};
+      const keys = [];
+      for (const f of facets) for (const g of f.groups) for (const b of g.bars) if (keys.indexOf(b.key) < 0) keys.push(b.key);
+      if (keys.join('\n') !== legendKey) {
+        legendKey = keys.join('\n');
         legend.textContent = '';
-        metrics.forEach((m, i) => { const item = el('span', names[i]); item.insertBefore(swatch(colours[i]), item.firstChild); legend.appendChild(item); });
+        for (const k of keys) { const item = el('span', k); item.insertBefore(swatch(colours[k]), item.firstChild); legend.appendChild(item); }
       }
       paint();
     },

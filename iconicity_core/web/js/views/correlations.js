@@ -36,7 +36,7 @@ export function makeCorrelations(box, D, store) {
 
   const label = (c) => (D.meta.refs.covariate_labels || {})[c] || c;
   const cols = [['model', C.model], ['metric', C.metric, (v) => names[v]], ['covariate', C.covariate, label],
-                ['rho', C.rho, (v) => fmt(v, 2)], ['ci', C.ci, (v) => v || '…'], ['n', C.n_refs, (v) => v]];
+                ['rho', C.rho, (v) => fmt(v, 2)], ['ci', C.ci, (v) => v || '…'], ['n_refs', C.n_refs, (v) => v]];
   let timer = 0, rest = 0, rows = [];
   function render() {
     const s = store.get();
@@ -106,8 +106,8 @@ export function makeCorrelations(box, D, store) {
   variant.addEventListener('change', () => store.set({corr_variant: variant.value}, 'input'));
   pickCov.addEventListener('change', render);
   pickMetric.addEventListener('change', render);
-  let frame = 0;                                  // after the per-model table: in the next frame, at the latest settings
-  const unsubscribe = store.subscribe(() => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; render(); }); });
+  let later = 0;                                  // once the settings rest, so the tables above paint first
+  const unsubscribe = store.subscribe(() => { clearTimeout(later); later = setTimeout(render, 120); });
   render();
   return {element: root, unsubscribe};
 }

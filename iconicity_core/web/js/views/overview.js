@@ -10,8 +10,6 @@ import { makeBars } from './charts.js';
 import { download, el, options, table } from './dom.js';
 import { makePlane } from './plane.js';
 
-const BAR_COLOURS = ['#0072B2', '#E69F00', '#56B4E9', '#009E73'];
-
 /** Build the Overview in ``box`` for data ``D`` following ``store``; ``onPick(slug)`` when a point is clicked;
  *  ``onPage(kind, variant)`` when the table's scope changes. */
 export function makeOverview(box, D, store, onPick, onPage) {
@@ -73,7 +71,8 @@ export function makeOverview(box, D, store, onPick, onPage) {
     const key = r.key + '|' + s.kind + '|' + s.variant;
     if (key === drawnKey) return;
     drawnKey = key;
-    if (!frame) frame = requestAnimationFrame(() => { frame = 0; charts(); });
+    // the numbers paint first; the plane, bars and quadrants right after that frame, at the latest settings
+    if (!frame) frame = requestAnimationFrame(() => setTimeout(() => { frame = 0; charts(); }, 0));
   }
   function charts() {
     const s = store.get(), r = resolve(D, params(s));
@@ -83,9 +82,11 @@ export function makeOverview(box, D, store, onPick, onPage) {
     table(qt, [['q', O.quadrant_header[0]], ['n', O.quadrant_header[1], (v) => v]],
           D.meta.quadrants.names.map((q, i) => ({q, n: counts[i]})));
     const all = modelRows(D, r).filter((x) => x.kind === s.kind);
-    bars.draw(D.meta.variants.filter((v) => all.some((x) => x.variant === v))
-      .map((v) => ({name: fill(O.bars_facet, {variant: v}), rows: all.filter((x) => x.variant === v)})),
-              METRICS, METRICS.map((m) => T.metric_names[m]), BAR_COLOURS);
+    bars.draw(D.meta.variants.filter((v) => all.some((x) => x.variant === v)).map((v) => {
+      const rows = all.filter((x) => x.variant === v);
+      return {name: fill(O.bars_facet, {variant: v}),
+              groups: METRICS.map((m) => ({label: T.metric_names[m], bars: rows.map((x) => ({key: x.model, value: x[m]}))}))};
+    }), D.meta.colours);
   }
   const unsubscribe = store.subscribe(render);
   render();

@@ -1,7 +1,7 @@
 /* The Thresholds page's live half: CRA vs recognition τ and VR vs patch τ per model, the CRT of one model over
  * the (recognition τ, patch τ) grid, and how stable the model ranking by CRT is across that grid against the
- * current thresholds. The curves and the grid do not depend on the thresholds (only their marks move); the grid
- * is computed a column at a time, so the page stays responsive at ten times the paper's scale.
+ * current thresholds. The curves and the grid do not depend on the thresholds (only their marks move): they are
+ * computed again only when pooling, matching or a filter changes, the grid in one pass over the cells.
  */
 import { crtGrid, curves, rankingStability, resolve } from '../kernel.js';
 import { params } from '../store.js';
@@ -44,28 +44,17 @@ export function makeThresholds(box, D, store) {
     }
     grid(r);
   }
-  function grid(r) {                              // column by column, then both heat maps at once
+  function grid(r) {                              // after the curves have painted: one pass for the whole grid
     const key = r.pooling + r.match + r.filterKey;
-    if (job && job.key === key) { paintGrid(); return; }
+    if (job && job.key === key && job.grid) { paintGrid(); return; }
     if (job) clearTimeout(job.timer);
-    job = {key, cols: [], j: 0, timer: 0};
-    const step = () => {
-      if (job.key !== key) return;
-      job.cols.push(crtGrid(D, r, idx, [idx[job.j]]));
-      job.j += 1;
-      if (job.j < idx.length) job.timer = setTimeout(step, 0);
-      else paintGrid();
-    };
-    job.timer = setTimeout(step, 0);
+    job = {key, grid: null, timer: setTimeout(() => { job.grid = crtGrid(D, r, idx, idx); paintGrid(); }, 0)};
   }
   function paintGrid() {
-    if (!job || job.j < idx.length) return;
-    const s = store.get(), models = job.cols[0].models, model = models.indexOf(pick.value) >= 0 ? pick.value : models[0];
-    const taus = idx.map((j) => D.meta.grid.taus[j]);
-    const full = {clip: taus, patch: taus, models, crt: {}};
-    for (const mo of models) full.crt[mo] = taus.map((_, i) => job.cols.map((col) => col.crt[mo][i][0]));
-    if (model !== undefined) heat.draw(taus, taus, full.crt[model], [0, 1], 'viridis', fill(T.crt_title, {model}));
-    stab.draw(taus, taus, rankingStability(full, s.clip_tau, s.patch_tau), [-1, 1], 'rdbu');
+    if (!job || !job.grid) return;
+    const s = store.get(), g = job.grid, model = g.models.indexOf(pick.value) >= 0 ? pick.value : g.models[0];
+    if (model !== undefined) heat.draw(g.patch, g.clip, g.crt[model], [0, 1], 'viridis', fill(T.crt_title, {model}));
+    stab.draw(g.patch, g.clip, rankingStability(g, s.clip_tau, s.patch_tau), [-1, 1], 'rdbu');
   }
   pick.addEventListener('change', () => { store.set({grid_model: pick.value}, 'input'); paintGrid(); });
   const unsubscribe = store.subscribe(render);

@@ -100,29 +100,47 @@ def launch(pw):
         "--disable-sync", "--no-first-run", "--enable-precise-memory-info"])
 
 
-def thumb(page, floor: bool) -> tuple[float, float, float]:
-    """The slider thumb's centre and the slider's value."""
+def slider(page, floor: bool) -> tuple[dict, float]:
+    """The slider's box and value."""
     if floor:
         s = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
-        b = s.locator("xpath=../..").bounding_box()                    # Streamlit's thumb holds a hidden range input
-        return b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, float(s.get_attribute("aria-valuenow") or s.input_value())
+        box = s.locator("xpath=../../..").bounding_box()                # the track holding Streamlit's thumb
+        return box, float(s.get_attribute("aria-valuenow") or s.input_value())
     s = page.locator("#clip-tau")
-    b, v = s.bounding_box(), float(s.input_value())
-    return b["x"] + 8 + (b["width"] - 16) * v, b["y"] + b["height"] / 2, v     # a range input's thumb: 16 px wide
+    return s.bounding_box(), float(s.input_value())
+
+
+def thumb_x(box: dict, value: float, floor: bool) -> float:
+    """Where the thumb of ``value`` sits (a range input's thumb is 16 px wide; Streamlit's spans the track)."""
+    inset = 0 if floor else 8
+    return box["x"] + inset + (box["width"] - 2 * inset) * value
+
+
+def targets(n: int) -> list[float]:
+    """``n`` values in 0.25 .. 0.85 on the 0.01 grid, each new (a value the page has computed before is
+    remembered, and a user's next value usually is not), alternately high and low."""
+    out: list[float] = []
+    for i in range(n):
+        v = round(0.25 + (0.6 * ((i * 0.382) % 1.0)), 2)
+        while v in out:
+            v = round(v + 0.01, 2)
+        out.append(v)
+    return out
 
 
 def drags(page, n: int, floor: bool) -> dict:
-    """``n`` drags of the static recognition slider, alternately left and right; per drag: value -> numbers on
-    screen, and (dashboard) release -> settled and the live table's redraws during the settling."""
+    """``n`` drags of the static recognition slider, each to a value it has not held; per drag: value -> numbers
+    on screen, and (dashboard) release -> settled and the live table's redraws during the settling."""
     numbers, settled, redraws = [], [], []
-    for _ in range(n):
+    for target in targets(n):
         ok = page.evaluate(PROBE, floor)
         assert ok, "slider or table not found"
         page.evaluate(QUIET)
-        x, y, v = thumb(page, floor)
-        page.mouse.move(x, y)
+        box, v = slider(page, floor)
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(thumb_x(box, v, floor), y)
         page.mouse.down()
-        page.mouse.move(x + (-40 if v > 0.55 else 40), y, steps=5)      # stays inside 0.2 .. 0.9
+        page.mouse.move(thumb_x(box, target, floor), y, steps=5)
         page.mouse.up()
         try:
             page.wait_for_function("() => window.__probe.frame !== null", timeout=120_000)

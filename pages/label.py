@@ -40,8 +40,8 @@ with page("Label") as ctx:
                       caption=f"generated · {ctx.recognition} similarity {row['clip_sim']:.2f}", width="stretch")
         for c, r in zip(cols[1:], kept):
             c.image(figures.tile(figures.display_image(paths.get(r)), 320), caption="reference", width="stretch")
-        buttons = st.columns(2) + st.columns(2)           # two by two: every label whole at 1280 px
-        for c, (label, key) in zip(buttons, KEYS.items()):
+        buttons = st.columns(3) + st.columns(3)[:2]       # three and two: every label whole at 1280 px
+        for c, (label, key) in zip(buttons, KEYS.items(), strict=True):
             c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=labelling.label_and_next,
                      args=(ctx, fid, label), width="stretch")
     with st.expander("Import / export"):

@@ -34,17 +34,6 @@ with page("Thresholds") as ctx:
     with c2:
         widgets.show_table(pi["movers"].drop(columns=["kind"]), key="th_pi_movers", height=220)
 
-    st.subheader("Distributions")
-    hist = ctx.engine.histograms(ctx.filters, match=t.match)
-    c1, c2 = st.columns(2)
-    with c1:
-        widgets.chart(figures.count_histogram(hist["clip_sim"], "Each image's best recognition similarity", t.clip_tau,
-                                              ctx.colours, f"{rec} similarity", "generated images"), "th_hist_s")
-    with c2:
-        widgets.chart(figures.count_histogram(hist["cell_sim"], "Each cell's best match", t.patch_tau, ctx.colours,
-                                              f"{real} similarity ({'any position' if t.match == 'any' else 'same position'})",
-                                              "cells"), "th_hist_c")
-
     seps, auc_table, roc = data.headline_roc(ctx)
     if seps:
         st.subheader("Calibration against ground-truth labels")

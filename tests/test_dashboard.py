@@ -147,7 +147,7 @@ def test_correlations_and_baselines_appear_after_analysis_commands(app_db):
     assert not at.exception, [e.value for e in at.exception]
     at.toggle(key="co_more").set_value(True).run()
     corr = at.dataframe[0].value
-    assert {"title_zipf_mean", "demo_sitelinks"} <= set(corr["covariate"]) and "partial_rho" in corr
+    assert {"title zipf mean", "demo sitelinks"} <= set(corr["covariate"]) and "partial_rho" in corr   # in words
     at.switch_page("pages/thresholds.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("plain similarity" in s.value for s in at.subheader)
@@ -243,3 +243,26 @@ def test_a_data_folder_that_cannot_hold_the_demo_is_one_message(where, tmp_path,
     assert at.error and any("folder" in e.value for e in at.error), [e.value for e in at.error]
     if where == "a file":
         assert data.read_text() == "mine"
+
+
+def test_every_table_header_and_name_is_in_words(app_db):
+    """No table on any page shows one of the project's own column names as a header, or a metric / threshold /
+    covariate name as a value (they read "recognition τ", "CRA", "demo sitelinks")."""
+    import json
+
+    from iconicity_core.core.display import COLUMN_LABELS
+    from iconicity_core.dashboard.widgets import NAME_COLUMNS, PAGES
+
+    raw = {k for k, v in COLUMN_LABELS.items() if k != v}
+    at = _app()
+    for path, _title, _icon in PAGES:
+        at.switch_page(path).run()
+        assert not at.exception, path
+        if path.endswith("correlations.py"):
+            at.toggle(key="co_more").set_value(True).run()
+        for d in at.dataframe:
+            labels = {c: v.get("label") for c, v in json.loads(d.proto.columns or "{}").items()}
+            assert not raw & set(labels.values()), (path, labels)
+            for c in NAME_COLUMNS:
+                if c in d.value.columns:
+                    assert not raw & set(d.value[c].dropna().astype(str)), (path, c, d.value[c].unique())

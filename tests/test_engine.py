@@ -1,6 +1,6 @@
 """The in-memory engine equals the SQL of `iconicity metrics` on every table, every rule, both poolings,
 both matching modes, static/dynamic thresholds and filters — on the demo and on random databases; and its
-other paths (map-selection means, histograms, sweeps) equal the same computation from SQL."""
+other paths (map-selection means, sweeps) equal the same computation from SQL."""
 from __future__ import annotations
 
 import shutil
@@ -122,23 +122,6 @@ def test_sweeps_equal_the_sql_metrics_at_every_grid_point(demo, rule):
             sql = db.metrics.metrics_table(con, "model", Thresholds(ct, None, pt, "recognised", rule, match), f)
             sql = sql[sql["kind"] == "all"].set_index("model")["crt"]
             np.testing.assert_allclose(g.set_index("model")["crt"].sort_index(), sql.sort_index(), atol=1e-12)
-
-
-def test_histograms_count_the_sql_values(demo):
-    eng, con = demo
-    hist = eng.histograms(Filters(), bins=20)
-    run = db.runs.latest_score_run(con)
-    for name, sql in (("clip_sim", "SELECT f.model, c.sim FROM clip_sims c JOIN files f USING (file_id) WHERE run_id = ?"),
-                      ("cell_sim", "SELECT f.model, s.sim FROM cell_sims s JOIN files f USING (file_id) WHERE run_id = ?")):
-        values = con.execute(sql, [run]).df()
-        v = values["sim"].to_numpy(np.float32 if name == "cell_sim" else np.float64)
-        edges = np.linspace(float(v.min()), float(v.max()), 21)
-        h = hist[name]
-        np.testing.assert_allclose(np.sort(h["value"].unique()), (edges[:-1] + edges[1:]) / 2)
-        for model in values["model"].unique():
-            want, _ = np.histogram(v[(values["model"] == model).to_numpy()], edges)
-            got = h[h["model"] == model].sort_values("value")["count"].to_numpy()
-            assert got.tolist() == want.tolist(), (name, model)
 
 
 def test_memory_per_image_is_compact(synthetic):

@@ -18,7 +18,7 @@ from iconicity_core.analysis.correlation import POOLED_DECIMALS, correlation_tab
 from iconicity_core.analysis.engine import Arrays, Engine
 from iconicity_core.config import Filters, Thresholds
 from iconicity_core.core import metrics as K
-from iconicity_core.core.sweeps import TAU_GRID, ranking_stability
+from iconicity_core.core.sweeps import TAU_GRID, pass_counts, ranking_stability
 from iconicity_core.web import payload as wp
 from iconicity_core.web.text import QUADRANT_COLOURS, texts
 
@@ -152,6 +152,22 @@ def test_curves_crt_grid_and_ranking_stability(match, tmp_path):
     stab = ranking_stability(grid, t.clip_tau, t.patch_tau).pivot(index="clip_tau", columns="patch_tau",
                                                                     values="kendall_tau").to_numpy()
     np.testing.assert_allclose(np.array(got["stability"], float), stab, atol=1e-9)     # NaN where undefined, on both
+
+
+@pytest.mark.parametrize("match", ["any", "same-position"])
+def test_distributions_are_the_shares_of_each_byte(match, tmp_path):
+    """The Thresholds page's spreads: per model, the share of images (cells) that pass exactly q grid thresholds."""
+    eng = random_engine(11)
+    s = {"match": match, "kinds": ["static"]}
+    (got,) = run_node(eng, "gt", [{"params": s, "distributions": True}], tmp_path)
+    a = eng.a
+    keep = eng.mask(_filters(s))
+    for m, name in enumerate(a.models):
+        rows = keep & (a.model == m)
+        clip = np.bincount(pass_counts(a.clip[rows], TAU_GRID, "gt"), minlength=102) / rows.sum()
+        cells = np.bincount(pass_counts(eng.cells(match)[rows].ravel(), TAU_GRID, "gt").ravel(), minlength=102)
+        np.testing.assert_allclose(got["distributions"]["clip"][name], clip, atol=1e-12)
+        np.testing.assert_allclose(got["distributions"]["cells"][name], cells / cells.sum(), atol=1e-12)
 
 
 def test_correlations_equal_the_analysis_module(tmp_path):

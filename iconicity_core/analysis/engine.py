@@ -287,22 +287,3 @@ class Engine:
 
     def ranking_stability(self, grid: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
         return ranking_stability(grid, t.clip_tau, t.patch_tau)
-
-    def histograms(self, f: Filters, bins: int = 60, match: str = "any") -> dict[str, pd.DataFrame]:
-        """Per-model histograms (bin centre, count) of the best CLIP similarity and of the per-cell
-        similarities of a matching mode — counts, so a chart of 30 M cell values stays small."""
-        def build():
-            a, m = self.a, self.mask(f)
-            out = {}
-            for name, values in (("clip_sim", a.clip[m]), ("cell_sim", self.cells(match)[m])):
-                lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
-                edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
-                parts = []
-                for mc in np.unique(a.model[m]):
-                    sel = a.model[m] == mc
-                    counts, _ = np.histogram(values[sel], edges)
-                    parts.append(pd.DataFrame({"model": a.models[mc], "value": (edges[:-1] + edges[1:]) / 2,
-                                               "count": counts}))
-                out[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["model", "value", "count"])
-            return out
-        return self.memo(("hist", f, bins, match), build)

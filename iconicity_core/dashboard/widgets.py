@@ -378,9 +378,14 @@ def fmt_p(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+#: Columns whose values are the project's own names (a metric, a threshold, a covariate): shown in words too.
+NAME_COLUMNS = ("metric", "threshold", "covariate", "column", "term")
+
+
 def show_table(df, key: str | None = None, formats: dict | None = None, **kw):
-    """``st.dataframe`` with the columns people read: headers in words (:func:`..core.display.column_label`),
-    fractions to three decimals, counts as integers, p-values as :func:`fmt_p` text."""
+    """``st.dataframe`` with the columns people read: headers in words (:func:`..core.display.column_label`), the
+    project's names among the values in words too (``cra`` → CRA, ``clip_tau`` → recognition τ), fractions to three
+    decimals, counts as integers, p-values as :func:`fmt_p` text, and an undefined number as "–" (never "None")."""
     import pandas as pd
 
     from ..core.display import column_label
@@ -389,6 +394,8 @@ def show_table(df, key: str | None = None, formats: dict | None = None, **kw):
     cfg = {}
     for c in df.columns:
         name, label = str(c), column_label(str(c))
+        if name in NAME_COLUMNS and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c])):
+            df[c] = df[c].map(lambda v: column_label(v) if isinstance(v, str) else v)
         if name == "p" or name.startswith(("p_", "p (")) or name.endswith("_p_wilcoxon") or name.endswith("_p"):
             df[c] = df[c].map(fmt_p)
             cfg[c] = st.column_config.TextColumn(label)
@@ -396,9 +403,14 @@ def show_table(df, key: str | None = None, formats: dict | None = None, **kw):
             cfg[c] = st.column_config.CheckboxColumn(label)
         elif pd.api.types.is_integer_dtype(df[c]):
             cfg[c] = st.column_config.NumberColumn(label, format="%d")
+        elif pd.api.types.is_float_dtype(df[c]) and df[c].isna().any():
+            fmt = (formats or {}).get(name, "%.3f")
+            df[c] = df[c].map(lambda v, fmt=fmt: "–" if v != v else fmt % v)
+            cfg[c] = st.column_config.TextColumn(label)
         elif pd.api.types.is_float_dtype(df[c]):
             cfg[c] = st.column_config.NumberColumn(label, format=(formats or {}).get(name, "%.3f"))
         else:
+            df[c] = df[c].map(lambda v: "–" if v is None or (isinstance(v, float) and v != v) else v)
             cfg[c] = st.column_config.TextColumn(label)
     kw.setdefault("width", "stretch")
     return st.dataframe(df, hide_index=True, column_config=cfg, key=key, **kw)

@@ -92,6 +92,10 @@ def texts(info: dict, rule: str) -> dict:
             "crt_title": "CRT of {model}", "value_crt": "CRT",
             "stability_title": "Model ranking by CRT against the ranking at the current thresholds",
             "value_kendall": "Kendall τ",
+            "dist_heading": "How the similarities spread (0.01 steps; the dotted line is the threshold)",
+            "dist_clip_title": f"Each image's best recognition similarity ({rec})", "dist_clip_x": "similarity",
+            "dist_cells_title": f"Each cell's best match ({real})", "dist_cells_x": "similarity",
+            "dist_clip_y": "share of its images", "dist_cells_y": "share of its cells",
             "undefined_note": "A grey cell: Kendall τ is undefined there (every model has the same CRT, e.g. 0 when "
                               "nothing is recognised). One recognition τ for both kinds of reference.",
         },

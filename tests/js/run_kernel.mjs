@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { makeApi } from '../../iconicity_core/web/js/api.js';
 import { fromContainer, load } from '../../iconicity_core/web/js/data.js';
-import { crtGrid, modelRows, rankingStability, readingFacts, resolve } from '../../iconicity_core/web/js/kernel.js';
+import { crtGrid, distributions, modelRows, rankingStability, readingFacts, resolve } from '../../iconicity_core/web/js/kernel.js';
 import { reading } from '../../iconicity_core/web/js/text.js';
 
 const [payloadPath, casesPath] = process.argv.slice(2);
@@ -23,6 +23,7 @@ const out = cases.map((k) => {
     res.grid = {models: g.models, crt: Object.fromEntries(g.models.map((m) => [m, g.crt[m].map((row) => row.map(nul))]))};
     res.stability = rankingStability(g, k.params.clip_tau, k.params.patch_tau).map((row) => row.map(nul));
   }
+  if (k.distributions) res.distributions = distributions(D, resolve(D, k.params));
   if (k.correlations) res.correlations = api.correlations(k.params, k.correlations);
   if (k.reading) {
     const rows = modelRows(D, resolve(D, k.params)).filter((x) => x.kind === k.reading.kind && x.variant === k.reading.variant);

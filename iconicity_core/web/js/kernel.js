@@ -61,7 +61,7 @@ export function masks(D, r) {
 
 /** How many results of each kind stay memoised: the large ones (a Float64Array per group, a row per group)
  *  only a few, so a long drag at ten times the paper's scale does not pile up memory. */
-const KEEP = {stats: 4, refs: 4, corr: 4, models: 32, curves: 8, crtgrid: 64, masks: 16};
+const KEEP = {stats: 4, refs: 4, corr: 4, models: 32, curves: 8, crtgrid: 64, masks: 16, dist: 8};
 
 /** An LRU of results per data set and kind (the key's prefix, before '|'), keyed by their parameters. */
 export function remember(D, key, fn) {
@@ -261,6 +261,28 @@ export function curves(D, r) {
       if (!groups) continue;
       for (let j = 0; j < GN; j++) { cra[j] /= groups; vr[j] /= groups; }
       out.cra[D.meta.models[mo]] = Array.from(cra); out.vr[D.meta.models[mo]] = Array.from(vr);
+    }
+    return out;
+  });
+}
+
+/** How each model's similarities spread on the grid: per model, the share of its generated images (recognition)
+ *  and of its cells (realization) whose byte is q, for q = 0 .. n (q = j: above grid threshold j - 1, not above j). */
+export function distributions(D, r) {
+  return remember(D, 'dist|' + r.match + r.filterKey, () => {
+    const T = D.meta.grid.n + 1, K = D.K, keep = keepMask(D, r), cells = cellsOf(D, r.match), {clip, model} = D.A;
+    const hc = new Float64Array(D.NM * T), hp = new Float64Array(D.NM * T), n = new Float64Array(D.NM);
+    for (let i = 0; i < D.N; i++) {
+      if (keep !== null && !keep[i]) continue;
+      const m = model[i];
+      n[m] += 1; hc[m * T + clip[i]] += 1;
+      for (let j = 0, b = i * K; j < K; j++) hp[m * T + cells[b + j]] += 1;
+    }
+    const out = {clip: {}, cells: {}};
+    for (let m = 0; m < D.NM; m++) {
+      if (!n[m]) continue;
+      out.clip[D.meta.models[m]] = Array.from(hc.subarray(m * T, (m + 1) * T), (x) => x / n[m]);
+      out.cells[D.meta.models[m]] = Array.from(hp.subarray(m * T, (m + 1) * T), (x) => x / (n[m] * K));
     }
     return out;
   });

@@ -23,7 +23,8 @@ function axes(c, g, xTitle, yTitle, xTicks, yTicks, xFmt, yFmt) {
 
 const TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1];
 
-/** A line chart with one line per model and a dotted mark at the current threshold. */
+/** A line chart with one line per model and a dotted mark at the current threshold; y from 0 to 1 (or to ``yMax``,
+ *  with ticks as percentages, for shares that stay small). */
 export function makeLines(box, colours, words) {
   const wrap = el('div', null, 'chart'), head = el('div', words.title, 'plot-title'), cv = el('canvas');
   const tip = el('div', '', 'tip'), legend = el('div', null, 'legend');
@@ -34,9 +35,11 @@ export function makeLines(box, colours, words) {
   const H = 260;
   cv.addEventListener('mousemove', (ev) => {
     if (!state || !g) return;
-    const t = Math.round(Math.min(1, Math.max(0, (ev.offsetX - g.left) / (g.right - g.left))) * 100), j = t;
-    const parts = Object.keys(state.lines).map((m) => m + ' ' + (state.lines[m][j] === null || isNaN(state.lines[m][j]) ? '–' : state.lines[m][j].toFixed(3)));
-    tip.textContent = words.x + ' ' + (t / 100).toFixed(2) + ': ' + parts.join(' · ');
+    const t = Math.min(1, Math.max(0, (ev.offsetX - g.left) / (g.right - g.left)));
+    let j = 0;
+    state.taus.forEach((x, k) => { if (Math.abs(x - t) < Math.abs(state.taus[j] - t)) j = k; });
+    const parts = Object.keys(state.lines).map((m) => m + ' ' + (state.lines[m][j] === null || isNaN(state.lines[m][j]) ? '–' : state.yFmt(state.lines[m][j])));
+    tip.textContent = words.x + ' ' + state.taus[j].toFixed(2) + ': ' + parts.join(' · ');
     tip.style.display = 'block'; tip.style.left = Math.min(ev.offsetX + 12, w - 260) + 'px'; tip.style.top = (ev.offsetY + 22) + 'px';
   });
   cv.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
@@ -44,10 +47,11 @@ export function makeLines(box, colours, words) {
     if (!state) return;
     cv.dataset.paints = String(Number(cv.dataset.paints || 0) + 1);
     w = widthOf(wrap, 240);
-    const c = sized(cv, w, H);
-    g = {left: 48, right: w - 12, top: 8, bottom: H - 42};
-    g.x = (v) => g.left + v * (g.right - g.left); g.y = (v) => g.bottom - v / 1.02 * (g.bottom - g.top);
-    axes(c, g, words.x, words.y, TICKS, TICKS, (t) => t.toFixed(1), (t) => t.toFixed(1));
+    const c = sized(cv, w, H), top = state.yMax;
+    g = {left: 52, right: w - 12, top: 8, bottom: H - 42};
+    g.x = (v) => g.left + v * (g.right - g.left); g.y = (v) => g.bottom - v / top * (g.bottom - g.top);
+    const yTicks = [0, 1, 2, 3, 4, 5].map((k) => (top / 1.02) * k / 5);
+    axes(c, g, words.x, words.y, TICKS, yTicks, (t) => t.toFixed(1), state.yFmt);
     c.lineWidth = 2;
     for (const [model, ys] of Object.entries(state.lines)) {
       c.strokeStyle = colours[model] || '#444'; c.beginPath();
@@ -65,9 +69,17 @@ export function makeLines(box, colours, words) {
   if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 240) !== w) paint(); }).observe(wrap);
   return {
     element: wrap,
-    draw(taus, lines, at) {
+    /** Lines at x = taus[j]; the mark at ``at``; ``yMax``: the top of the y axis ('auto': the highest point). */
+    draw(taus, lines, at, yMax) {
       const same = state && state.lines === lines;
-      state = {taus, lines, at};
+      let top = 1.02, yFmt = (v) => v.toFixed(1);
+      if (yMax === 'auto') {
+        let hi = 0;
+        for (const ys of Object.values(lines)) for (const y of ys) if (y > hi) hi = y;
+        top = (hi || 1) * 1.05;
+        yFmt = (v) => (v * 100).toFixed(top < 0.05 ? 1 : 0) + '%';
+      }
+      state = {taus, lines, at, yMax: top, yFmt};
       if (!same) {
         legend.textContent = '';
         for (const m of Object.keys(lines)) { const item = el('span', m); item.insertBefore(swatch(colours[m]), item.firstChild); legend.appendChild(item); }

@@ -3,7 +3,7 @@
  * current thresholds. The curves and the grid do not depend on the thresholds (only their marks move): they are
  * computed again only when pooling, matching or a filter changes, the grid in one pass over the cells.
  */
-import { crtGrid, curves, rankingStability, resolve } from '../kernel.js';
+import { crtGrid, curves, distributions, rankingStability, resolve } from '../kernel.js';
 import { params } from '../store.js';
 import { fill } from '../text.js';
 import { makeHeatmap, makeLines } from './charts.js';
@@ -20,12 +20,18 @@ export function makeThresholds(box, D, store) {
   tools.appendChild(l);
   const row2 = el('div', null, 'row even'), c3 = el('div', null, 'col'), c4 = el('div', null, 'col');
   row2.append(c3, c4);
-  root.append(row1, el('h3', T.grid_heading), tools, row2, el('p', T.undefined_note, 'muted'));
+  const row3 = el('div', null, 'row even'), c5 = el('div', null, 'col'), c6 = el('div', null, 'col');
+  row3.append(c5, c6);
+  root.append(row1, el('h3', T.grid_heading), tools, row2, el('p', T.undefined_note, 'muted'), el('h3', T.dist_heading), row3);
   box.appendChild(root);
   const cra = makeLines(c1, D.meta.colours, {title: T.cra_title, x: T.x_cra, y: T.y_cra});
   const vr = makeLines(c2, D.meta.colours, {title: T.vr_title, x: T.x_vr, y: T.y_vr});
   const heat = makeHeatmap(c3, {title: '', x: T.x_vr, y: T.x_cra, value: T.value_crt});
   const stab = makeHeatmap(c4, {title: T.stability_title, x: T.x_vr, y: T.x_cra, value: T.value_kendall});
+  const spreadClip = makeLines(c5, D.meta.colours, {title: T.dist_clip_title, x: T.dist_clip_x, y: T.dist_clip_y});
+  const spreadCells = makeLines(c6, D.meta.colours, {title: T.dist_cells_title, x: T.dist_cells_x, y: T.dist_cells_y});
+  const taus = D.meta.grid.taus, GN = D.meta.grid.n;
+  const centres = Array.from({length: GN + 1}, (_, q) => (q === 0 ? taus[0] : q === GN ? taus[GN - 1] : (taus[q - 1] + taus[q]) / 2));
   const idx = D.meta.grid.heatmap;
   let job = null, frame = 0;
 
@@ -37,6 +43,9 @@ export function makeThresholds(box, D, store) {
     const cv = curves(D, r);
     cra.draw(cv.taus, cv.cra, s.clip_tau);
     vr.draw(cv.taus, cv.vr, s.patch_tau);
+    const dist = distributions(D, r);
+    spreadClip.draw(centres, dist.clip, s.clip_tau, 'auto');
+    spreadCells.draw(centres, dist.cells, s.patch_tau, 'auto');
     const models = Object.keys(cv.cra);
     if (pick.__models !== models.join('\n')) {
       pick.__models = models.join('\n');

@@ -136,7 +136,7 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
             page.get_by_role("button", name="⤓ HTML").first.click(timeout=PATIENCE_MS)
         chart_html = Path(download.value.path()).read_text(encoding="utf-8")
         assert download.value.suggested_filename.endswith(".html")
-        assert "Plotly.newPlot" in chart_html and "painter-2" in chart_html and "<script src=" not in chart_html
+        assert "Plotly.newPlot" in chart_html and "ROC" in chart_html and "<script src=" not in chart_html
 
         # the first screen at 1280x720 shows the point: the thresholds, the recognition x realization plane and the
         # per-model table with the sentence that reads it

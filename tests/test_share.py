@@ -200,10 +200,10 @@ def _records(df) -> list[dict]:
 @pytest.fixture(scope="module")
 def fine_grid_db(tmp_path_factory) -> Path:
     """16 x 16 cells: more reused cells per image than a byte holds."""
-    from iconicity_core.testing import build_ge_synthetic_db
+    from iconicity_core.testing import build_synthetic_db
 
     db = tmp_path_factory.mktemp("share_grid") / "grid.duckdb"
-    build_ge_synthetic_db(db, scale=0.01, seed=5, grid=(16, 16))
+    build_synthetic_db(db, scale=0.01, seed=5, grid=(16, 16))
     return db
 
 

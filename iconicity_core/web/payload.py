@@ -110,7 +110,10 @@ def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colou
         "format": 2,
         "run": {"id": info.get("run_id"), "rule": op.rule, "grid": info.get("grid"), "rows": rows, "cols": cols},
         "grid": {"n": len(TAU_GRID), "taus": TAU_GRID.tolist(), "heatmap": HEATMAP},
-        "op": {"clip_tau": op.clip_tau, "clip_tau_dynamic": op.clip_tau_dynamic, "patch_tau": op.patch_tau},
+        # a dynamic τ of its own only when it differs (as config.run_thresholds keeps it): then a given recognition
+        # τ moves both kinds, as in iconicity metrics
+        "op": {"clip_tau": op.clip_tau, "patch_tau": op.patch_tau,
+               "clip_tau_dynamic": None if op.dynamic_tau == op.clip_tau else op.dynamic_tau},
         "models": list(a.models), "colours": colours, "slugs": list(a.slugs), "variants": list(a.variants),
         "refs": {"title": [None if v != v else str(v) for v in refs["title"]] if "title" in refs else [None] * len(a.slugs),
                  "dynamic": a.dynamic.tolist(), "covariate_names": covariates,

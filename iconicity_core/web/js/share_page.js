@@ -29,7 +29,10 @@ function start() {
   let D = null;
   const api = makeApi(() => D);
   window.iconicityExplorer = api;
-  window.addEventListener('error', (e) => damaged(e.error || e.message));
+  window.addEventListener('error', (e) => {         // a resize notification deferred by the browser is not damage
+    if (!e.error && /ResizeObserver loop/.test(String(e.message))) return;
+    damaged(e.error || e.message);
+  });
   window.addEventListener('unhandledrejection', (e) => damaged(e.reason));
   api.ready = new Promise((done) => {
     const go = () => {

@@ -66,7 +66,7 @@ export function makeLines(box, colours, words) {
     c.setLineDash([3, 3]); c.strokeStyle = '#888'; c.lineWidth = 1;
     c.beginPath(); c.moveTo(g.x(state.at), g.top); c.lineTo(g.x(state.at), g.bottom); c.stroke(); c.setLineDash([]);
   }
-  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 240) !== w) paint(); }).observe(wrap);
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => requestAnimationFrame(() => { if (widthOf(wrap, 240) !== w) paint(); })).observe(wrap);
   return {
     element: wrap,
     /** Lines at x = taus[j]; the mark at ``at``; ``yMax``: the top of the y axis ('auto': the highest point). */
@@ -152,7 +152,7 @@ export function makeHeatmap(box, words) {
     [0, 0.5, 1].forEach((f) => c.fillText((lo + (hi - lo) * (1 - f)).toFixed(1), bx + bw + 4, g.top + 14 + f * (g.bottom - g.top - 14) + 4));
     c.fillStyle = '#1f2328'; c.fillText(words.value, bx - 2, g.top + 6);
   }
-  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 260) !== w) paint(); }).observe(wrap);
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => requestAnimationFrame(() => { if (widthOf(wrap, 260) !== w) paint(); })).observe(wrap);
   return {
     element: wrap,
     /** ``values[i][j]`` at (xs[j], ys[i]); ``range`` [lo, hi]; ``scale`` 'viridis' or 'rdbu'. */
@@ -202,7 +202,7 @@ export function makeBars(box, words) {
       });
     });
   }
-  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 260) !== w) paint(); }).observe(wrap);
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => requestAnimationFrame(() => { if (widthOf(wrap, 260) !== w) paint(); })).observe(wrap);
   return {
     element: wrap,
     /** ``facets``: [{name, groups: [{label, bars: [{key, value}]}]}]; ``colours``: key -> colour (the legend). */

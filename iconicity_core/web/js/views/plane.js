@@ -87,7 +87,7 @@ export function makePlane(box, meta, onPick, words) {
       c.fillStyle = Q.colours[i]; c.textAlign = s[2]; c.fillText(text, x, y);
     });
   }
-  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => { if (widthOf(wrap, 280) !== w) paint(); }).observe(wrap);
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => requestAnimationFrame(() => { if (widthOf(wrap, 280) !== w) paint(); })).observe(wrap);
 
   return {
     element: wrap,

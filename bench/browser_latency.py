@@ -283,6 +283,8 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=4, help="browsers dragging at once on one server (1: skip)")
     ap.add_argument("--no-pages", dest="pages", action="store_false", help="skip the page timings")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the synthetic databases here")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the rows here (bench/results/browser_latency.json feeds docs/benchmarks.md)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="iconicity-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -302,6 +304,11 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
             rows.append({"app": f"shared file, paper x{scale:g}", **measure_shared(pw, db, work, args.moves)})
             print(json.dumps(rows[-1]), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"bench": "bench/browser_latency.py " + " ".join(
+            f"--{k} {v}" for k, v in (("scales", args.scales), ("moves", args.moves), ("sessions", args.sessions))),
+            "measured": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPU cores; Chromium headless, Playwright",
+            "rows": rows}, indent=1, ensure_ascii=False) + "\n")
     print()
     print(f"{'app':<40}{'value->numbers':>16}{'max':>8}{'release->settled':>18}{'redraws':>9}")
     for r in rows:

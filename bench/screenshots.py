@@ -1,8 +1,9 @@
-"""Screenshots of every dashboard page, to review the look by eye before a change lands.
+"""Screenshots of every dashboard page and of the shared file, to review the look by eye before a change lands.
 
 Starts `streamlit run app.py` on a free port (on the demo database, or ``--db``), opens every page in headless
 Chromium (Debian's, through Playwright) at 1280x720 and 1920x1080, waits until Streamlit has finished the run,
-and writes ``<out>/<width>x<height>/<page>.png`` (the first screen) and ``..._full.png`` (the whole page).
+and writes ``<out>/<width>x<height>/<page>.png`` (the first screen) and ``..._full.png`` (the whole page); then
+the same for the shared file of that database (``shared``; ``--no-shared`` to skip).
 
     python bench/screenshots.py [--db FILE] [--out shots/] [--pages overview patches]
 """
@@ -40,6 +41,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("shots"))
     ap.add_argument("--pages", nargs="*", default=list(PAGES))
     ap.add_argument("--query", default="", help="URL query appended to every page, e.g. 'clip_tau=0.6'")
+    ap.add_argument("--no-shared", dest="shared", action="store_false", help="skip the shared file")
     args = ap.parse_args()
     from iconicity_core.testing import start_dashboard
 
@@ -62,11 +64,38 @@ def main() -> None:
                     body = tab.locator("body").inner_text()
                     bad = [w for w in ("Traceback", "Error", "Exception") if w in body]
                     print(f"{w}x{h} {name:<13} {time.perf_counter() - t:5.1f} s" + (f"  !! {bad}" if bad else ""), flush=True)
+                if args.shared:
+                    shared = shared_file(args.db, args.out)
+                    tab.goto(shared.as_uri() + "#ref=" + first_reference(args.db))
+                    tab.wait_for_function("() => window.iconicityExplorer && window.iconicityExplorer.isReady",
+                                          timeout=240_000)
+                    tab.wait_for_timeout(1500)
+                    tab.screenshot(path=str(out / "shared.png"))
+                    tab.screenshot(path=str(out / "shared_full.png"), full_page=True)
+                    print(f"{w}x{h} shared", flush=True)
                 tab.close()
             browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def shared_file(db: Path | None, out: Path) -> Path:
+    """The shared file of ``db`` (the demo when None), with its evidence images."""
+    from iconicity_core.config import demo_db_path
+    from iconicity_core.share import build_share
+
+    path = out / "shared.html"
+    if not path.exists():
+        build_share(db or demo_db_path(), images="evidence").write(path)
+    return path
+
+
+def first_reference(db: Path | None) -> str:
+    import iconicity_core
+    from iconicity_core.config import demo_db_path
+
+    return str(iconicity_core.open(db or demo_db_path()).references()["slug"].iloc[0])
 
 
 if __name__ == "__main__":

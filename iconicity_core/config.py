@@ -52,6 +52,19 @@ PRESETS: dict[str, dict] = {
                 "cell_preprocess": "center-crop", "cell_size": 256, "threshold_rule": "authors", "clip_tau_dynamic": 0.75,
                 "k_gen": 50, "decode": "authors"},
 }
+#: Bootstrap resamples of every confidence interval unless a command or a page says otherwise.
+N_RESAMPLES = 999
+#: The paper's sensitivity check (`iconicity robustness`): recognition τ x patch τ; the dashboard centres a grid
+#: of the same step on the current thresholds.
+ROBUSTNESS_CLIP_TAUS: tuple[float, ...] = (0.6, 0.7, 0.8)
+ROBUSTNESS_PATCH_TAUS: tuple[float, ...] = (0.5, 0.6, 0.7)
+ROBUSTNESS_STEP = 0.1
+#: One colour per model, by the model's rank among the database's (Okabe & Ito's colour-blind-safe palette without
+#: yellow, then Paul Tol's muted scheme), and one per quadrant of the plane (replicated, reinterpreted, reused
+#: unrecognised, missed) — the same on every page, chart, export and in the shared file.
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#332288", "#117733",
+                            "#882255", "#999933", "#44AA99", "#AA4499", "#661100", "#6699CC", "#888888")
+QUADRANT_COLOURS: tuple[str, ...] = ("#D55E00", "#009E73", "#CC79A7", "#999999")
 #: Ground-truth labels a person (or the demo simulator) gives a generated image.
 LABELS: tuple[str, ...] = ("replica", "partial", "reinterpretation", "miss")
 

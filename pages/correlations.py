@@ -1,5 +1,6 @@
 import streamlit as st
 
+from iconicity_core.config import N_RESAMPLES
 from iconicity_core.dashboard import data, live, page, widgets
 from iconicity_core.dashboard.state import literal
 
@@ -25,7 +26,7 @@ with page("Correlations") as ctx:
                  help="Computed by Python at the released thresholds (takes a moment on large runs)."):
         variant = ss["co_variant"]
         c1, c2 = st.columns(2)
-        n_boot = c1.select_slider("Bootstrap resamples", [199, 499, 999], 499, key="co_boot")
+        n_boot = c1.select_slider("Bootstrap resamples", [199, 499, N_RESAMPLES], 499, key="co_boot")
         correction = c2.radio("p-value correction across the table", ["holm", "bh"], horizontal=True, key="co_corr",
                               format_func={"holm": "Holm", "bh": "Benjamini–Hochberg"}.get)
         refs, table = data.correlations(ctx, variant, n_boot, correction)

@@ -150,3 +150,24 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if m not in state:
             visit(m)
     return cycles
+
+
+def test_each_constant_is_defined_once():
+    """The threshold grid, the robustness grid, the palette and quadrant colours and the default resamples have one
+    definition each (config.py or the kernel); everything else refers to it (the JavaScript gets them with the
+    data)."""
+    import re
+
+    literals = {
+        "the threshold grid": re.compile(r"linspace\(0(\.0)?, 1(\.0)?, 101\)"),
+        "the sensitivity grid": re.compile(r"linspace\(0\.3, 0\.9, 7\)"),
+        "the robustness grid's recognition τ": re.compile(r"\(0\.6, 0\.7, 0\.8\)|\"0\.6,0\.7,0\.8\""),
+        "the robustness grid's patch τ": re.compile(r"\(0\.5, 0\.6, 0\.7\)|\"0\.5,0\.6,0\.7\""),
+        "the default resamples": re.compile(r"\b999\b"),
+        "a palette colour": re.compile(r"#0072B2|#D55E00", re.I),
+    }
+    sources = [*PKG.rglob("*.py"), *PKG.rglob("*.js"), *(ROOT / "pages").glob("*.py")]
+    for what, pattern in literals.items():
+        where = [f"{p.relative_to(ROOT)}:{i}" for p in sources for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if pattern.search(line) and not line.lstrip().startswith(("#", "*", "//", ">>>"))]
+        assert len(where) == 1, f"{what} is defined at {where}"

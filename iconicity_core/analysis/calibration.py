@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from ..config import N_RESAMPLES
 from ..core import metrics as K
 from ..core.sweeps import TAU_GRID
 from ..errors import NoResults
@@ -92,7 +93,7 @@ def _sweep(y: np.ndarray, score: np.ndarray, rule: str, dynamic=None) -> pd.Data
 
 
 def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt", target_precision: float = 0.9,
-              n_resamples: int = 999, dynamic=None) -> pd.DataFrame:
+              n_resamples: int = N_RESAMPLES, dynamic=None) -> pd.DataFrame:
     """Which thresholds do human (or simulated) labels support? (``dynamic``: whether each image's reference
     is dynamic, for the rules that compare the kinds' CLIP similarities differently; ``None`` compares them
     as cells.)
@@ -148,7 +149,7 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
 
 
 def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 0.9,
-                  n_resamples: int = 999) -> tuple[pd.DataFrame, str]:
+                  n_resamples: int = N_RESAMPLES) -> tuple[pd.DataFrame, str]:
     """:func:`calibrate` on a score run's stored similarities, with the labels stored in the database
     (the demo's) or from a CSV ``image,label``; recorded as a ``calibrate`` run. Returns the table and
     the run id."""

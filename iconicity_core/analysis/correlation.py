@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
+from ..config import N_RESAMPLES
+
 
 def spearman_along(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
     """Spearman rho of paired samples along ``axis`` (vectorised over the other axes; 0 where a sample
@@ -51,7 +53,7 @@ def resampled_ranks(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def bootstrap_spearman(columns: dict[str, np.ndarray], pairs: list[tuple[str, str]], n_resamples: int = 999,
+def bootstrap_spearman(columns: dict[str, np.ndarray], pairs: list[tuple[str, str]], n_resamples: int = N_RESAMPLES,
                        seed: int = 0, level: float = 0.95) -> dict[tuple[str, str], tuple[float, float]]:
     """Percentile bootstrap CIs of Spearman rho for many pairs of columns of the same rows (paired
     resampling of rows). Pairs whose non-missing rows coincide share one set of resamples, and each
@@ -80,7 +82,7 @@ def bootstrap_spearman(columns: dict[str, np.ndarray], pairs: list[tuple[str, st
     return out
 
 
-def spearman_ci(x: np.ndarray, y: np.ndarray, n_resamples: int = 999, seed: int = 0,
+def spearman_ci(x: np.ndarray, y: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = 0,
                 level: float = 0.95) -> tuple[float, float, float, int]:
     """Spearman rho, its bootstrap CI (percentile, paired resampling) and n, ignoring NaN pairs.
 
@@ -103,7 +105,7 @@ POOLED_DECIMALS = 12
 
 
 def correlation_table(refs: pd.DataFrame, covariates: list[str], metrics=("cra", "vr", "crt"),
-                      n_resamples: int = 999, correction: str = "holm") -> pd.DataFrame:
+                      n_resamples: int = N_RESAMPLES, correction: str = "holm") -> pd.DataFrame:
     """For every (model or 'pooled', metric, covariate) of a per-reference table: Spearman rho with a
     bootstrap 95% CI, its p-value adjusted across the whole table (Holm or BH), and the partial rho
     controlling for the other covariates.

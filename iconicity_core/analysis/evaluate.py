@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import db
-from ..config import Filters, Thresholds
+from ..config import N_RESAMPLES, Filters, Thresholds
 from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, read_and_load
 from ..io.labels import read_labels
 from ..io.provenance import sha256_file
@@ -60,7 +60,7 @@ def _measures(sscd: Path | None, dino_model: str | None) -> dict[str, Measure]:
 
 
 def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | None = None,
-             precision: float = 0.9, n_resamples: int = 999, run_id: str | None = None,
+             precision: float = 0.9, n_resamples: int = N_RESAMPLES, run_id: str | None = None,
              progress: bool = True, dino_model: str | None = None) -> Evaluation:
     """Score every labelled image with every plain measure (max over the kept references of its slug),
     store the scores under a new evaluate run, and return the AUC table."""

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from ..config import N_RESAMPLES
 from .roc import auc_ci, labelled_scores, threshold_at_precision
 
 SIDE = 256
@@ -102,7 +103,7 @@ def cosine_measure(embed: Callable[[Image.Image], np.ndarray]) -> Measure:
 
 
 def evaluation_table(scores: pd.DataFrame, measures: list[str], precision: float = 0.9,
-                     n_resamples: int = 999) -> pd.DataFrame:
+                     n_resamples: int = N_RESAMPLES) -> pd.DataFrame:
     """AUCs with CIs and thresholds for every measure column of ``scores`` (which has a ``label``)."""
     rows = []
     for sep, m, y, s in labelled_scores(scores, measures):

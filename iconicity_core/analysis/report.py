@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import db
-from ..config import Filters, Thresholds
+from ..config import N_RESAMPLES, Filters, Thresholds
 from ..errors import InvalidArgument
 from ..io.csvfiles import to_csv
 from ..io.outputs import fence_output, fenced_folder, write_output
@@ -19,7 +19,7 @@ EXCLUDE = ("n",)
 
 
 def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | None = None,
-                   correction: str = "holm", n_resamples: int = 999, run_id: str | None = None,
+                   correction: str = "holm", n_resamples: int = N_RESAMPLES, run_id: str | None = None,
                    variant: str | None = "title") -> list[Path]:
     """Write the analysis files; one prompt ``variant`` at a time (one point per reference and model)."""
     run_id = db.runs.resolve(con, run_id)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, wilcoxon
 
-from ..config import Filters, Thresholds
+from ..config import N_RESAMPLES, ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS, Filters, Thresholds
 from ..core import metrics as K
 from ..errors import InvalidArgument, NoResults
 from .engine import Engine
@@ -31,7 +31,7 @@ def _per_model(refs: pd.DataFrame, metric: str) -> pd.Series:
     return refs.groupby("model")[metric].mean()
 
 
-def bootstrap_means(values: pd.DataFrame, n_resamples: int = 999, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def bootstrap_means(values: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Per column of ``values`` (one row per reference): the mean and a percentile-bootstrap CI, references
     resampled with replacement (NaN rows left out of each mean). The same resamples for every column, so
     paired columns stay paired.
@@ -79,8 +79,8 @@ def position_independence(engine: Engine, t: Thresholds, f: Filters = Filters(),
 
 
 # -- the sensitivity grid ----------------------------------------------------------------------------------------
-def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=(0.6, 0.7, 0.8), patch_taus=(0.5, 0.6, 0.7),
-                     f: Filters = Filters(), variant: str | None = None, n_resamples: int = 999,
+def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=ROBUSTNESS_CLIP_TAUS, patch_taus=ROBUSTNESS_PATCH_TAUS,
+                     f: Filters = Filters(), variant: str | None = None, n_resamples: int = N_RESAMPLES,
                      seed: int = 0) -> dict:
     """Per (CLIP τ, patch τ, model): CRA / VR / CRT macro means over references with bootstrap CIs; per grid
     point: Kendall τ of the model ranking by CRT against the ranking at ``t`` (the operating point), and the
@@ -171,7 +171,7 @@ def conclusions(table: pd.DataFrame, base: pd.DataFrame, majorities: dict) -> pd
 
 # -- perturbation statistics ------------------------------------------------------------------------------------
 def perturbation(engine: Engine, t: Thresholds, f: Filters = Filters(), base: str = "title",
-                 n_resamples: int = 999, seed: int = 0) -> pd.DataFrame:
+                 n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
     """Per model and prompt variant against ``base``, over the references both have: mean ΔCRA, ΔVR, ΔCRT
     (variant − base) with paired bootstrap CIs and Wilcoxon signed-rank p-values; the share of references
     recognised under ``base`` (CRA > 0.5) still recognised under the variant; and, where recognition holds,

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
+from ..config import N_RESAMPLES
+
 RECOGNISABLE = ("replica", "partial", "reinterpretation")
 
 
@@ -39,7 +41,7 @@ def roc_curves(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fpr", "tpr", "measure", "separation", "auc"])
 
 
-def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = 999, seed: int = 0) -> tuple[float, float, float]:
+def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
     """ROC-AUC and a percentile bootstrap 95% CI (images resampled with replacement; resamples with one
     class only are left out). Vectorised: each resample is a vector of draw counts, and its AUC the
     Mann-Whitney statistic over the scores sorted once — the same numbers as scoring every resample with

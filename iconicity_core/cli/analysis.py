@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..config import N_RESAMPLES, ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS
 from .options import (
     MATCH,
     POOLING,
@@ -39,7 +40,7 @@ def analyze(
     pooling: Pooling = POOLING,
     match: Match = MATCH,
     correction: str = typer.Option("holm", help="holm or bh."),
-    n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
+    n_resamples: int = typer.Option(N_RESAMPLES, help="Bootstrap resamples for the confidence intervals."),
     run: Run = None,
     variant: str = typer.Option("title", help="Prompt variant to analyse."),
 ) -> None:
@@ -72,7 +73,7 @@ def evaluate(
     precision: float = typer.Option(0.9, help="Report the threshold reaching this precision."),
     clip_tau: ClipTau = None, clip_tau_dynamic: ClipTauDynamic = None, patch_tau: PatchTau = None,
     match: Match = MATCH,
-    n_resamples: int = typer.Option(999, help="Bootstrap resamples for the confidence intervals."),
+    n_resamples: int = typer.Option(N_RESAMPLES, help="Bootstrap resamples for the confidence intervals."),
     run: Run = None,
     fmt: Format = "text",
     quiet: Quiet = False,
@@ -116,7 +117,7 @@ def calibrate(
     labels: Path | None = typer.Option(None, help="CSV image,label (replica/partial/reinterpretation/miss); "
                                                     "default: the labels stored in the database (demo)."),
     target_precision: float = typer.Option(0.9, help="Report the lowest τ whose precision reaches this."),
-    n_resamples: int = typer.Option(999, help="Bootstrap resamples for the ROC-AUC confidence intervals."),
+    n_resamples: int = typer.Option(N_RESAMPLES, help="Bootstrap resamples for the ROC-AUC confidence intervals."),
     run: Run = None,
     fmt: Format = "text",
 ) -> None:
@@ -157,11 +158,12 @@ def _floats(text: str, name: str) -> list[float]:
 
 def robustness(
     db: Db,
-    clip_taus: str = typer.Option("0.6,0.7,0.8", help="CLIP thresholds of the grid (the paper's check)."),
-    patch_taus: str = typer.Option("0.5,0.6,0.7", help="Patch thresholds of the grid."),
+    clip_taus: str = typer.Option(",".join(map(str, ROBUSTNESS_CLIP_TAUS)),
+                                  help="Recognition thresholds of the grid (the paper's check)."),
+    patch_taus: str = typer.Option(",".join(map(str, ROBUSTNESS_PATCH_TAUS)), help="Patch thresholds of the grid."),
     pooling: Pooling = POOLING, match: Match = MATCH, run: Run = None,
     variant: str | None = typer.Option(None, help="Prompt variant (default: title)."),
-    n_resamples: int = typer.Option(999, help="Bootstrap resamples over references."),
+    n_resamples: int = typer.Option(N_RESAMPLES, help="Bootstrap resamples over references."),
     out: Path | None = out_option("folder", None, "--out", help="Folder for robustness.csv / .tex / conclusions.csv "
                                                                "(created if missing; its parent must exist)."),
     fmt: Format = "text",

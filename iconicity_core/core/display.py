@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import html
 
-#: Okabe & Ito's colour-blind-safe palette (without yellow, weak on white), then Paul Tol's muted scheme.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#332288", "#117733", "#882255",
-           "#999933", "#44AA99", "#AA4499", "#661100", "#6699CC", "#888888")
+from ..config import PALETTE
 
 
 def esc(text) -> str:

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from .. import config
 from ..core import metrics as K
 from ..core.display import PALETTE, esc, model_colours  # noqa: F401  (the one escaping helper and palette)
 from ..core.grid import cell_boxes
 
 #: Colours of the quadrants of the recognition x realization plane.
-QUADRANT_COLOURS = dict(zip(K.QUADRANTS, ("#D55E00", "#009E73", "#CC79A7", "#999999")))
+QUADRANT_COLOURS = dict(zip(K.QUADRANTS, config.QUADRANT_COLOURS, strict=True))
 METRIC_NAMES = {"cra": "CRA", "vr": "VR", "vi": "VI", "crt": "CRT"}
 
 
@@ -126,7 +127,7 @@ def overview_bars(model_df: pd.DataFrame):
     variants = sorted(model_df["variant"].unique()) or [""]
     n, gap = len(variants), 0.04
     width = (1 - gap * (n - 1)) / n
-    colours = dict(zip(K.METRICS, ("#0072B2", "#E69F00", "#56B4E9", "#009E73")))
+    colours = dict(zip(K.METRICS, (config.PALETTE[i] for i in (0, 1, 5, 2)), strict=True))
     traces, layout = [], dict(barmode="group", title=dict(text="Per-model macro means over references"),
                               annotations=[], legend=dict(orientation="h", y=-0.15))
     for i, v in enumerate(variants):
@@ -153,7 +154,7 @@ def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: s
                      height: int | None = None):
     """Recognition x realization, one point per reference and model (WebGL: stays fluid with tens of
     thousands of points), with the four quadrants shaded and named; a point's ``customdata`` is its row
-    position in ``ref_df`` (a number: lighter than repeating every slug; :func:`clicked_row` reads it back).
+    position in ``ref_df`` (a number: lighter than repeating every slug).
     One trace per model and kind (dynamic references drawn as diamonds)."""
     import plotly.graph_objects as go
 
@@ -191,21 +192,6 @@ def overview_scatter(ref_df: pd.DataFrame, colours: dict | None = None, title: s
     return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
 
 
-def clicked_row(points: list, n_rows: int) -> int | None:
-    """The row of the first clicked point of a chart whose ``customdata`` is a row position (None when
-    nothing usable was clicked).
-
-    >>> clicked_row([{"customdata": 3}], 5), clicked_row([{"customdata": 9}], 5), clicked_row([], 5)
-    (3, None, None)
-    """
-    value = points[0].get("customdata") if points else None
-    try:
-        row = int(value)
-    except (TypeError, ValueError):
-        return None
-    return row if 0 <= row < n_rows else None
-
-
 def lines(df: pd.DataFrame, x: str, y: str, title: str, vline: float | None = None, color: str = "model",
           colours: dict | None = None, x_title: str | None = None, y_title: str | None = None):
     """One line per ``color`` group (threshold sweeps, ROC curves); ``title`` is code text (not escaped)."""
@@ -217,21 +203,6 @@ def lines(df: pd.DataFrame, x: str, y: str, title: str, vline: float | None = No
         fig.add_scatter(x=d[x], y=d[y], mode="lines", name=esc(name),
                         **({"line": dict(color=cmap[str(name)])} if str(name) in cmap else {}))
     fig.update_layout(title=title, xaxis_title=x_title or x, yaxis_title=y_title or y)
-    if vline is not None:
-        fig.add_vline(x=vline, line_dash="dot")
-    return fig
-
-
-def count_histogram(hist: pd.DataFrame, title: str, vline: float | None = None, colours: dict | None = None,
-                    x_title: str = "similarity", y_title: str = "count"):
-    """Overlaid per-model histograms from precomputed counts (``model, value, count``)."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    cmap = _colours_for(hist["model"], colours)
-    for model, d in hist.groupby("model", sort=True):
-        fig.add_bar(x=d["value"], y=d["count"], name=esc(model), opacity=0.6, marker=dict(color=cmap[str(model)]))
-    fig.update_layout(title=title, barmode="overlay", bargap=0, xaxis_title=x_title, yaxis_title=y_title)
     if vline is not None:
         fig.add_vline(x=vline, line_dash="dot")
     return fig
@@ -356,37 +327,6 @@ def tile(img: Image.Image, side: int = 192) -> Image.Image:
     out = Image.new("RGB", (side, side), (242, 242, 242))
     out.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
     return out
-
-
-def correlation_scatter(refs: pd.DataFrame, cov: str, metric: str, colours: dict | None = None):
-    """One point per reference and model (WebGL), a least-squares trend per model (on log10 of the
-    covariate when it is count-like, drawn on a log axis)."""
-    import plotly.graph_objects as go
-
-    from ..analysis.correlation import is_count_like
-
-    log_x = is_count_like(refs[cov].to_numpy(float))
-    named = "title" in refs and len(refs) <= HOVER_TITLES_MAX
-    traces = []
-    cmap = _colours_for(refs["model"], colours)
-    for model, g in refs.groupby("model", sort=True):
-        g = g.dropna(subset=[cov, metric])
-        x, y = g[cov].to_numpy(float), g[metric].to_numpy(float)
-        traces.append(dict(type="scattergl", mode="markers", name=esc(model), x=x, y=y,
-                           marker=dict(color=cmap[str(model)]), text=_esc_array(g["title"] if named else g["slug"]),
-                           hovertemplate=f"%{{text}}<br>{esc(cov)} %{{x}} · {METRIC_NAMES.get(metric, metric)} "
-                                         f"%{{y:.2f}}<extra>{esc(model)}</extra>"))
-        if len(g) > 2 and np.ptp(x) > 0 and (not log_x or (x > 0).all()):
-            xt = np.log10(x) if log_x else x
-            a, b = np.polyfit(xt, y, 1)
-            xs = np.linspace(xt.min(), xt.max(), 20)
-            traces.append(dict(type="scatter", mode="lines", name=f"{esc(model)} trend", x=10 ** xs if log_x else xs,
-                               y=a * xs + b, line=dict(dash="dot", color=cmap[str(model)])))
-    layout = dict(title=dict(text=f"{METRIC_NAMES.get(metric, metric)} vs {esc(cov)}"),
-                  xaxis=dict(title=dict(text=esc(cov) + (" (log scale)" if log_x else "")),
-                             **({"type": "log"} if log_x else {})),
-                  yaxis=dict(title=dict(text=METRIC_NAMES.get(metric, metric))))
-    return go.Figure(dict(data=traces, layout=layout), skip_invalid=True)
 
 
 def map_scatter(points: pd.DataFrame, colour: str = "model", title: str | None = None, colours: dict | None = None,

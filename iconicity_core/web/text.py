@@ -9,11 +9,9 @@ shared file and the dashboard say the same thing in the same words. The views on
 """
 from __future__ import annotations
 
+from ..config import QUADRANT_COLOURS  # noqa: F401  (re-exported: the payload's quadrants)
 from ..core import metrics as K
 from ..core.display import column_label, embedder_name
-
-#: The quadrant colours of the plane (replicated, reinterpreted, reused unrecognised, missed).
-QUADRANT_COLOURS = ("#D55E00", "#009E73", "#CC79A7", "#999999")
 
 
 def definitions(info: dict, rule: str) -> list[str]:

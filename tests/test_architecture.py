@@ -164,7 +164,8 @@ def test_each_constant_is_defined_once():
         "the robustness grid's recognition τ": re.compile(r"\(0\.6, 0\.7, 0\.8\)|\"0\.6,0\.7,0\.8\""),
         "the robustness grid's patch τ": re.compile(r"\(0\.5, 0\.6, 0\.7\)|\"0\.5,0\.6,0\.7\""),
         "the default resamples": re.compile(r"\b999\b"),
-        "a palette colour": re.compile(r"#0072B2|#D55E00", re.I),
+        "the palette": re.compile(r'"#0072B2", "#E69F00"', re.I),
+        "the quadrant colours": re.compile(r'"#D55E00", "#009E73", "#CC79A7"', re.I),
     }
     sources = [*PKG.rglob("*.py"), *PKG.rglob("*.js"), *(ROOT / "pages").glob("*.py")]
     for what, pattern in literals.items():

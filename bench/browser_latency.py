@@ -153,7 +153,7 @@ def drags(page, n: int, floor: bool) -> dict:
         numbers.append(p["frame"] - start)
         settled.append(last - p["up"])
         redraws.append(p["renders"] - before)
-    med = lambda xs: round(statistics.median(xs)) if xs else None  # noqa: E731
+    med = lambda xs: round(statistics.median(xs)) if xs else None
     return {"value_to_numbers_median_ms": med(numbers), "value_to_numbers_max_ms": round(max(numbers)) if numbers else None,
             "moves_counted": len(numbers),
             "release_to_settled_median_ms": med(settled), "redraws_while_settling": sum(redraws)}

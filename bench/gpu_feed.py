@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_throughput import build, decode_rate, score_variable, texture  # noqa: E402
+from pipeline_throughput import build, decode_rate, score_variable, texture
 
 
 def utilisation() -> float | None:

@@ -313,7 +313,7 @@ def dedup_refs_by_phash(imgs, paths):
     # both scripts, dedup_refs_by_phash: h = imagehash.phash(img); a later image is a duplicate when
     # `h - h_prev <= thresh` for any kept hash (first occurrence kept, in listing order)
     kept_i, kept_p, hashes = [], [], []
-    for im, path in zip(imgs, paths):
+    for im, path in zip(imgs, paths, strict=True):
         h = imagehash.phash(im)
         if any(h - prev <= PHASH_DUP_THRESH for prev in hashes):
             continue
@@ -479,7 +479,7 @@ def scripts_side(ds: dict, scripts: Scripts) -> dict:
                     else:
                         ref_patches = [p for im in ref_imgs for p in split_into_grid(im)]
                         key = "|".join(str(p) for p in ref_paths)
-                        for im, path in zip(gen_imgs, gen_paths):
+                        for im, path in zip(gen_imgs, gen_paths, strict=True):
                             if str(path) in done:
                                 continue
                             vr_max, vr_mean, vr_p90 = scripts.vr_stats(key, ref_patches, split_into_grid(im))

@@ -86,7 +86,7 @@ class Lab:
         r = self.cli(*args, env=env)
         after = [state(t) for t in targets]
         errors = [line for line in (r.stderr or "").splitlines() if line.startswith("error: ")]
-        if r.exception is not None and not isinstance(r.exception, SystemExit) or "Traceback" in r.output:
+        if (r.exception is not None and not isinstance(r.exception, SystemExit)) or "Traceback" in r.output:
             verdict, note = "traceback", type(r.exception).__name__
         elif before != after:
             verdict, note = "data loss", "a target changed"
@@ -116,7 +116,7 @@ def build(root: Path) -> dict[str, Path]:
     return {"demo": demo, "user": user}
 
 
-def attacks(lab: Lab, dbs: dict[str, Path]) -> None:  # noqa: PLR0915 - one list, read top to bottom
+def attacks(lab: Lab, dbs: dict[str, Path]) -> None:
     import duckdb
 
     from iconicity_core.io import labels
@@ -358,7 +358,7 @@ def api(lab: Lab, group: str, name: str, call, expected: type, says: str = "") -
     except expected as e:
         lab.record(group, name, "handled" if says in str(e) else "unclear", f"{type(e).__name__}: {str(e)[:70]}")
         return
-    except Exception as e:  # noqa: BLE001 - anything else is the verdict
+    except Exception as e:
         lab.record(group, name, "traceback", f"{type(e).__name__}: {str(e)[:60]}")
         return
     lab.record(group, name, "unclear", "no error")

@@ -27,7 +27,7 @@ print("CRA at CLIP τ 0.8:", strict[strict["kind"] == "all"][["model", "cra"]].r
 # %% Position independence: reuse counted only at the same grid position
 same = res.metrics(by="model", match="same-position")
 print("VR any vs same-position:",
-      list(zip(models["model"], models["vr"].round(3), same["vr"].round(3))))
+      list(zip(models["model"], models["vr"].round(3), same["vr"].round(3), strict=True)))
 
 # %% Per reference, with the recognition x realization quadrant
 refs = res.metrics(by="reference")

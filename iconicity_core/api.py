@@ -9,7 +9,7 @@ out for long.
 >>> import iconicity_core
 >>> res = iconicity_core.open(demo())                       # the small demo database (doctests)
 >>> res.thresholds()                                        # the run's operating point
-Thresholds(clip_tau=0.47, clip_tau_dynamic=None, patch_tau=0.61, pooling='recognised', rule='gt', match='any')
+Thresholds(clip_tau=0.47, clip_tau_dynamic=0.47, patch_tau=0.61, pooling='recognised', rule='gt', match='any')
 >>> m = res.metrics(by="model", kinds="static", variants="title")
 >>> m[["model", "kind", "n_refs"]].head(2).to_dict("records")
 [{'model': 'balanced-1.5', 'kind': 'static', 'n_refs': 7}, {'model': 'balanced-1.5', 'kind': 'all', 'n_refs': 7}]
@@ -50,7 +50,7 @@ import pandas as pd
 
 from . import db
 from .config import KINDS, Filters, Thresholds, run_thresholds
-from .core import metrics as K
+from .core import metrics as kernel
 from .core.sweeps import SENSITIVITY_GRID, TAU_GRID
 from .errors import InvalidArgument, PartialRunWarning
 
@@ -151,9 +151,9 @@ class Results:
         ``models``, ``kinds``, ``variants``, ``slugs``, each a name or a list)."""
         t = self.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, rule, match)
         with self.connection() as con:
-            if by not in db.metrics.BY:
-                raise InvalidArgument(f"by must be one of {', '.join(db.metrics.BY)}, got {by!r}")
-            return db.metrics.metrics_table(con, by, t, self.filters(**filters), self.run_id)
+            if by not in db.metrics_sql.BY:
+                raise InvalidArgument(f"by must be one of {', '.join(db.metrics_sql.BY)}, got {by!r}")
+            return db.metrics_sql.metrics_table(con, by, t, self.filters(**filters), self.run_id)
 
     def images(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
                patch_tau: float | None = None, rule: str | None = None, match: str | None = None,
@@ -186,15 +186,15 @@ class Results:
         t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
         with self.connection() as con:
             m = db.views.patch_matches(con, self.run_id, self._file_id(con, image))
-        sims = m[K.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
-        return m.assign(reused=K.reused(sims, t.patch_tau, t.rule))
+        sims = m[kernel.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
+        return m.assign(reused=kernel.reused(sims, t.patch_tau, t.rule))
 
     def patch_overlay(self, image: str, patch_tau: float | None = None, rule: str | None = None,
                       match: str | None = None):
         """The generated image with its grid tinted by similarity and the reused cells outlined (a
         ``PIL.Image``; a placeholder when the file is not readable)."""
         from .core.grid import parse_grid
-        from .viz import figures
+        from .viz import overlays
 
         cells = self.cells(image, patch_tau, rule, match)
         t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
@@ -202,7 +202,7 @@ class Results:
             fid = self._file_id(con, image)
             path = db.views.image_paths(con, [fid])[fid]
         rows, cols = parse_grid(self.info["grid"])
-        return figures.patch_overlay(figures.display_image(path), cells[K.MATCH_COLUMNS[t.match]].to_numpy(),
+        return overlays.patch_overlay(overlays.display_image(path), cells[kernel.MATCH_COLUMNS[t.match]].to_numpy(),
                                      cells["reused"].to_numpy(), rows, cols)
 
     # -- sweeps -------------------------------------------------------------------------------------

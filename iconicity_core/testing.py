@@ -8,7 +8,9 @@ same to run as trained ones). Never use them for real scores. Example::
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 #: Real DINOv3 ViT-S/16 geometry (facebook/dinov3-vits16-pretrain-lvd1689m).
 VITS16 = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, intermediate_size=1536,
@@ -79,7 +81,7 @@ def save_tiny_stable_diffusion(out_dir: str | Path, seed: int = 0) -> Path:
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
                                    scheduler=DDIMScheduler(clip_sample=False), safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
-    pipe.save_pretrained(out)
+    pipe.save_pretrained(out)  # type: ignore[attr-defined]  # diffusers' lazy modules hide the method
     return out
 
 
@@ -128,16 +130,16 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
     try:
         rid = db.ingest.root_ids(con, [root], "design")[root]
         refs = [{"slug": s, "title": t, "kind": "dynamic" if d else "static", "sitelinks": float(sl), "year": float(y),
-                 "caption_count": float(c)} for s, t, d, sl, y, c in zip(slugs, titles, dynamic, sitelinks, year, captions)]
+                 "caption_count": float(c)} for s, t, d, sl, y, c in zip(slugs, titles, dynamic, sitelinks, year, captions, strict=True)]
         numeric = {"sitelinks": True, "year": True, "caption_count": True}
-        ref_files = {s: [f"references/{s}/{j}.jpg" for j in range(3 if d else 1)] for s, d in zip(slugs, dynamic)}
+        ref_files = {s: [f"references/{s}/{j}.jpg" for j in range(3 if d else 1)] for s, d in zip(slugs, dynamic, strict=True)}
         files, file_parts = [], []
         for s, rels in ref_files.items():
             for rel in rels:
                 files.append((file_id(root, rel), rid, rel, "reference", s, None, None, None, None, None,
                               f"img-{rel}", None, None, None))
         ref_ids = {s: [file_id(root, rel) for rel in rels] for s, rels in ref_files.items()}
-        clip_info = {"key": "open_clip:ViT-B-32:openai", "family": "open_clip", "model": "ViT-B-32", "weights": "openai",
+        clip_info: dict[str, Any] = {"key": "open_clip:ViT-B-32:openai", "family": "open_clip", "model": "ViT-B-32", "weights": "openai",
                      "preprocessing": "synthetic", "semantic": True, "extra": {}}
         dino_info = {"key": "dinov3:facebook/dinov3-vits16-pretrain-lvd1689m:hub:crop:4x4", "family": "dinov3",
                      "model": "facebook/dinov3-vits16-pretrain-lvd1689m", "weights": "hub", "preprocessing": "synthetic",
@@ -163,12 +165,12 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
                         gens += [(i, model, bias, variant, v, j) for j in range(count)]
             n = len(gens)
             ref_i = np.array([g[0] for g in gens])
-            bias = np.array([g[2] for g in gens])
+            biases = np.array([g[2] for g in gens])
             var = np.array([g[4] for g in gens])
-            p_rec = 1 / (1 + np.exp(-(bias + 1.4 * z[ref_i] - 0.5 * var)))
+            p_rec = 1 / (1 + np.exp(-(biases + 1.4 * z[ref_i] - 0.5 * var)))
             rec = rng.random(n) < p_rec
             clip = np.clip(np.where(rec, rng.normal(0.78, 0.05, n), rng.normal(0.56, 0.08, n)), -1, 1)
-            reuse = np.clip(0.15 + 0.25 * bias + 0.2 * z[ref_i] + 0.35 * rec - 0.15 * var + rng.normal(0, 0.15, n), 0, 1)
+            reuse = np.clip(0.15 + 0.25 * biases + 0.2 * z[ref_i] + 0.35 * rec - 0.15 * var + rng.normal(0, 0.15, n), 0, 1)
             reused = rng.random((n, k)) < reuse[:, None]
             cells = np.clip(np.where(reused, rng.normal(0.72, 0.06, (n, k)), rng.normal(0.45, 0.1, (n, k))), -1, 1)
             same = cells - np.abs(rng.normal(0.08, 0.05, (n, k)))
@@ -176,7 +178,7 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
             label = np.where(rec & (vr > 0.6), 0, np.where(rec & (vr > 0.3), 1, np.where(rec, 2, 3)))
             labelled = rng.random(n) < 0.1
             rows = []
-            for (i, model, _b, variant, _v, j), lab, has in zip(gens, label, labelled):
+            for (i, model, _b, variant, _v, j), lab, has in zip(gens, label, labelled, strict=True):
                 rel = f"generations/{model}/{slugs[i]}/{variant}/{j:03d}.png"
                 fid = file_id(root, rel, model, variant)
                 rows.append((fid, rid, rel, "generation", slugs[i], model, variant, titles[i], j,
@@ -191,7 +193,7 @@ def build_synthetic_db(path: str | Path, scale: float = 1.0, seed: int = 0, grid
                               "ref_file": [ref_ids[slugs[i]][0] for i in ref_i], "n_refs": nrefs}),
                 pd.DataFrame({"run_id": run_id, "file_id": np.repeat(fids, k), "cell": np.tile(np.arange(k), n),
                               "sim": cells.ravel().astype(np.float32),
-                              "ref_file": [ref_ids[slugs[i]][r] for i, row in zip(ref_i, ref_pick) for r in row],
+                              "ref_file": [ref_ids[slugs[i]][r] for i, row in zip(ref_i, ref_pick, strict=True) for r in row],
                               "ref_cell": rng.integers(0, k, n * k), "same_pos_sim": same.ravel().astype(np.float32)}))
             if clip_dim:                                   # cos(vec, centre) ≈ the stored CLIP similarity
                 noise = rng.normal(size=(n, clip_dim)).astype(np.float32)
@@ -256,7 +258,7 @@ def install_random_open_clip_tag(hf_home: str | Path, model: str = "ViT-B-32", t
     return net
 
 
-def start_dashboard(app: str | Path, args: list[str] = (), env: dict | None = None,
+def start_dashboard(app: str | Path, args: Sequence[str] = (), env: dict | None = None,
                     timeout_s: float = 120) -> tuple[str, subprocess.Popen]:
     """``streamlit run APP -- ARGS`` headless on a free port of 127.0.0.1; returns its URL and process once
     ``/_stcore/health`` answers (the caller terminates it). Its output goes to a file (a full pipe would

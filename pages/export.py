@@ -3,7 +3,7 @@ import json
 import streamlit as st
 
 from iconicity_core.dashboard import cards, data, page, widgets
-from iconicity_core.viz import figures
+from iconicity_core.viz import charts
 
 with page("Export") as ctx:
     t = ctx.thresholds
@@ -33,10 +33,10 @@ with page("Export") as ctx:
     refs = data.references(ctx)
     c1, c2 = st.columns(2)
     c1.download_button("recognition × realization scatter",
-                       widgets.standalone_html(figures.overview_scatter, refs, ctx.colours), f"scatter_{suffix}.html",
+                       widgets.standalone_html(charts.overview_scatter, refs, ctx.colours), f"scatter_{suffix}.html",
                        "text/html", key="ex_scatter", on_click="ignore")
     shown, _ = data.model_summary(ctx, "all")
-    c2.download_button("per-model bars", widgets.standalone_html(figures.overview_bars, shown),
+    c2.download_button("per-model bars", widgets.standalone_html(charts.overview_bars, shown),
                        f"bars_{suffix}.html", "text/html", key="ex_bars", on_click="ignore")
     st.subheader("Finding card")
     slug, fid, gal = widgets.pick_generation(ctx, "ex")

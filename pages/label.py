@@ -3,10 +3,10 @@ import getpass
 import pandas as pd
 import streamlit as st
 
-from iconicity_core.dashboard import cache, labelling, page
+from iconicity_core.dashboard import cache, labeller, page
 from iconicity_core.dashboard.state import literal
 from iconicity_core.io import labels
-from iconicity_core.viz import figures
+from iconicity_core.viz import overlays
 
 KEYS = {"replica": "1", "partial": "2", "reinterpretation": "3", "miss": "4", "skip": "S"}
 
@@ -16,7 +16,7 @@ with page("Label") as ctx:
                "3 reinterpretation · 4 miss · S skip.")
     who = st.text_input("Your name (recorded with each label)", value=st.session_state.get("label_who") or
                         getpass.getuser(), key="label_who")
-    queue = labelling.session_queue(ctx)
+    queue = labeller.session_queue(ctx)
     if st.session_state.get("label_error"):
         st.error(st.session_state["label_error"])
     for item, problem in labels.problems(ctx.db):
@@ -36,20 +36,20 @@ with page("Label") as ctx:
             st.caption("The database already has a label for this image (hidden, so it cannot sway you); yours "
                        "will override it in evaluate / calibrate.")
         cols = st.columns(4)
-        cols[0].image(figures.tile(figures.display_image(paths.get(fid)), 320),
+        cols[0].image(overlays.tile(overlays.display_image(paths.get(fid)), 320),
                       caption=f"generated · {ctx.recognition} similarity {row['clip_sim']:.2f}", width="stretch")
-        for c, r in zip(cols[1:], kept):
-            c.image(figures.tile(figures.display_image(paths.get(r)), 320), caption="reference", width="stretch")
+        for c, r in zip(cols[1:], kept, strict=False):
+            c.image(overlays.tile(overlays.display_image(paths.get(r)), 320), caption="reference", width="stretch")
         buttons = st.columns(3) + st.columns(3)[:2]       # three and two: every label whole at 1280 px
         for c, (label, key) in zip(buttons, KEYS.items(), strict=True):
-            c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=labelling.label_and_next,
+            c.button(f"{label} ({key})", key=f"lab_{label}", shortcut=key, on_click=labeller.label_and_next,
                      args=(ctx, fid, label), width="stretch")
     with st.expander("Import / export"):
         st.download_button("labels as CSV (image,label)", labels.export_csv(ctx.db), "labels.csv", "text/csv",
                            key="lab_export")
         up = st.file_uploader("add labels from a CSV (image,label)", type=["csv"], key="lab_import")
         if up is not None and st.button("import", key="lab_do_import"):
-            n, problems = labelling.import_labels(ctx, up.getvalue(), up.name, who)
+            n, problems = labeller.import_labels(ctx, up.getvalue(), up.name, who)
             st.success(f"{n} label(s) imported.")
             if problems:
                 st.warning(f"{len(problems)} row(s) skipped:")

@@ -2,9 +2,9 @@ import streamlit as st
 
 from iconicity_core.analysis import maps
 from iconicity_core.analysis.projection import available_methods
-from iconicity_core.dashboard import cache, explore, page, widgets
+from iconicity_core.dashboard import cache, mapping, page, widgets
 from iconicity_core.dashboard.state import MAP_COLOURS, literal
-from iconicity_core.viz import figures
+from iconicity_core.viz import overlays
 
 GALLERY = 24
 
@@ -16,24 +16,24 @@ with page("Map") as ctx:
     method = c1.selectbox("Projection", available_methods(), key="map_method", format_func=str.upper,
                           help="PCA always; UMAP when umap-learn is installed. Computed once and stored beside the "
                                "database (`iconicity map` does it ahead of time).")
-    colour = c2.segmented_control("Colour by", MAP_COLOURS, key="map_colour", format_func=explore.colour_label(ctx),
+    colour = c2.segmented_control("Colour by", MAP_COLOURS, key="map_colour", format_func=mapping.colour_label(ctx),
                                   help=f"similarity: each image's best {ctx.recognition} similarity to its "
                                        "reference") or "model"
     n_draw = c3.select_slider("Points drawn", maps.DRAW_CHOICES, maps.DRAW_DEFAULT, key="map_draw",
                               format_func="{:,}".format,
                               help="More points cost the browser more on every lasso move. A selection always "
                                    "takes every image inside it, drawn or not.")
-    points = explore.map_frame(ctx, method)
-    notice = explore.map_notice(ctx, method)
+    points = mapping.map_frame(ctx, method)
+    notice = mapping.map_notice(ctx, method)
     if notice:
         st.warning(literal(notice))
     if points is None:
         st.info(f"This run kept no {ctx.recognition} embeddings to map: score with `--keep-embeddings all` (the demo "
                 "does), then open this page again or run `iconicity map --db ...`.")
         st.stop()
-    fig = explore.map_chart(ctx, points, method, n_draw, colour)
+    fig = mapping.map_chart(ctx, points, method, n_draw, colour)
     n_gen = int((points["role"] != "reference").sum())
-    hint = explore.unmapped_hint(ctx, n_gen)
+    hint = mapping.unmapped_hint(ctx, n_gen)
     if hint:
         st.info(hint)
     event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("lasso", "box", "points"))
@@ -46,13 +46,13 @@ with page("Map") as ctx:
     gen = sel[sel["role"] != "reference"]
     st.subheader(f"Selection: {len(gen):,} generated and {len(sel) - len(gen)} reference image(s)")
 
-    widgets.show_table(explore.selection_summary(ctx, gen), key="map_summary")
+    widgets.show_table(mapping.selection_summary(ctx, gen), key="map_summary")
     shown = sel.head(GALLERY)
     paths = cache.image_paths(*ctx.key, tuple(shown["file_id"]))
     cols = st.columns(6)
     for k, r in enumerate(shown.itertuples()):
         with cols[k % 6]:
-            st.image(figures.tile(figures.display_image(paths.get(r.file_id))),
+            st.image(overlays.tile(overlays.display_image(paths.get(r.file_id))),
                      caption=(f"{literal(r.model)} · {literal(r.slug)}  \ns={r.clip_sim:.2f} · VR {r.vr:.2f}"
                               if r.role != "reference" else f"reference · {literal(r.slug)}"), width="stretch")
             b1, b2 = st.columns(2)

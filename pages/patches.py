@@ -3,10 +3,10 @@ import getpass
 import streamlit as st
 
 from iconicity_core.config import LABELS
-from iconicity_core.dashboard import data, labelling, page, widgets
+from iconicity_core.dashboard import data, labeller, page, widgets
 from iconicity_core.dashboard.state import literal
 from iconicity_core.io import labels
-from iconicity_core.viz import figures
+from iconicity_core.viz import overlays
 
 with page("Patch matches") as ctx:
     c1, c2 = st.columns([3, 1])
@@ -31,10 +31,10 @@ with page("Patch matches") as ctx:
         if st.session_state.get("label_error"):
             st.error(st.session_state["label_error"])
         with st.popover("Label this image"):
-            st.caption(f"Your label: {labelling.sidecar_labels(ctx).get(fid) or 'none yet'}. Written to "
+            st.caption(f"Your label: {labeller.sidecar_labels(ctx).get(fid) or 'none yet'}. Written to "
                        f"`{labels.sidecar(ctx.db).name}` beside the database, as on the Label page.")
-            for c, choice in zip(st.columns(len(LABELS)), LABELS):
-                c.button(choice, key=f"pm_lab_{choice}", on_click=labelling.save_label,
+            for c, choice in zip(st.columns(len(LABELS)), LABELS, strict=True):
+                c.button(choice, key=f"pm_lab_{choice}", on_click=labeller.save_label,
                          args=(ctx, fid, choice, st.session_state.get("label_who") or getpass.getuser()))
     left, right = st.columns(2)
     with left:
@@ -42,7 +42,7 @@ with page("Patch matches") as ctx:
                                           f"similarity passes {t.patch_tau:.2f}, {t.match} matching); in each cell its "
                                           "index, similarity and the reference image (R#) and cell (c#) it matched",
                  width="stretch")
-        st.image(figures.colour_scale(), width="stretch")
+        st.image(overlays.colour_scale(), width="stretch")
     with right:
         if t.match != "any":
             st.caption("Same-position matching compares each cell with the cell at the same place only, so there is "

@@ -2,7 +2,7 @@ import streamlit as st
 
 from iconicity_core.dashboard import cache, data, page, widgets
 from iconicity_core.dashboard.state import literal
-from iconicity_core.viz import figures
+from iconicity_core.viz import charts, overlays
 
 PAGE = 12
 
@@ -27,7 +27,7 @@ with page("References") as ctx:
     cols = st.columns(6)
     for k, r in enumerate(ref_imgs.itertuples()):
         badge = "kept" if r.kept else (f"error: {r.error}" if r.error else f"dropped (pHash duplicate, distance {r.hamming})")
-        cols[k % 6].image(figures.tile(figures.display_image(paths[r.file_id])),
+        cols[k % 6].image(overlays.tile(overlays.display_image(paths[r.file_id])),
                           caption=f"{literal(r.relpath)} · {literal(badge)}", width="stretch")
     cons = data.consistency(ctx, slug)
     if cons is not None:
@@ -37,7 +37,7 @@ with page("References") as ctx:
                    "Right: CRA with the outliers dropped (how much the score depends on the web-image filtering).")
         c1, c2 = st.columns([3, 2])
         with c1:
-            widgets.chart(figures.heatmap(cons.matrix, f"{slug}: similarity between its images", "cosine", zmin=0,
+            widgets.chart(charts.heatmap(cons.matrix, f"{slug}: similarity between its images", "cosine", zmin=0,
                                           zmax=1, x_title="", y_title=""), "ref_consistency")
         with c2:
             widgets.show_table(cons.images.drop(columns=["file_id"]), key="ref_cons_images")
@@ -64,7 +64,7 @@ with page("References") as ctx:
             badges = ("✅ recognised" if r.recognised else "✖ not recognised") + (" · ♻ reused" if r.high_reuse else "")
             label = f"  \nlabelled **{literal(r.label)}**" if isinstance(r.label, str) else ""
             with cols[k % 6]:
-                st.image(figures.tile(figures.display_image(paths[r.file_id] if r.file_id in paths else
+                st.image(overlays.tile(overlays.display_image(paths[r.file_id] if r.file_id in paths else
                                                             cache.image_path(*ctx.key, r.file_id))),
                          caption=f"s={r.clip_sim:.2f} · VR {r.vr:.2f}  \n{badges}{label}", width="stretch")
                 if st.button("patch matches", key=f"pm_{r.file_id}", width="stretch"):

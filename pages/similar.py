@@ -1,11 +1,11 @@
 import streamlit as st
 
-from iconicity_core.dashboard import cache, explore, page, widgets
+from iconicity_core.dashboard import cache, neighbours, page, widgets
 from iconicity_core.dashboard.state import literal
-from iconicity_core.viz import figures
+from iconicity_core.viz import overlays
 
 with page("Find similar") as ctx:
-    query = explore.known_image(ctx, st.session_state.get("similar_to"))
+    query = neighbours.known_image(ctx, st.session_state.get("similar_to"))
     if query is None:
         st.session_state.pop("similar_to", None)
         _slug, query, _gal = widgets.pick_generation(ctx, "sim")
@@ -16,19 +16,19 @@ with page("Find similar") as ctx:
             st.session_state.pop("similar_to", None)
             st.rerun()
     k = st.slider("Neighbours", 4, 48, 12, 4, key="sim_k")
-    near = explore.similar(ctx, query, k)
+    near = neighbours.similar(ctx, query, k)
     if near.empty:
         st.info(f"No stored {ctx.recognition} embedding for this image: score with `--keep-embeddings all` to find "
                 "similar images.")
         st.stop()
     paths = cache.image_paths(*ctx.key, (query, *near["file_id"]))
     left, right = st.columns([1, 3])
-    left.image(figures.tile(figures.display_image(paths.get(query)), 256), caption="this image", width="stretch")
+    left.image(overlays.tile(overlays.display_image(paths.get(query)), 256), caption="this image", width="stretch")
     with right:
         st.caption(f"Nearest by {ctx.recognition} cosine, across every model and the references (ties by file).")
         cols = st.columns(4)
         for i, r in enumerate(near.itertuples()):
             who = "reference" if r.role == "reference" else literal(r.model)
-            cols[i % 4].image(figures.tile(figures.display_image(paths.get(r.file_id))),
+            cols[i % 4].image(overlays.tile(overlays.display_image(paths.get(r.file_id))),
                               caption=f"{r.cosine:.3f} · {who} · {literal(r.slug)}", width="stretch")
-    widgets.show_table(explore.similar_table(near), key="sim_table")
+    widgets.show_table(neighbours.similar_table(near), key="sim_table")

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from iconicity_core.dashboard import data, live, page, widgets
+from iconicity_core.dashboard import data, live, page, sidebar, widgets
 from iconicity_core.dashboard.state import literal
-from iconicity_core.viz import figures
+from iconicity_core.viz import charts
 
 with page("Thresholds") as ctx:
     t = ctx.thresholds
@@ -46,10 +46,10 @@ with page("Thresholds") as ctx:
         best = cal.set_index("threshold")["youden_tau"]
         if best.notna().all():
             st.button(f"Apply the suggested thresholds (recognition τ {best['clip_tau']:.2f}, patch τ "
-                      f"{best['patch_tau']:.2f})", key="th_apply", on_click=widgets.apply_thresholds,
+                      f"{best['patch_tau']:.2f})", key="th_apply", on_click=sidebar.apply_thresholds,
                       args=(best["clip_tau"], best["patch_tau"]))
         widgets.show_table(auc_table, key="th_auc")
-        widgets.chart(figures.lines(roc, "fpr", "tpr", "ROC curves", color="analysis", x_title="false-positive rate",
+        widgets.chart(charts.lines(roc, "fpr", "tpr", "ROC curves", color="analysis", x_title="false-positive rate",
                                     y_title="true-positive rate"), "th_roc")
 
     curves = data.measure_rocs(ctx)
@@ -58,7 +58,7 @@ with page("Thresholds") as ctx:
         widgets.show_table(curves.groupby(["separation", "measure"])["auc"].first().unstack(0).reset_index(),
                            key="th_measures")
         for sep, d in curves.groupby("separation"):
-            widgets.chart(figures.lines(d, "fpr", "tpr", f"ROC: {sep} — VR / {rec} similarity vs plain measures",
+            widgets.chart(charts.lines(d, "fpr", "tpr", f"ROC: {sep} — VR / {rec} similarity vs plain measures",
                                         color="measure", x_title="false-positive rate", y_title="true-positive rate"),
                           f"th_measure_roc_{sep.replace(' ', '_')}")
     else:

@@ -1,8 +1,9 @@
 import streamlit as st
 
+from iconicity_core import display
 from iconicity_core.dashboard import data, page, widgets
 from iconicity_core.dashboard.state import literal
-from iconicity_core.viz import figures
+from iconicity_core.viz import charts
 
 with page("Prompt variants") as ctx:
     variants = ctx.options["variants"]
@@ -26,5 +27,5 @@ with page("Prompt variants") as ctx:
         long = table.melt(id_vars=["model", "slug"], value_vars=deltas, var_name="change",
                           value_name="variant − base")
         long["change"] = long["change"].map({d: data.column_name(d) for d in deltas})
-        widgets.chart(figures.box(long, "change", "variant − base",
-                                  f"Change from the '{figures.esc(base)}' prompt, per reference", ctx.colours), "va_box")
+        widgets.chart(charts.box(long, "change", "variant − base",
+                                  f"Change from the '{display.esc(base)}' prompt, per reference", ctx.colours), "va_box")

@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import SMALL_DEMO, build_small_dataset
 
-sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")          # nothing may be downloaded in tests
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-from helpers import build_small_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -23,14 +21,9 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return {"clip": save_random_open_clip(d / "vit-s-32.safetensors"), "dino": save_random_dinov3(d / "dinov3-tiny")}
 
 
-@pytest.fixture()
+@pytest.fixture
 def small_dataset(tmp_path) -> Path:
     return build_small_dataset(tmp_path / "dataset")
-
-
-def model_args(tiny_models, mode: str = "crop") -> list[str]:
-    return ["--clip-model", "ViT-S-32", "--clip-pretrained", str(tiny_models["clip"]),
-            "--dino-model", str(tiny_models["dino"]), "--patch-mode", mode, "--device", "cpu", "--quiet"]
 
 
 def _demo_builder(tmp_path_factory, per_cell: int = 20):
@@ -50,8 +43,6 @@ def build_demo_subprocess(tmp_path_factory):
     return _demo_builder(tmp_path_factory, per_cell=SMALL_DEMO)
 
 
-#: generations per model, reference and prompt variant in the small demo (the full demo has 20)
-SMALL_DEMO = 4
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +66,7 @@ def small_demo_db(tmp_path_factory) -> Path:
     return db
 
 
-@pytest.fixture()
+@pytest.fixture
 def app_db(small_demo_db, tmp_path, monkeypatch) -> Path:
     """A private copy of the small demo that the dashboard opens (``$ICONICITY_DB``)."""
     db = tmp_path / "demo_copy.duckdb"

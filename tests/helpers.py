@@ -11,6 +11,15 @@ from typer.testing import CliRunner
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 BASELINE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
+PIXELS = ["--clip-model", "pixels", "--dino-model", "pixels", "--quiet"]
+#: generations per model, reference and prompt variant in the small demo (the full demo has 20)
+SMALL_DEMO = 4
+
+
+def model_args(tiny_models, mode: str = "crop") -> list[str]:
+    """`iconicity score` options that load the tiny random models of the real architectures (``tiny_models``)."""
+    return ["--clip-model", "ViT-S-32", "--clip-pretrained", str(tiny_models["clip"]),
+            "--dino-model", str(tiny_models["dino"]), "--patch-mode", mode, "--device", "cpu", "--quiet"]
 
 
 def invoke(*args):
@@ -23,7 +32,7 @@ def invoke(*args):
 def cli(*args, code: int = 0) -> str:
     """Run `iconicity ARGS` in-process; assert its exit code; return its stdout."""
     r = invoke(*args)
-    assert r.exit_code == code, r.output
+    assert r.exit_code == code, r.output + (str(r.exception) if r.exception else "")
     return r.stdout
 
 
@@ -115,3 +124,14 @@ def reference_cra(at) -> float:
     at.switch_page("pages/references.py").run()
     table = next(d.value for d in at.dataframe if "cra" in d.value.columns)
     return float(table["cra"].mean())
+
+
+def fresh_app(database, monkeypatch):
+    """The dashboard on ``database`` as a first visitor meets it (no cached reads from another test), run once."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("ICONICITY_DB", str(database))
+    return AppTest.from_file(APP, default_timeout=180).run()

@@ -15,8 +15,10 @@ from iconicity_core.analysis.correlation import (
 
 def test_monotone_gives_rho_one():
     x = np.linspace(1, 50, 40)
-    rho, lo, hi, n = spearman_ci(x, np.exp(x / 10), 199)
-    assert rho == pytest.approx(1.0) and lo == pytest.approx(1.0) and n == 40
+    rho, lo, _hi, n = spearman_ci(x, np.exp(x / 10), 199)
+    assert rho == pytest.approx(1.0)
+    assert lo == pytest.approx(1.0)
+    assert n == 40
     assert spearman_ci(x, -x, 199)[0] == pytest.approx(-1.0)
 
 
@@ -62,10 +64,15 @@ def test_tables_and_models():
                          "n": 50, "cra": np.tile(np.round(cra * 50) / 50, 2), "vr": rng.random(2 * n),
                          "crt": rng.random(2 * n)})
     t = correlation_table(refs, ["sitelinks", "year"], n_resamples=99)
-    assert set(t["model"]) == {"pooled", "a", "b"} and "p_holm" in t and "partial_rho" in t
+    assert set(t["model"]) == {"pooled", "a", "b"}
+    assert "p_holm" in t
+    assert "partial_rho" in t
     row = t[(t.model == "pooled") & (t.metric == "cra") & (t.covariate == "sitelinks")].iloc[0]
-    assert row.rho > 0.9 and row.p_holm < 0.01
+    assert row.rho > 0.9
+    assert row.p_holm < 0.01
     m = multivariable(refs[refs.model == "a"], ["sitelinks", "year"], "cra").set_index("term")
-    assert m.loc["sitelinks", "ci_low"] > 0 and m.loc["year", "ci_low"] < 0 < m.loc["year", "ci_high"]
+    assert m.loc["sitelinks", "ci_low"] > 0
+    assert m.loc["year", "ci_low"] < 0 < m.loc["year", "ci_high"]
     assert "binomial" in m["model"].iloc[0]
-    assert is_count_like(sitelinks) and not is_count_like(year)
+    assert is_count_like(sitelinks)
+    assert not is_count_like(year)

@@ -15,7 +15,7 @@ from helpers import BASELINE, cli
 from PIL import Image
 
 import iconicity_core
-from iconicity_core.core import metrics as K
+from iconicity_core.core import metrics as kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,8 @@ def test_api_equals_cli_at_the_runs_defaults_and_at_given_thresholds(runs, kind,
 def test_api_reads_an_authors_run_with_its_rule(runs):
     res = iconicity_core.open(runs["authors"])
     t = res.thresholds()
-    assert t.rule == "authors" and t.dynamic_tau == 0.75
+    assert t.rule == "authors"
+    assert t.dynamic_tau == 0.75
     img = res.images()
     copy = img[img["image"] == "generations/model_a/mona/copy.png"].iloc[0]
     at = res.metrics(by="image", clip_tau=float(copy["clip_sim"]))
@@ -69,15 +70,19 @@ def test_api_reads_an_authors_run_with_its_rule(runs):
 
 def test_api_helpers(runs):
     res = iconicity_core.open(runs["paper"])
-    assert "run" in repr(res) and len(res.runs()) >= 1 and set(res.references()["slug"]) == {"mona", "film"}
+    assert "run" in repr(res)
+    assert len(res.runs()) >= 1
+    assert set(res.references()["slug"]) == {"mona", "film"}
     imgs = res.images(models="model_a")
-    assert set(imgs["model"]) == {"model_a"} and imgs["path"].map(lambda p: p is not None and p.is_file()).all()
+    assert set(imgs["model"]) == {"model_a"}
+    assert imgs["path"].map(lambda p: p is not None and p.is_file()).all()
     with pytest.raises(TypeError, match="unknown filter"):
         res.metrics(modle="x")
     with pytest.raises(LookupError, match="not a generated image"):
         res.cells("nope.png")
     sw = res.sweep(taus=[0.0, 0.5, 1.0], grid=[0.5])
-    assert set(sw) == {"cra", "vr", "grid"} and len(sw["grid"]) == 2
+    assert set(sw) == {"cra", "vr", "grid"}
+    assert len(sw["grid"]) == 2
     assert res.labels().columns.tolist() == ["image", "label", "file_id", "who", "when"]
 
 
@@ -107,9 +112,11 @@ def test_the_notebook_example_runs(runs, tmp_path):
                          capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"},
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "CRA" in out.stdout and (tmp_path / "walkthrough_overlay.png").is_file()
+    assert "CRA" in out.stdout
+    assert (tmp_path / "walkthrough_overlay.png").is_file()
     Image.open(tmp_path / "walkthrough_overlay.png").verify()
-    assert "quadrant" in out.stdout and any(q in out.stdout for q in K.QUADRANTS)
+    assert "quadrant" in out.stdout
+    assert any(q in out.stdout for q in kernel.QUADRANTS)
 
 
 def test_the_readme_python_block_runs_verbatim(small_demo_db, tmp_path):
@@ -119,7 +126,8 @@ def test_the_readme_python_block_runs_verbatim(small_demo_db, tmp_path):
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```python\n(.*?)```", readme, re.S)
-    assert block and 'iconicity_core.open("data/demo.duckdb")' in block.group(1)
+    assert block
+    assert 'iconicity_core.open("data/demo.duckdb")' in block.group(1)
     (tmp_path / "data").mkdir()
     shutil.copy(small_demo_db, tmp_path / "data" / "demo.duckdb")      # the demo's shape, models and references
     out = subprocess.run([sys.executable, "-c", block.group(1)], capture_output=True, text=True, timeout=300,

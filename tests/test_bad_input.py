@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from iconicity_core import db
 from iconicity_core.cli import app
+from iconicity_core.dashboard.registry import PAGES as REGISTRY
 
 runner = CliRunner()
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/references.py", "pages/patches.py", "pages/thresholds.py", "pages/correlations.py",
-         "pages/variants.py", "pages/export.py"]
+PAGES = [path for path, _title, _icon in REGISTRY if path != "pages/overview.py"]   # the app opens on the Overview
 BASELINE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
 
 
@@ -40,7 +40,7 @@ def problems(summary: dict) -> str:
 def by_image(database: Path):
     con = db.connect(database, read_only=True)
     try:
-        return db.metrics.metrics_table(con, "image")
+        return db.metrics_sql.metrics_table(con, "image")
     finally:
         con.close()
 
@@ -104,13 +104,14 @@ def test_a_latin1_references_csv_is_read_with_a_warning(tmp_path):
     (root / "references.csv").write_bytes("slug,title,kind\nmona,Amélie à Paris,static\nfilm,Voyage,dynamic\n"
                                           .encode("latin-1"))
     out = score(root, tmp_path / "l.duckdb")
-    assert "references.csv" in problems(out) and "UTF-8" in problems(out)
+    assert "references.csv" in problems(out)
+    assert "UTF-8" in problems(out)
     con = db.connect(tmp_path / "l.duckdb", read_only=True)
     assert db.refs.titles(con)["mona"] == "Amélie à Paris"
     con.close()
 
 
-@pytest.mark.parametrize("content, message", [
+@pytest.mark.parametrize(("content", "message"), [
     (b"", "references.csv: the file is empty"),
     (b"slug,title\nmona,Mona\n", "missing column(s) kind"),
 ])
@@ -118,7 +119,8 @@ def test_unusable_references_csv_is_one_line_that_names_the_file(tmp_path, conte
     root = build_small_dataset(tmp_path / "ds")
     (root / "references.csv").write_bytes(content)
     out = score(root, tmp_path / "e.duckdb", code=2)
-    assert message in out and out.strip().count("\n") == 0
+    assert message in out
+    assert out.strip().count("\n") == 0
 
 
 def test_bad_rows_and_a_nul_byte_are_reported_and_the_rest_is_read(tmp_path):
@@ -149,9 +151,11 @@ def test_seeds_that_are_not_seeds_and_rows_with_extra_fields(tmp_path):
     text = problems(out)
     for line, seed in enumerate(bad, start=2):
         assert f"generations.csv:{line}: seed {seed!r}" in text, seed
-    assert "generations.csv:10" in text and "more than the header" in text
+    assert "generations.csv:10" in text
+    assert "more than the header" in text
     img = by_image(tmp_path / "g.duckdb").set_index("image")
-    assert img.loc["extra/g6.png", "seed"] == 7 and img.loc["extra/g7.png", "seed"] == -3
+    assert img.loc["extra/g6.png", "seed"] == 7
+    assert img.loc["extra/g7.png", "seed"] == -3
     assert img.loc[[f"extra/g{i}.png" for i in range(len(bad))], "seed"].isna().all()
     assert "extra/wide.png" in img.index                                              # scored all the same
 
@@ -165,7 +169,8 @@ def test_one_file_listed_for_two_variants_is_scored_for_both(tmp_path):
     img = by_image(tmp_path / "v.duckdb")
     copies = img[img.image == "generations/model_a/mona/copy.png"]
     assert sorted(copies.variant) == ["synonym", "title"]
-    assert "generations.csv:4" in problems(out) and "already listed" in problems(out)
+    assert "generations.csv:4" in problems(out)
+    assert "already listed" in problems(out)
 
 
 # -- folders and links ------------------------------------------------------------------------------
@@ -181,8 +186,10 @@ def test_links_that_lead_nowhere_outside_links_and_folders_that_share_a_slug(tmp
     save(texture(1), root / "references" / "MONA" / "second.png")
     out = score(root, tmp_path / "k.duckdb")
     text = problems(out)
-    assert "dangling.png: a link that leads nowhere" in text and "loop.png: a link that leads nowhere" in text
-    assert "outside.png: a link to" in text and "dashboard will not show it" in text
+    assert "dangling.png: a link that leads nowhere" in text
+    assert "loop.png: a link that leads nowhere" in text
+    assert "outside.png: a link to" in text
+    assert "dashboard will not show it" in text
     assert "folders 'MONA', 'mona' all read as slug 'mona'" in text
     assert "folders 'Mona', 'mona' all read as slug 'mona'" in text
     img = by_image(tmp_path / "k.duckdb")
@@ -252,7 +259,9 @@ def test_a_covariate_command_refuses_a_reserved_name(tmp_path):
     counts.write_text("slug,count\nmona,5\nfilm,7\n")
     r = runner.invoke(app, ["covariates", "frequency", "--db", str(database), "--from-csv", str(counts),
                             "--name", "model"])
-    assert r.exit_code == 2 and "name the tool uses for its own columns" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2
+    assert "name the tool uses for its own columns" in r.output
+    assert "Traceback" not in r.output
 
 
 def test_two_first_starts_do_not_race_to_build_the_demo(tmp_path):

@@ -76,7 +76,7 @@ def _chromium(playwright):
         "--disable-sync", "--no-first-run"])
 
 
-@pytest.fixture()
+@pytest.fixture
 def server(demo_db):
     yield from _serve({"ICONICITY_DB": str(demo_db)})
 
@@ -105,7 +105,8 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
         page.goto(server + "/?ref=" + urllib.parse.quote(evil), wait_until="domcontentloaded")
         page.get_by_text("ignored unknown reference").first.wait_for(timeout=PATIENCE_MS)
         assert page.locator('a[href*="evil.invalid"]').count() == 0
-        assert page.locator('img[src*="evil.invalid"]').count() == 0 and not fetched
+        assert page.locator('img[src*="evil.invalid"]').count() == 0
+        assert not fetched
         assert "[Session expired - log in](http://evil.invalid/)" in page.locator("body").text_content()
 
         page.goto(server + "/?clip_tau=0.60", wait_until="domcontentloaded")
@@ -115,7 +116,8 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
         at_least(page, 'a[data-testid="stTopNavLink"][href$="/patches"]', 1)      # the pages, along the top
         settled(page)
         body = page.locator("body").text_content()
-        assert "Traceback" not in body and "Exception" not in body
+        assert "Traceback" not in body
+        assert "Exception" not in body
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
         # clicking a point of the plane opens that reference
@@ -136,7 +138,9 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
             page.get_by_role("button", name="⤓ HTML").first.click(timeout=PATIENCE_MS)
         chart_html = Path(download.value.path()).read_text(encoding="utf-8")
         assert download.value.suggested_filename.endswith(".html")
-        assert "Plotly.newPlot" in chart_html and "ROC" in chart_html and "<script src=" not in chart_html
+        assert "Plotly.newPlot" in chart_html
+        assert "ROC" in chart_html
+        assert "<script src=" not in chart_html
 
         # the first screen at 1280x720 shows the point: the thresholds, the recognition x realization plane and the
         # per-model table with the sentence that reads it
@@ -147,7 +151,9 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
         settled(small)
         for name in ("#scatter canvas", "#model-table", "#clip-tau", "#clip-tau-dynamic", "#patch-tau"):
             box = small.locator(name).first.bounding_box()
-            assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720, (name, box)
+            assert box, (name, box)
+            assert box["y"] >= 0, (name, box)
+            assert box["y"] + box["height"] <= 720, (name, box)
         browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
     shot_dir = os.environ.get("ICONICITY_SCREENSHOTS")
@@ -156,7 +162,7 @@ def test_overview_and_patch_matches_in_chromium(server, demo_db, tmp_path):
             shutil.copy(tmp_path / name, Path(shot_dir) / name)
 
 
-@pytest.fixture()
+@pytest.fixture
 def labelled_server(small_demo_db, tmp_path):
     """A server on a private copy of the small demo (this test writes its labels sidecar)."""
     db = tmp_path / "demo.duckdb"

@@ -98,7 +98,7 @@ def _argv(cmd: tuple[str, ...], db: Path, tmp: Path, dataset: Path, labels_csv: 
     return [*cmd, "--db", db, *extra]
 
 
-@pytest.fixture()
+@pytest.fixture
 def holder():
     """Start a process that holds a database's write lock (as `iconicity score` does while it writes)."""
     procs = []
@@ -147,9 +147,11 @@ def test_every_command_refuses_every_bad_database_in_one_line(scored, tmp_path, 
             r = invoke(*_argv(cmd, path, tmp_path, dataset, labels_csv))
             where = f"{' '.join(cmd)} × {name}"
             assert r.exit_code == 2, (where, r.output)
-            assert "Traceback" not in r.output and r.stdout == "", (where, r.output)
+            assert "Traceback" not in r.output, (where, r.output)
+            assert r.stdout == "", (where, r.output)
             lines = [line for line in r.stderr.splitlines() if line.strip()]
-            assert len(lines) == 1 and lines[0].startswith("error: "), (where, r.stderr)
+            assert len(lines) == 1, (where, r.stderr)
+            assert lines[0].startswith("error: "), (where, r.stderr)
             assert _fingerprint(path) == before, where                # nothing written into it, nothing created
             checked += 1
     assert checked >= 24 * len(BAD) - 4
@@ -167,7 +169,8 @@ def test_the_messages_say_what_the_database_is_and_what_to_do(scored, tmp_path, 
         if name == "busy":
             holder(path)
         r = invoke("metrics", "--db", path)
-        assert r.exit_code == 2 and expect[name] in r.stderr, (name, r.stderr)
+        assert r.exit_code == 2, (name, r.stderr)
+        assert expect[name] in r.stderr, (name, r.stderr)
         with pytest.raises(DatabaseError) as e:                       # the API: the same type, the same message
             iconicity_core.open(path)
         assert str(e.value) in r.stderr, name
@@ -178,7 +181,9 @@ def test_a_bad_database_from_a_real_shell_is_one_line(scored, tmp_path):
     text = BAD["a text file"](scored, tmp_path / "t.duckdb")
     for args in (["metrics", "--db", str(text)], ["robustness", "--db", str(text)], ["map", "--db", str(tmp_path / "no.duckdb")]):
         r = subprocess.run([sys.executable, "-m", "iconicity_core.cli", *args], capture_output=True, text=True, timeout=120)
-        assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("error: "), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "no.duckdb").exists()
 
 
@@ -188,7 +193,8 @@ def test_writer_commands_never_create_a_missing_database(tmp_path):
                  ["export", "--out", tmp_path / "x"], ["runs", "delete", "r1", "--yes"], ["db", "upgrade"],
                  ["covariates", "dates"], ["calibrate"], ["labels", "import", tmp_path / "l.csv"]):
         r = invoke(*args, "--db", typo)
-        assert r.exit_code == 2 and "does not exist" in r.stderr, (args, r.output)
+        assert r.exit_code == 2, (args, r.output)
+        assert "does not exist" in r.stderr, (args, r.output)
         assert not (tmp_path / "typo.duckdb").exists(), args
 
 
@@ -198,13 +204,16 @@ def test_a_data_folder_that_is_a_file_or_read_only(tmp_path, monkeypatch):
     monkeypatch.setenv("ICONICITY_DATA", str(notes))
     for args in (["map"], ["demo", "--embedders", "baseline", "--per-cell", "1", "--quiet"], ["metrics"]):
         r = invoke(*args)
-        assert r.exit_code == 2 and "Traceback" not in r.output, (args, r.output)
+        assert r.exit_code == 2, (args, r.output)
+        assert "Traceback" not in r.output, (args, r.output)
         assert r.stderr.splitlines()[-1].startswith("error: "), r.stderr
     assert notes.read_text() == "mine"
     ro = _read_only_folder(tmp_path)
     monkeypatch.setenv("ICONICITY_DATA", str(ro))
     r = invoke("demo", "--embedders", "baseline", "--per-cell", "1", "--quiet")
-    assert r.exit_code == 2 and "Traceback" not in r.output and "error: " in r.stderr, r.output
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output, r.output
+    assert "error: " in r.stderr, r.output
 
 
 def _read_only_folder(tmp_path: Path) -> Path:
@@ -230,13 +239,16 @@ def test_robustness_refuses_bad_arguments_in_one_line(scored):
              ("--match", "nope"): "matching must be one of"}
     for args, msg in cases.items():
         r = invoke("robustness", "--db", scored, *args)
-        assert r.exit_code == 2 and msg in r.stderr and "Traceback" not in r.output, (args, r.output)
+        assert r.exit_code == 2, (args, r.output)
+        assert msg in r.stderr, (args, r.output)
+        assert "Traceback" not in r.output, (args, r.output)
     for cmd in (["analyze", "--out", scored.parent / "an0"], ["calibrate"], ["evaluate", "--out", scored.parent / "e0.csv"]):
         r = invoke(*cmd, "--db", scored, "--n-resamples", "0")
-        assert r.exit_code == 2 and "--n-resamples must be at least 1" in r.stderr, cmd
+        assert r.exit_code == 2, cmd
+        assert "--n-resamples must be at least 1" in r.stderr, cmd
 
 
-@pytest.fixture()
+@pytest.fixture
 def empty_run(tmp_path) -> Path:
     """A database whose score run has references but no generated image."""
     root = build_small_dataset(tmp_path / "ds")
@@ -250,7 +262,7 @@ def test_a_run_without_generations_is_said_not_crashed(empty_run, tmp_path):
     for args in (["robustness"], ["analyze", "--out", tmp_path / "an"], ["calibrate"], ["export", "--out", tmp_path / "ex"],
                  ["metrics"], ["references", "consistency", "--cra"]):
         r = invoke(*args, "--db", empty_run)
-        assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit), (args, r.output)
+        assert ("Traceback" not in r.output and r.exception is None) or isinstance(r.exception, SystemExit), (args, r.output)
         if r.exit_code:
             assert r.stderr.strip().splitlines()[-1].startswith("error: "), (args, r.stderr)
 
@@ -260,12 +272,15 @@ def test_calibrate_with_labels_of_one_class_records_nothing(scored, tmp_path):
     one.write_text("image,label\ngenerations/model_a/mona/copy.png,replica\ngenerations/model_b/mona/copy.png,replica\n")
     runs_before = json.loads(cli("runs", "--db", scored, "--format", "json"))["rows"]
     r = invoke("calibrate", "--db", scored, "--labels", one, "--n-resamples", "5")
-    assert r.exit_code == 2 and "one class only" in r.stderr, r.output
+    assert r.exit_code == 2, r.output
+    assert "one class only" in r.stderr, r.output
     assert json.loads(cli("runs", "--db", scored, "--format", "json"))["rows"] == runs_before
     half = tmp_path / "half.csv"                       # one separation has both classes: it is calibrated, the other not
     half.write_text(one.read_text() + "generations/model_a/mona/other.png,miss\n")
     r = invoke("calibrate", "--db", scored, "--labels", half, "--n-resamples", "5")
-    assert r.exit_code == 0 and "suggested: --clip-tau" in r.stderr and "--patch-tau" not in r.stderr, r.output
+    assert r.exit_code == 0, r.output
+    assert "suggested: --clip-tau" in r.stderr, r.output
+    assert "--patch-tau" not in r.stderr, r.output
 
 
 def test_covariates_on_a_database_without_references(tmp_path):
@@ -276,7 +291,9 @@ def test_covariates_on_a_database_without_references(tmp_path):
     for args in (["popularity", "--from-csv", csv], ["uniqueness"], ["frequency", "--from-csv", csv, "--csv-column",
                                                                       "pageviews"]):
         r = invoke("covariates", *args, "--db", db)
-        assert r.exit_code == 2 and "no references yet" in r.stderr and "Traceback" not in r.output, (args, r.output)
+        assert r.exit_code == 2, (args, r.output)
+        assert "no references yet" in r.stderr, (args, r.output)
+        assert "Traceback" not in r.output, (args, r.output)
     assert json.loads(cli("runs", "--db", db, "--format", "json"))["rows"] == []
 
 
@@ -285,12 +302,13 @@ def test_consistency_never_reports_a_cra_of_zero_when_every_image_is_dropped(sco
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["rows"]
     film = [x for x in rows if x["slug"] == "film"]
-    assert film and all(x["n_refs_kept"] == 0 and x["cra_without_outliers"] is None for x in film)
+    assert film
+    assert all(x["n_refs_kept"] == 0 and x["cra_without_outliers"] is None for x in film)
     assert "every reference image is an outlier" in r.stderr
 
 
 # -- an unfinished run is never a silent default -------------------------------------------------------------------
-@pytest.fixture()
+@pytest.fixture
 def interrupted(scored, tmp_path) -> Path:
     db = tmp_path / "i.duckdb"
     shutil.copy(scored, db)
@@ -308,12 +326,16 @@ def test_an_unfinished_default_run_is_said_by_the_cli_the_api_and_share(interrup
         r = invoke(*args, "--db", interrupted)
         assert r.exit_code == 0, (args, r.output)
         warn = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
-        assert len(warn) == 1 and run in warn[0] and "not finished" in warn[0] and "again" in warn[0], (args, r.stderr)
+        assert len(warn) == 1, (args, r.stderr)
+        assert run in warn[0], (args, r.stderr)
+        assert "not finished" in warn[0], (args, r.stderr)
+        assert "again" in warn[0], (args, r.stderr)
     r = invoke("metrics", "--db", interrupted, "--run", run)         # chosen by name: no warning
     assert "warning:" not in r.stderr
     with pytest.warns(PartialRunWarning, match="not finished"):
         res = iconicity_core.open(interrupted)
-    assert res.partial_note and run in res.partial_note
+    assert res.partial_note
+    assert run in res.partial_note
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert iconicity_core.open(interrupted, run=run).partial_note is None
@@ -323,7 +345,7 @@ def test_an_unfinished_default_run_is_said_by_the_cli_the_api_and_share(interrup
 def test_the_api_raises_value_errors_for_bad_arguments(scored):
     res = iconicity_core.open(scored)
     for kw in ({"clip_tau": "0.7"}, {"clip_tau": True}, {"patch_tau": float("nan")}, {"pooling": "x"}, {"by": "nope"}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"clip_tau|patch_tau|pooling|by"):
             res.metrics(**kw)
     with pytest.raises(ValueError, match="run must be a run id"):
         iconicity_core.open(scored, run=123)

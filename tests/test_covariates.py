@@ -12,7 +12,7 @@ from iconicity_core.io.dataset import scan_dataset
 from iconicity_core.pipeline.ingest import sync_dataset
 
 
-@pytest.fixture()
+@pytest.fixture
 def con(tmp_path):
     root = tmp_path / "ds"
     root.mkdir()
@@ -54,7 +54,9 @@ def test_caption_counts_exact(con, tmp_path):
     got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
     assert got == {"starry_night": 2.0, "amelie": 2.0, "up": 1.0, "up_2": 1.0, "guernica": 2.0}
     src, details = con.execute("SELECT source, details FROM covariate_sources WHERE name = ?", [col]).fetchone()
-    assert src == "captions" and '"files": 2' in details and "whole-phrase" in details
+    assert src == "captions"
+    assert '"files": 2' in details
+    assert "whole-phrase" in details
     with pytest.raises(ValueError, match="column"):
         C.caption_frequency(con, sorted(d.glob("*.parquet")), "caption; DROP TABLE refs")
 
@@ -63,7 +65,9 @@ def test_title_uniqueness(con):
     C.title_uniqueness(con)
     got = {s: (z, a) for s, z, a in con.execute("SELECT slug, title_zipf_mean, title_ambiguity_refs FROM refs").fetchall()}
     assert got["up"][0] > got["guernica"][0]              # "up" is an everyday word
-    assert got["up"][1] == 1.0 and got["up_2"][1] == 1.0 and got["guernica"][1] == 0.0
+    assert got["up"][1] == 1.0
+    assert got["up_2"][1] == 1.0
+    assert got["guernica"][1] == 0.0
 
 
 def test_dates_and_csv_import(con, tmp_path):
@@ -75,7 +79,8 @@ def test_dates_and_csv_import(con, tmp_path):
     f.write_text("slug,views\nUp,12000\nguernica,n/a\nunknown,5\n")
     col = C.import_csv(con, f, "views", "pageviews", source="wikimedia pageviews csv")
     got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
-    assert got["up"] == 12000.0 and got["guernica"] is None
+    assert got["up"] == 12000.0
+    assert got["guernica"] is None
 
 
 @pytest.mark.slow
@@ -94,7 +99,8 @@ def test_semantic_distinctiveness_with_clip_text_tower(con, tmp_path, tiny_model
     c = store.connect(db, read_only=True)
     got = dict(c.execute("SELECT slug, title_distinctiveness FROM refs").fetchall())
     assert got["her_film"] == pytest.approx(0.0, abs=1e-5)     # the title is itself a common word
-    assert got["guernica"] > got["her_film"] and all(0 <= v <= 2 for v in got.values())
+    assert got["guernica"] > got["her_film"]
+    assert all(0 <= v <= 2 for v in got.values())
     src = c.execute("SELECT details FROM covariate_sources WHERE name = 'title_distinctiveness'").fetchone()[0]
     assert "open_clip:ViT-S-32" in src
 
@@ -120,7 +126,8 @@ def test_pageviews_over_real_http_with_retries_and_errors(con, tmp_path):
         col, errors = C.fetch_pageviews(con, client, endpoint=srv.url)
         got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
         assert got == {"up": 1000.0, "amelie": 501.0, "starry_night": 90.0, "guernica": None, "up_2": None}
-        assert "valid JSON" in errors["guernica"] and "no Wikipedia article 'UP!'" in errors["up_2"]
+        assert "valid JSON" in errors["guernica"]
+        assert "no Wikipedia article 'UP!'" in errors["up_2"]
         assert all(ua.startswith("IconicityExplorer/") for _, ua in srv.log)
         n = len(srv.log)
         C.fetch_pageviews(con, client, endpoint=srv.url)          # cached: only the failures are asked again
@@ -144,4 +151,5 @@ def test_wikidata_ambiguity_over_real_http(con, tmp_path):
         queries = [parse_qs(urlsplit(p).query)["query"][0] for p, _ in srv.log]
     got = dict(con.execute(f'SELECT slug, "{col}" FROM refs').fetchall())
     assert got == {"amelie": 1.0, "guernica": 4.0, "starry_night": 2.0, "up": 37.0, "up_2": None}  # no qid column
-    assert 'rdfs:label "Amélie"@en' in queries[0] and set(errors) == {"up_2"}   # the malformed answer
+    assert 'rdfs:label "Amélie"@en' in queries[0]
+    assert set(errors) == {"up_2"}

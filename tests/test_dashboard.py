@@ -1,21 +1,24 @@
 """The dashboard under streamlit.testing.v1.AppTest, on the demo database."""
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import live_data, reference_cra, release
+from helpers import APP, BASELINE, PIXELS, build_small_dataset, cli, fresh_app, live_data, reference_cra, release
 from streamlit.testing.v1 import AppTest
 
+import iconicity_core
+from iconicity_core import db
 from iconicity_core import db as store
+from iconicity_core.dashboard.registry import PAGES as REGISTRY
 from iconicity_core.db.views import image_path
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/references.py", "pages/patches.py", "pages/thresholds.py", "pages/correlations.py",
-         "pages/variants.py", "pages/export.py"]
+PAGES = [path for path, _title, _icon in REGISTRY if path != "pages/overview.py"]   # the app opens on the Overview
 
 
 def _app(**params) -> AppTest:
@@ -36,7 +39,9 @@ def test_every_page_renders_without_exception(app_db):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error, (page, [e.value for e in at.error])
-        assert at.caption and at.caption[0].value.startswith("Run ") and "Settings" in at.caption[1].value, page
+        assert at.caption, page
+        assert at.caption[0].value.startswith("Run "), page
+        assert "Settings" in at.caption[1].value, page
         plots = [b.proto for b in at.get("download_button") if b.proto.label.startswith("⤓")
                  or b.proto.label in ("recognition × realization scatter", "per-model bars")]
         # a plot's standalone HTML (Plotly's 4.6 MB script inlined) is built when clicked, not on every rerun
@@ -57,7 +62,8 @@ def test_a_released_slider_moves_python_pages_and_the_url(app_db):
     settings = next(c.value for c in at.main.caption if c.value.startswith("**Settings**"))
     assert "> **0.30** (dynamic 0.47)" in settings                 # the main area names the thresholds in force
     sent = live_data(at, "controls")
-    assert sent["state"]["clip_tau"] == 0.30 and sent["rev"] == rev    # an echo: the browser keeps what it shows
+    assert sent["state"]["clip_tau"] == 0.30
+    assert sent["rev"] == rev
 
 
 def test_query_params_round_trip(app_db):
@@ -65,9 +71,12 @@ def test_query_params_round_trip(app_db):
     assert not at.exception
     state = live_data(at, "controls")["state"]
     assert (state["clip_tau"], state["patch_tau"], state["pooling"]) == (0.55, 0.40, "all")
-    assert set(state["models"]) == {"painter-2", "noisy-mini"} and state["kinds"] == ["static"]
+    assert set(state["models"]) == {"painter-2", "noisy-mini"}
+    assert state["kinds"] == ["static"]
     qp = at.query_params
-    assert qp["clip_tau"] == "0.55" and qp["pooling"] == "all" and sorted(qp["models"]) == ["noisy-mini", "painter-2"]
+    assert qp["clip_tau"] == "0.55"
+    assert qp["pooling"] == "all"
+    assert sorted(qp["models"]) == ["noisy-mini", "painter-2"]
     at.switch_page("pages/references.py").run()
     breakdown = at.dataframe[1].value                         # one reference's rows: only the two models
     assert set(breakdown["model"]) == {"painter-2", "noisy-mini"}
@@ -125,7 +134,8 @@ def test_first_start_builds_the_demo_database(tmp_path, monkeypatch):
     monkeypatch.setenv("ICONICITY_DATA", str(tmp_path))
     at = _app()
     assert not at.exception, at.exception
-    assert (tmp_path / "demo.duckdb").is_file() and (tmp_path / "demo_dataset" / "references.csv").is_file()
+    assert (tmp_path / "demo.duckdb").is_file()
+    assert (tmp_path / "demo_dataset" / "references.csv").is_file()
     assert set(at.session_state["_ix_choices"]["models"]) == {"replicator-xl", "balanced-1.5", "painter-2", "noisy-mini"}
     assert live_data(at, "overview")["pid"] == live_data(at, "controls")["pid"]
 
@@ -147,7 +157,8 @@ def test_correlations_and_baselines_appear_after_analysis_commands(app_db):
     assert not at.exception, [e.value for e in at.exception]
     at.toggle(key="co_more").set_value(True).run()
     corr = at.dataframe[0].value
-    assert {"title zipf mean", "demo sitelinks"} <= set(corr["covariate"]) and "partial_rho" in corr   # in words
+    assert {"title zipf mean", "demo sitelinks"} <= set(corr["covariate"])
+    assert "partial_rho" in corr
     at.switch_page("pages/thresholds.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("plain similarity" in s.value for s in at.subheader)
@@ -158,7 +169,8 @@ def test_a_page_run_on_its_own_draws_the_shared_sidebar(app_db):
     at.query_params["clip_tau"] = "0.4"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert live_data(at, "controls")["state"]["clip_tau"] == 0.40 and live_data(at, "overview")
+    assert live_data(at, "controls")["state"]["clip_tau"] == 0.40
+    assert live_data(at, "overview")
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +208,8 @@ def test_a_rescored_database_is_read_again(app_db):
     con.close()
     at.run()
     assert not at.exception
-    assert before > 0 and _cra(at) == 0.0
+    assert before > 0
+    assert _cra(at) == 0.0
 
 
 # -- a database that cannot be opened: one message, never a traceback ------------------------------------------
@@ -220,7 +233,8 @@ def test_a_database_that_cannot_be_opened_is_one_message(how, small_demo_db, tmp
     st.cache_data.clear()
     at = _app()
     assert not at.exception, (how, [e.value for e in at.exception])
-    assert at.error and all(str(bad) in e.value for e in at.error), (how, [e.value for e in at.error])
+    assert at.error, (how, [e.value for e in at.error])
+    assert all(str(bad) in e.value for e in at.error), (how, [e.value for e in at.error])
     at.switch_page("pages/thresholds.py").run()
     assert not at.exception, how
 
@@ -240,7 +254,8 @@ def test_a_data_folder_that_cannot_hold_the_demo_is_one_message(where, tmp_path,
     st.cache_data.clear()
     at = _app()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.error and any("folder" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.error, [e.value for e in at.error]
+    assert any("folder" in e.value for e in at.error), [e.value for e in at.error]
     if where == "a file":
         assert data.read_text() == "mine"
 
@@ -248,10 +263,10 @@ def test_a_data_folder_that_cannot_hold_the_demo_is_one_message(where, tmp_path,
 def test_every_table_header_and_name_is_in_words(app_db):
     """No table on any page shows one of the project's own column names as a header, or a metric / threshold /
     covariate name as a value (they read "recognition τ", "CRA", "demo sitelinks")."""
-    import json
 
-    from iconicity_core.core.display import COLUMN_LABELS
-    from iconicity_core.dashboard.widgets import NAME_COLUMNS, PAGES
+    from iconicity_core.dashboard.registry import PAGES
+    from iconicity_core.dashboard.widgets import NAME_COLUMNS
+    from iconicity_core.display import COLUMN_LABELS
 
     raw = {k for k, v in COLUMN_LABELS.items() if k != v}
     at = _app()
@@ -266,3 +281,147 @@ def test_every_table_header_and_name_is_in_words(app_db):
             for c in NAME_COLUMNS:
                 if c in d.value.columns:
                     assert not raw & set(d.value[c].dropna().astype(str)), (path, c, d.value[c].unique())
+
+
+# -- 6. switching run or database ---------------------------------------------------------------------------
+@pytest.fixture
+def two_runs(small_dataset, tmp_path, monkeypatch):
+    database = tmp_path / "two.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE, "--keep-embeddings", "all")
+    cli("score", small_dataset, "--db", database, *PIXELS)
+    monkeypatch.setenv("ICONICITY_DB", str(database))
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return database
+
+
+def test_switching_the_scoring_run_applies_its_operating_point_without_a_crash(two_runs):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception
+    runs = at.sidebar.selectbox(key="w_run").options
+    first = live_data(at, "controls")["state"]["clip_tau"]
+    at.sidebar.selectbox(key="w_run").set_value(runs[1]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    second = live_data(at, "controls")["state"]["clip_tau"]
+    assert {first, second} == {0.47, 0.7}                        # baseline's and pixels' (the paper's) operating points
+    at.switch_page("pages/label.py").run()
+    assert not at.exception
+    at.sidebar.selectbox(key="w_run").set_value(runs[0]).run()
+    assert not at.exception, [e.value for e in at.exception]   # the Label page's queue follows the run
+
+
+def test_switching_the_database_under_the_label_page(two_runs, small_demo_db, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(small_demo_db, data / "other.duckdb")
+    monkeypatch.setenv("ICONICITY_DATA", str(data))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("pages/label.py").run()
+    assert not at.exception
+    at.sidebar.selectbox(key="w_db").set_value("other.duckdb").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/similar.py").run()
+    assert not at.exception
+    assert not any("keep-embeddings" in i.value for i in at.info)
+
+
+# -- 7. a run with no generated image ---------------------------------------------------------------------
+def test_pages_render_for_a_run_without_generated_images(tmp_path, monkeypatch):
+    root = build_small_dataset(tmp_path / "ds")
+    shutil.rmtree(root / "generations")
+    database = tmp_path / "empty.duckdb"
+    cli("score", root, "--db", database, *BASELINE, "--keep-embeddings", "all")
+    at = fresh_app(database, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    for page in ("pages/map.py", "pages/label.py", "pages/thresholds.py", "pages/references.py", "pages/similar.py",
+                 "pages/export.py", "pages/correlations.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+
+
+# -- 10. what a run is, said on the page ----------------------------------------------------------------------
+def test_an_interrupted_run_and_a_references_only_map_say_so(small_dataset, tmp_path, monkeypatch):
+    database = tmp_path / "i.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE)                  # keeps only the references' vectors
+    con = db.connect(database)
+    con.execute("UPDATE runs SET status = 'interrupted' WHERE kind = 'score'")
+    con.close()
+    at = fresh_app(database, monkeypatch)
+    assert any("interrupted" in w.value for w in at.warning)
+    at.switch_page("pages/map.py").run()
+    assert any("--keep-embeddings references" in c.value for c in [*at.caption, *at.info, *at.warning])
+
+
+def _figures(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _texts(at) -> list[str]:
+    """Every text a reader sees: headings, prose, captions, metric labels, table headers, chart titles,
+    axis titles, legends and trace names."""
+    out = [e.value for kind in ("title", "header", "subheader", "markdown", "caption") for e in getattr(at, kind)]
+    out += [m.label for m in at.metric]
+    out += [str(c) for d in at.dataframe for c in d.value.columns]
+    for fig in _figures(at):
+        lay = fig.get("layout", {})
+        out += [json.dumps(lay.get("title", "")), *(json.dumps(v.get("title", "")) for k, v in lay.items()
+                                                     if k.startswith(("xaxis", "yaxis")) and isinstance(v, dict))]
+        out += [str(t.get("name", "")) for t in fig.get("data", [])]
+    return out
+
+
+def test_a_baseline_run_never_calls_its_scores_clip(app_db):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    for path in PAGES:
+        at.switch_page(path).run()
+        assert not at.exception, (path, at.exception)
+        said = [t for t in _texts(at) if ("CLIP" in t or "DINO" in t) and "score with CLIP + DINOv3" not in t]
+        assert not said, (path, said)
+    assert any("appearance baseline" in c.value for c in at.main.caption)   # it says what the scores are
+
+
+def test_a_copied_patch_matches_url_opens_the_same_image(app_db):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("pages/patches.py").run()
+    first = at.selectbox(key="pm_image").value
+    other = iconicity_core.open(app_db).images(slugs="coffee").sort_values("file_id")["file_id"].iloc[2]
+    at.session_state["image"] = other                 # as a click on another page does (AppTest cannot pick
+    at.run()                                          # from a selectbox with a format_func)
+    chosen, shown = at.selectbox(key="pm_image").value, [m.value for m in at.metric]
+    assert chosen == other != first
+    assert not at.exception
+    url = dict(at.query_params)                        # what the browser's address bar holds
+    assert url["image"] in (chosen, [chosen])
+    assert url["ref"] in ("coffee", ["coffee"])
+    again = AppTest.from_file(APP, default_timeout=180)
+    again.query_params.update(url)
+    again.run()
+    again.switch_page("pages/patches.py").run()
+    assert not again.exception
+    assert again.selectbox(key="pm_image").value == chosen
+    assert [m.value for m in again.metric] == shown                    # the same scores, not just the same id
+
+
+def test_one_model_keeps_one_colour_in_the_live_views_and_the_charts(app_db):
+    """The colour the browser draws a model in (the payload's) is the one every Python chart uses, and four models
+    have four colours."""
+    import json
+    import struct
+
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    payload = next(e.proto.bytes for e in at.get("bidi_component") if e.proto.WhichOneof("data") == "bytes")
+    (n,) = struct.unpack("<I", payload[4:8])
+    live = json.loads(payload[8:8 + n])["colours"]
+    assert len(set(live.values())) == len(live) == 4
+    seen: dict[str, set] = {}
+    for path in ("pages/variants.py", "pages/compare.py"):
+        at.switch_page(path).run()
+        for fig in _figures(at):
+            for trace in fig.get("data", []):
+                name, colour = trace.get("name"), (trace.get("marker") or trace.get("line") or {}).get("color")
+                if name in live and isinstance(colour, str):
+                    seen.setdefault(name, set()).add(colour)
+    assert seen, (seen, live)
+    assert all(colours == {live[name]} for name, colours in seen.items()), (seen, live)

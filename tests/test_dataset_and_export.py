@@ -5,20 +5,13 @@ import json
 
 import duckdb
 import pandas as pd
-from helpers import save, texture
+from helpers import cli, save, texture
 from typer.testing import CliRunner
 
-from iconicity_core.cli import app
 from iconicity_core.io.dataset import norm_slug, scan_dataset
 
 runner = CliRunner()
 BASE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
-
-
-def cli(*args):
-    r = runner.invoke(app, [str(a) for a in args])
-    assert r.exit_code == 0, r.output
-    return r.stdout
 
 
 def test_slug_normalisation_matches_authors():
@@ -39,12 +32,15 @@ def test_generations_csv_variants_labels_and_covariates(tmp_path, small_dataset)
     cli("score", small_dataset, "--db", db, *BASE)
     img = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "image")))
     syn = img[img.variant == "synonym"]
-    assert len(syn) == 1 and syn.iloc[0].label == "replica" and syn.iloc[0].seed == 7
+    assert len(syn) == 1
+    assert syn.iloc[0].label == "replica"
+    assert syn.iloc[0].seed == 7
     model = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "model")))
     assert set(model.variant) == {"title", "synonym"}
     con = duckdb.connect(str(db), read_only=True)
     cols = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name='refs'").fetchall())
-    assert cols["sitelinks"] == "DOUBLE" and cols["inception"] == "DOUBLE"
+    assert cols["sitelinks"] == "DOUBLE"
+    assert cols["inception"] == "DOUBLE"
     assert con.execute("SELECT sitelinks FROM refs WHERE slug='mona'").fetchone()[0] == 120.0
 
 
@@ -59,7 +55,8 @@ def test_authors_layout(tmp_path):
     cli("score", "--db", db, "--authors-refs", refs, "--authors-gen", f"sd15={gens}",
         "--authors-prompts", tmp_path / "prompts.csv", "--authors-kind", "static", *BASE)
     img = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "image")))
-    assert set(img.model) == {"sd15"} and set(img.slug) == {"starry_night", "guernica"}
+    assert set(img.model) == {"sd15"}
+    assert set(img.slug) == {"starry_night", "guernica"}
     assert (img.clip_sim > 0.9999).all()
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM files WHERE role='reference'").fetchone()[0] == 2
@@ -77,15 +74,24 @@ def test_export_authors_format(tmp_path, small_dataset):
     vr_static, vr_dynamic = pd.read_csv(out / "results_vr_static.csv"), pd.read_csv(out / "results_vr_dynamic.csv")
     assert list(static.columns[:7]) == ["mode", "model", "slug", "iconicity_slug", "ref_image_path", "gen_image_path",
                                         "cra_sim"]
-    assert len(static) == 2 and len(dynamic) == 2                # as the script: only the copies pass
-    assert len(ours) == 10 and ours.cra_pass.sum() == 4          # ours: a row for every image
-    assert len(vr_static) == 6 and len(vr_dynamic) == 4 and "vr" not in vr_static   # the script writes no thresholded VR
+    assert len(static) == 2
+    assert len(dynamic) == 2
+    assert len(ours) == 10
+    assert ours.cra_pass.sum() == 4
+    assert len(vr_static) == 6
+    assert len(vr_dynamic) == 4
+    assert "vr" not in vr_static
     d = dynamic.iloc[0]
-    assert d.n_ref_before == 3 and d.n_ref_kept == 2 and d.n_ref_dups_removed == 1
+    assert d.n_ref_before == 3
+    assert d.n_ref_kept == 2
+    assert d.n_ref_dups_removed == 1
     assert d.ref_images_kept.count(";") == 1
     assert {"grid_rows", "grid_cols", "n_ref_patches", "n_gen_patches", "vr_max", "vr_mean", "vr_p90"} <= set(vr_static.columns)
     copy = vr_static[vr_static.gen_image_path.str.endswith("mona/copy.png")].iloc[0]
-    assert copy.vr_max > 0.9999 and copy.vr_mean > 0.9999 and copy.n_ref_patches == 16
+    assert copy.vr_max > 0.9999
+    assert copy.vr_mean > 0.9999
+    assert copy.n_ref_patches == 16
     meta = json.loads((out / "results_vr_static.meta.json").read_text())
-    assert meta["threshold_rule"] == "strict >" and meta["clip"]["family"] == "baseline"
+    assert meta["threshold_rule"] == "strict >"
+    assert meta["clip"]["family"] == "baseline"
     assert meta["thresholds"]["clip_tau_dynamic"] == 0.999        # the run's recorded dynamic τ

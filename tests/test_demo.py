@@ -1,13 +1,19 @@
 """The embedded demo: offline, deterministic, labelled, and calibrated."""
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
-from conftest import SMALL_DEMO
+from helpers import SMALL_DEMO
 
+import iconicity_core
 from iconicity_core.analysis.calibration import calibration_table
-from iconicity_core.db.metrics import metrics_table
+from iconicity_core.db.metrics_sql import metrics_table
 from iconicity_core.demo.simulate import LABELS, MODELS
 from iconicity_core.demo.sources import SOURCES
 
@@ -33,7 +39,8 @@ def test_demo_is_offline_deterministic_and_complete(small_demo_db, build_demo_su
     assert set(img.slug) == {s.slug for s in SOURCES}
     assert set(img.model) == set(MODELS)
     assert set(img.variant) == {"title", "description"}
-    assert set(img.label) == set(LABELS) and img.label.notna().all()
+    assert set(img.label) == set(LABELS)
+    assert img.label.notna().all()
     assert len(img) == len(SOURCES) * len(MODELS) * 2 * SMALL_DEMO
 
 
@@ -47,13 +54,14 @@ def test_demo_first_screen_separates_the_simulated_models(demo_db):
 
     con = db.connect(demo_db, read_only=True)
     t = run_thresholds(db.runs.get(con, db.runs.latest_score_run(con))["config"])
-    m = db.metrics.metrics_table(con, "model", t)
+    m = db.metrics_sql.metrics_table(con, "model", t)
     con.close()
     m = m[(m.kind == "all") & (m.variant == "title")].set_index("model")
     assert (t.clip_tau, t.patch_tau) == (0.47, 0.61)
     assert m.loc["replicator-xl", "vr"] > m.loc["painter-2", "vr"] + 0.2          # measured: 0.670 vs 0.431
     assert m.loc["painter-2", "cra"] > m.loc["noisy-mini", "cra"] + 0.25
-    assert m.loc["noisy-mini", "cra"] == m["cra"].min() and m.loc["replicator-xl", "vr"] == m["vr"].max()
+    assert m.loc["noisy-mini", "cra"] == m["cra"].min()
+    assert m.loc["replicator-xl", "vr"] == m["vr"].max()
 
 
 @pytest.mark.slow
@@ -64,7 +72,8 @@ def test_demo_calibration(demo_db):
     assert cal.loc["VR: replica vs reinterpretation", "roc_auc"] >= 0.83
     labels = tables["image"]["label"].value_counts()
     rec = cal.loc["recognition similarity: recognisable vs miss"]
-    assert rec.n_neg == labels["miss"] and rec.n_pos == labels.drop("miss").sum()
+    assert rec.n_neg == labels["miss"]
+    assert rec.n_pos == labels.drop("miss").sum()
     rr = cal.loc["VR: replica vs reinterpretation"]
     assert (rr.n_pos, rr.n_neg) == (labels["replica"], labels["reinterpretation"])
 
@@ -99,13 +108,16 @@ def test_the_demo_never_replaces_a_users_database_or_folder(small_demo_db, tmp_p
     (dataset / "notes.txt").write_text("my notes")
     before = _bytes(tmp_path)
     r = invoke("demo", "--db", user, "--embedders", "baseline", "--per-cell", "1", "--quiet")
-    assert r.exit_code == 2 and "is not a demo database" in r.stderr and "--db" in r.stderr, r.output
+    assert r.exit_code == 2, r.output
+    assert "is not a demo database" in r.stderr, r.output
+    assert "--db" in r.stderr, r.output
     r = invoke("demo", "--db", tmp_path / "new.duckdb", "--embedders", "baseline", "--per-cell", "1", "--quiet")
     assert r.exit_code == 0, r.output                                             # a new path next to them is fine
     (tmp_path / "other_dataset").mkdir()
     (tmp_path / "other_dataset" / "x.png").write_bytes(b"mine")
     r = invoke("demo", "--db", tmp_path / "other.duckdb", "--embedders", "baseline", "--per-cell", "1", "--quiet")
-    assert r.exit_code == 2 and "was not made by the demo" in r.stderr, r.output
+    assert r.exit_code == 2, r.output
+    assert "was not made by the demo" in r.stderr, r.output
     after = _bytes(tmp_path)
     assert {k: v for k, v in after.items() if k in before} == before              # every byte of the user's files
     assert (tmp_path / "other_dataset" / "x.png").read_bytes() == b"mine"
@@ -120,7 +132,8 @@ def test_the_demo_rebuilds_what_it_made(tmp_path):
     for _ in range(2):
         r = invoke("demo", "--db", db, "--embedders", "baseline", "--per-cell", "1", "--quiet")
         assert r.exit_code == 0, r.output
-    assert demo_state(db) == "current" and (tmp_path / "demo_dataset" / MARKER).is_file()
+    assert demo_state(db) == "current"
+    assert (tmp_path / "demo_dataset" / MARKER).is_file()
 
 
 def test_a_demo_being_written_is_waited_for_never_rebuilt(small_demo_db, tmp_path, monkeypatch):
@@ -153,7 +166,8 @@ def test_a_demo_being_written_is_waited_for_never_rebuilt(small_demo_db, tmp_pat
         with pytest.raises(DatabaseBusy):
             databases.needs_demo(demo)                                             # busy is not "not current"
         r = invoke("demo", "--embedders", "baseline", "--per-cell", "1", "--quiet")
-        assert r.exit_code == 2 and "in use by another process" in r.stderr, r.output
+        assert r.exit_code == 2, r.output
+        assert "in use by another process" in r.stderr, r.output
         import streamlit as st
 
         st.cache_data.clear()
@@ -164,4 +178,36 @@ def test_a_demo_being_written_is_waited_for_never_rebuilt(small_demo_db, tmp_pat
     finally:
         holder.kill()
         holder.wait()
-    assert demo.read_bytes() == before and not (data / "demo_dataset").exists()
+    assert demo.read_bytes() == before
+    assert not (data / "demo_dataset").exists()
+
+
+@pytest.mark.slow
+def test_the_demo_tells_the_papers_story(demo_db):
+    """Reinterpretations are recognised but not copied; misses are not recognised."""
+    res = iconicity_core.open(demo_db)
+    images = res.images()                                    # the demo's ground truth comes with it
+    by = images.groupby("label")[["clip_sim", "vr"]].mean()
+    assert by.loc["reinterpretation", "vr"] < by.loc["replica", "vr"] - 0.2
+    assert by.loc["reinterpretation", "clip_sim"] > by.loc["miss", "clip_sim"] + 0.2
+    models = res.metrics("model", pooling="all", variants="title")
+    models = models[models["kind"] == "all"].set_index("model")
+    assert models["crt"].idxmax() == "painter-2"
+    assert models["vr"].idxmax() == "replicator-xl"
+
+
+def test_the_cli_uses_the_demo_without_db(small_demo_db, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(small_demo_db, data / "demo.duckdb")
+    env = {"ICONICITY_DATA": str(data), "PATH": str(Path(sys.executable).parent)}
+    out = subprocess.run([sys.executable, "-m", "iconicity_core.cli", "metrics", "--format", "csv"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "no --db given: using the demo database" in out.stderr
+    assert out.stdout.splitlines()[0].startswith("model,")
+    assert "painter-2" in out.stdout
+    missing = subprocess.run([sys.executable, "-m", "iconicity_core.cli", "metrics"], capture_output=True, text=True,
+                             env={**env, "ICONICITY_DATA": str(tmp_path / "none")}, timeout=300)
+    assert missing.returncode != 0
+    assert "run `iconicity demo`, or give --db FILE" in missing.stderr

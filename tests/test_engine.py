@@ -88,15 +88,16 @@ def test_engine_equals_sql_on_the_demo(demo, t, f):
 
 
 def _check(eng, con, t, f):
-    refs = db.metrics.metrics_table(con, "reference", t, f)
+    refs = db.metrics_sql.metrics_table(con, "reference", t, f)
     assert_same(refs, eng.reference_table(t, f))
-    assert_same(db.metrics.metrics_table(con, "model", t, f), eng.model_table(t, f))
-    sql = db.metrics.metrics_table(con, "image", t, f).drop(columns=["image"])
+    assert_same(db.metrics_sql.metrics_table(con, "model", t, f), eng.model_table(t, f))
+    sql = db.metrics_sql.metrics_table(con, "image", t, f).drop(columns=["image"])
     sql = sql[["model", "slug", "kind", "variant", "file_id", "clip_sim", "recognised", "vr", "vi", "label"]]
     assert_same(sql, eng.image_table(t, f), sort=["file_id"])
     # the Map selection's scores: macro means over the (model, reference, variant) groups of the subset
     got = eng.subset_means(t, eng.mask(f))
-    assert got["images"] == len(sql) and got["groups"] == len(refs)
+    assert got["images"] == len(sql)
+    assert got["groups"] == len(refs)
     for m in ("cra", "vr", "vi", "crt"):
         want = refs[m].mean()             # pandas leaves NaN out, as the macro mean does
         assert (np.isnan(got[m]) and pd.isna(want)) or got[m] == pytest.approx(want, rel=1e-12, abs=1e-15), m
@@ -113,13 +114,13 @@ def test_sweeps_equal_the_sql_metrics_at_every_grid_point(demo, rule):
     for match in ("any", "same-position"):
         got = eng.sweeps(f, Thresholds(rule=rule, match=match, pooling="recognised"), taus, grid_taus)
         for tau in taus:
-            sql = db.metrics.metrics_table(con, "model", Thresholds(tau, None, tau, "all", rule, match), f)
+            sql = db.metrics_sql.metrics_table(con, "model", Thresholds(tau, None, tau, "all", rule, match), f)
             sql = sql[sql["kind"] == "all"].set_index("model")
             for name in ("cra", "vr"):
                 curve = got[name][got[name]["tau"] == tau].set_index("model")[name]
                 np.testing.assert_allclose(curve.sort_index(), sql[name].sort_index(), atol=1e-12, err_msg=(name, tau))
         for (ct, pt), g in got["grid"].groupby(["clip_tau", "patch_tau"]):
-            sql = db.metrics.metrics_table(con, "model", Thresholds(ct, None, pt, "recognised", rule, match), f)
+            sql = db.metrics_sql.metrics_table(con, "model", Thresholds(ct, None, pt, "recognised", rule, match), f)
             sql = sql[sql["kind"] == "all"].set_index("model")["crt"]
             np.testing.assert_allclose(g.set_index("model")["crt"].sort_index(), sql.sort_index(), atol=1e-12)
 
@@ -156,20 +157,21 @@ def on_the_cut(tmp_path_factory):
 def test_engine_sql_and_sweeps_agree_on_similarities_sitting_on_the_cut(on_the_cut, rule):
     """Every path decides a similarity on τ as the kernel's cut for its kind does; under the authors' rule
     float32(0.70) = 0.699999988 is recognised for a static work and not for a dynamic one."""
-    from iconicity_core.core import metrics as K
+    from iconicity_core.core import metrics as kernel
     from iconicity_core.core.sweeps import pass_counts
 
     eng, con = on_the_cut
     t = Thresholds(0.70, 0.55, 0.6, "all", rule)
     _check(eng, con, t, Filters())
-    img = db.metrics.metrics_table(con, "image", t)
+    img = db.metrics_sql.metrics_table(con, "image", t)
     dyn = (img["kind"] == "dynamic").to_numpy()
-    want = K.passes(img["clip_sim"].to_numpy(), np.where(dyn, 0.55, 0.70), rule, dyn if rule == "authors" else None)
+    want = kernel.passes(img["clip_sim"].to_numpy(), np.where(dyn, 0.55, 0.70), rule, dyn if rule == "authors" else None)
     np.testing.assert_array_equal(img["recognised"].to_numpy(bool), want)
     static, dynamic = img[~dyn], img[dyn]
     on32 = static[static["clip_sim"] == float(np.float32(0.70))]       # float32(0.70) < 0.70
     just_below = dynamic[dynamic["clip_sim"] == np.nextafter(0.55, 0)]  # rounds to float32(0.55) > 0.55
-    assert len(on32) and len(just_below)
+    assert len(on32)
+    assert len(just_below)
     assert on32["recognised"].tolist() == [rule == "authors"] * len(on32)  # passes for a static work under authors
     assert not just_below["recognised"].any()                           # a dynamic work compares in float64
     # the one-byte grid counts (what the shareable page embeds) decide as the tables do, per kind
@@ -180,6 +182,6 @@ def test_engine_sql_and_sweeps_agree_on_similarities_sitting_on_the_cut(on_the_c
     # the curves at τ = 0.70 (one τ for both kinds; one prompt variant, which the curves pool) equal the SQL there
     f = Filters(variants=("title",))
     got = eng.sweeps(f, Thresholds(rule=rule, pooling="recognised"), np.array([0.69, 0.70, 0.71]), np.array([0.7]))
-    sql = db.metrics.metrics_table(con, "model", Thresholds(0.70, None, 0.7, "all", rule), f).query("kind == 'all'")
+    sql = db.metrics_sql.metrics_table(con, "model", Thresholds(0.70, None, 0.7, "all", rule), f).query("kind == 'all'")
     curve = got["cra"][got["cra"]["tau"] == 0.70].set_index("model")["cra"].sort_index()
     np.testing.assert_allclose(curve, sql.set_index("model")["cra"].sort_index(), atol=1e-12)

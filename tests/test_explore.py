@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import APP, BASELINE, cli, invoke
+from helpers import BASELINE, cli, fresh_app, invoke
 from streamlit.testing.v1 import AppTest
 
 from iconicity_core import db
@@ -21,12 +21,7 @@ def sha(path: Path) -> str:
 
 
 def _open(database: Path, monkeypatch, page: str | None = None, **state) -> AppTest:
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("ICONICITY_DB", str(database))
-    at = AppTest.from_file(APP, default_timeout=180).run()
+    at = fresh_app(database, monkeypatch)
     assert not at.exception, at.exception
     for k, v in state.items():
         at.session_state[k] = v
@@ -37,14 +32,14 @@ def _open(database: Path, monkeypatch, page: str | None = None, **state) -> AppT
     return at
 
 
-@pytest.fixture()
+@pytest.fixture
 def demo_copy(small_demo_db, tmp_path) -> Path:
     database = tmp_path / "demo.duckdb"
     shutil.copy(small_demo_db, database)
     return database
 
 
-@pytest.fixture()
+@pytest.fixture
 def scored(small_dataset, tmp_path) -> Path:
     """The small dataset (exact copies, shuffled tiles, unrelated images), every embedding kept."""
     database = tmp_path / "s.duckdb"
@@ -90,10 +85,13 @@ def test_the_map_is_computed_once_stored_beside_the_database_and_read_back(demo_
     n_files = len(db.views.map_files(con, run))
     con.close()
     path = maps.sidecar(demo_copy, run, "pca")
-    assert path.is_file() and str(path) in out
+    assert path.is_file()
+    assert str(path) in out
     stored = pd.read_parquet(path)
-    assert list(stored.columns) == ["image_id", "x", "y"] and stored["image_id"].is_unique
-    assert 0 < len(stored) <= n_files and stored[["x", "y"]].notna().all().all()
+    assert list(stored.columns) == ["image_id", "x", "y"]
+    assert stored["image_id"].is_unique
+    assert 0 < len(stored) <= n_files
+    assert stored[["x", "y"]].notna().all().all()
     assert "map" in kinds
     mtime, digest = path.stat().st_mtime_ns, sha(demo_copy)
     at = _open(demo_copy, monkeypatch, "pages/map.py")
@@ -115,7 +113,8 @@ def test_map_without_kept_embeddings_says_what_to_do(small_dataset, tmp_path, mo
     database = tmp_path / "refs_only.duckdb"
     cli("score", small_dataset, "--db", database, *BASELINE, "--keep-embeddings", "none")
     r = invoke("map", "--db", database)
-    assert r.exit_code != 0 and "--keep-embeddings all" in r.output
+    assert r.exit_code != 0
+    assert "--keep-embeddings all" in r.output
     at = _open(database, monkeypatch, "pages/map.py")
     assert any("--keep-embeddings all" in i.value for i in at.info)
 
@@ -133,11 +132,13 @@ def test_find_similar_puts_identical_images_first(scored, monkeypatch):
     # reached from the patch view and from the References gallery too
     at = _open(scored, monkeypatch, "pages/patches.py", ref="mona", image=copy)
     at.button(key="pm_similar").click().run()
-    assert at.session_state["similar_to"] == copy and not at.exception
+    assert at.session_state["similar_to"] == copy
+    assert not at.exception
     assert any("Find similar" in t.value for t in at.title)
     at = _open(scored, monkeypatch, "pages/references.py", ref="mona")
     at.button(key=f"sim_{copy}").click().run()
-    assert at.session_state["similar_to"] == copy and any("Find similar" in t.value for t in at.title)
+    assert at.session_state["similar_to"] == copy
+    assert any("Find similar" in t.value for t in at.title)
 
 
 def test_compare_runs_agrees_with_itself_and_sees_a_different_grid(scored, small_dataset, monkeypatch):
@@ -149,7 +150,8 @@ def test_compare_runs_agrees_with_itself_and_sees_a_different_grid(scored, small
     agreement = at.dataframe[1].value
     assert (agreement["agree"] == 1.0).all(), agreement
     movers = at.dataframe[2].value
-    assert len(movers) == 2 and (movers["change"] == 0).all(), movers     # no reference moves
+    assert len(movers) == 2, movers
+    assert (movers["change"] == 0).all(), movers
 
     cli("score", small_dataset, "--db", scored, *BASELINE, "--grid", "2x2")
     # low thresholds for both runs: the tiny dataset recognises little at the baseline's operating point
@@ -163,7 +165,8 @@ def test_compare_runs_agrees_with_itself_and_sees_a_different_grid(scored, small
     for r in other:
         at.selectbox(key="cmp_run").set_value(r).run()
         refs = at.get("plotly_chart")
-        assert refs and not at.exception
+        assert refs
+        assert not at.exception
         changed |= bool((at.dataframe[2].value["change"].abs() > 1e-9).any())
     assert changed                                                # a different grid moves some reference's CRT
 
@@ -176,21 +179,25 @@ def test_labelling_writes_the_sidecar_only_and_evaluate_reads_it(demo_copy, monk
     at.button(key="lab_skip").click().run()
     at.button(key="lab_miss").click().run()
     got = labels.rows(demo_copy)
-    assert [r["label"] for r in got] == ["replica", "miss"] and {r["who"] for r in got} == {"ana"}
+    assert [r["label"] for r in got] == ["replica", "miss"]
+    assert {r["who"] for r in got} == {"ana"}
     assert got[0]["file_id"] != got[1]["file_id"]                  # the queue moved on
     assert sha(demo_copy) == digest
 
     # the CLI sees them: export, then evaluate uses the sidecar over the database's labels
     exported = cli("labels", "export", "--db", demo_copy)
-    assert exported.splitlines()[0] == "image,label" and len(exported.splitlines()) == 3
+    assert exported.splitlines()[0] == "image,label"
+    assert len(exported.splitlines()) == 3
     extra = demo_copy.parent / "more.csv"
     first = got[0]["image"]
     extra.write_text(f"image,label\n{first},partial\nnot/a/file.png,replica\nbroken,whatever\n")
     out = invoke("labels", "import", "--db", demo_copy, extra)
     assert out.exit_code == 0, out.output
     assert labels.current(demo_copy)[first] == "partial"             # the latest labelling wins
-    assert "whatever" in out.output and "not/a/file.png" in out.output    # bad rows are named, not imported
-    assert "not/a/file.png" not in labels.current(demo_copy) and "1 label(s) added" in out.output
+    assert "whatever" in out.output
+    assert "not/a/file.png" in out.output
+    assert "not/a/file.png" not in labels.current(demo_copy)
+    assert "1 label(s) added" in out.output
     assert sha(demo_copy) == digest
 
     # the dashboard sees the import (by path) over its own earlier label (by file): the latest wins
@@ -199,24 +206,30 @@ def test_labelling_writes_the_sidecar_only_and_evaluate_reads_it(demo_copy, monk
     version = cache.file_version(demo_copy)
     seen = cache.sidecar_labels(str(demo_copy), version, cache.file_version(labels.sidecar(demo_copy)),
                                 _run(demo_copy))
-    assert seen[got[0]["file_id"]] == "partial" and seen[got[1]["file_id"]] == "miss"
+    assert seen[got[0]["file_id"]] == "partial"
+    assert seen[got[1]["file_id"]] == "miss"
 
 
 def test_importing_labels_in_the_dashboard_names_every_row_it_skips(demo_copy):
     from types import SimpleNamespace
 
-    from iconicity_core.dashboard import cache, labelling
+    from iconicity_core.dashboard import cache, labeller
 
     ctx = SimpleNamespace(db=demo_copy, key=(str(demo_copy), cache.file_version(demo_copy)))
     image = _relpaths(demo_copy)[0]
     csv = f"image,label\n{image},miss\nnope.png,replica\n{image}x,maybe\n".encode()
-    n, problems = labelling.import_labels(ctx, csv, "mine.csv", "ana")
-    assert n == 1 and labels.current(demo_copy) == {image: "miss"}
+    n, problems = labeller.import_labels(ctx, csv, "mine.csv", "ana")
+    assert n == 1
+    assert labels.current(demo_copy) == {image: "miss"}
     assert [p[0] for p in problems] == ["mine.csv:4", "nope.png"]
-    n, problems = labelling.import_labels(ctx, b"picture,verdict\na.png,miss\n", "wrong.csv", "ana")
-    assert n == 0 and problems[0][0] == "wrong.csv" and "image,label" in problems[0][1]
-    n, problems = labelling.import_labels(ctx, b"\xff\xfe\x00garbage", "binary.csv", "ana")
-    assert n == 0 and problems and labels.current(demo_copy) == {image: "miss"}
+    n, problems = labeller.import_labels(ctx, b"picture,verdict\na.png,miss\n", "wrong.csv", "ana")
+    assert n == 0
+    assert problems[0][0] == "wrong.csv"
+    assert "image,label" in problems[0][1]
+    n, problems = labeller.import_labels(ctx, b"\xff\xfe\x00garbage", "binary.csv", "ana")
+    assert n == 0
+    assert problems
+    assert labels.current(demo_copy) == {image: "miss"}
 
 
 def test_sidecar_labels_override_the_database_in_calibrate(demo_copy):
@@ -241,17 +254,20 @@ def test_a_region_selects_every_mapped_image_inside_it_drawn_or_not():
     pts = pd.DataFrame({"x": rng.uniform(-1, 1, 5000), "y": rng.uniform(-1, 1, 5000),
                         "role": np.where(np.arange(5000) < 40, "reference", "generation")})
     drawn = map_drawn(pts, 500)
-    assert len(drawn) == 500 and (drawn["role"] == "reference").sum() == 40
+    assert len(drawn) == 500
+    assert (drawn["role"] == "reference").sum() == 40
     assert drawn.index.equals(map_drawn(pts, 500).index)                   # the same sample every time
     box = {"box": [{"x": [0.5, 0.0], "y": [0.0, 0.5]}], "lasso": [], "points": []}
     got = map_selection(pts, box)
     want = pts[(pts.x >= 0) & (pts.x <= 0.5) & (pts.y >= 0) & (pts.y <= 0.5)]
-    assert got.index.equals(want.index) and len(got) > len(got.index.intersection(drawn.index))
+    assert got.index.equals(want.index)
+    assert len(got) > len(got.index.intersection(drawn.index))
     tri = {"lasso": [{"x": [0, 1, 0], "y": [0, 0, 1]}], "points": [{"customdata": 7}]}
     got = map_selection(pts, tri)
     inside = (pts.x > 0) & (pts.y > 0) & (pts.x + pts.y < 1)
     assert set(got.index) == set(pts.index[inside]) | {7}
-    assert map_selection(pts, None).empty and map_selection(pts, {"points": [{"customdata": 10**6}]}).empty
+    assert map_selection(pts, None).empty
+    assert map_selection(pts, {"points": [{"customdata": 10**6}]}).empty
 
 
 def _label_many(database: str, who: str, n: int) -> None:
@@ -270,7 +286,8 @@ def test_people_labelling_at_once_lose_no_label(tmp_path):
     for p in procs:
         p.join(60)
     assert all(p.exitcode == 0 for p in procs)
-    assert len(labels.rows(database)) == 60 and len(labels.current(database)) == 60
+    assert len(labels.rows(database)) == 60
+    assert len(labels.current(database)) == 60
 
 
 def test_labelling_from_the_patch_view_writes_the_sidecar_only(demo_copy, monkeypatch):
@@ -279,7 +296,8 @@ def test_labelling_from_the_patch_view_writes_the_sidecar_only(demo_copy, monkey
     at.button(key="pm_lab_partial").click().run()
     assert not at.exception
     got = labels.rows(demo_copy)
-    assert [r["label"] for r in got] == ["partial"] and got[0]["file_id"]
+    assert [r["label"] for r in got] == ["partial"]
+    assert got[0]["file_id"]
     assert any(c.value.startswith("Your label: partial.") for c in at.caption)     # the popover shows it
     assert sha(demo_copy) == digest
 
@@ -288,7 +306,7 @@ def test_the_label_queue_spreads_over_models_and_similarity_and_skips_what_is_la
     import numpy as np
 
     from iconicity_core.analysis.engine import Arrays, Engine
-    from iconicity_core.analysis.labelling import label_queue
+    from iconicity_core.analysis.label_queue import label_queue
 
     rng = np.random.default_rng(1)
     n = 150                                                             # 3 models x 50 images, 10 labelled each
@@ -304,15 +322,18 @@ def test_the_label_queue_spreads_over_models_and_similarity_and_skips_what_is_la
     done = {"f00001", "f00052"}                                         # labelled in the sidecar
     q = label_queue(eng, mask, done, n=60, seed=0)
     rows = eng.rows_of(q)
-    assert len(q) == len(set(q)) == 60 and not done & set(q)
-    assert (rows < 140).all() and all(label[r] is None for r in rows)   # unlabelled images come first
+    assert len(q) == len(set(q)) == 60
+    assert not done & set(q)
+    assert (rows < 140).all()
+    assert all(label[r] is None for r in rows)
     first = rows[:15]                                                   # one per (CLIP-similarity quintile, model)
     for m in ("m-a", "m-b", "m-c"):
         pool = np.flatnonzero(mask & (model == m) & (label == None))    # noqa: E711
         pool = pool[~np.isin(eng.a.file_id[pool].astype(str), sorted(done))]
         quintile = np.searchsorted(np.quantile(eng.a.clip[pool], [0.2, 0.4, 0.6, 0.8]), eng.a.clip[first])
         assert sorted(quintile[model[first] == m]) == [0, 1, 2, 3, 4], m
-    assert label_queue(eng, mask, done, n=60, seed=0) == q and label_queue(eng, mask, done, n=60, seed=1) != q
+    assert label_queue(eng, mask, done, n=60, seed=0) == q
+    assert label_queue(eng, mask, done, n=60, seed=1) != q
     everything = label_queue(eng, mask & (label != None), set(), n=500)  # noqa: E711  only labelled images left
     assert sorted(everything) == sorted(eng.a.file_id[mask & (label != None)].astype(str))  # noqa: E711
 
@@ -326,7 +347,7 @@ def test_the_labels_sidecar_is_spreadsheet_safe_and_read_back_exactly(tmp_path):
 
     from helpers import build_small_dataset, save, texture
 
-    from iconicity_core.dashboard import cache, labelling
+    from iconicity_core.dashboard import cache, labeller
     from iconicity_core.io.csvfiles import FORMULA_START, neutralise
 
     root = build_small_dataset(tmp_path / "ds")
@@ -343,12 +364,14 @@ def test_the_labels_sidecar_is_spreadsheet_safe_and_read_back_exactly(tmp_path):
     csv.writer(buf).writerows([["image", "label"], *[[r, "replica"] for r in rel[:3]]])        # as a person types them
     f.write_text(buf.getvalue())
     r = invoke("labels", "import", "--db", database, f)
-    assert r.exit_code == 0 and "3 label(s) added" in r.output, r.output
+    assert r.exit_code == 0, r.output
+    assert "3 label(s) added" in r.output, r.output
     ctx = SimpleNamespace(db=database, key=(str(database), cache.file_version(database)))
     buf = io.StringIO()
     csv.writer(buf).writerows([["image", "label"], *[[neutralise(r), "miss"] for r in rel[3:]]])  # as `labels export` writes
-    n, problems = labelling.import_labels(ctx, buf.getvalue().encode(), "page.csv", "=cmd|' /C calc'!A0")
-    assert n == 2 and not problems
+    n, problems = labeller.import_labels(ctx, buf.getvalue().encode(), "page.csv", "=cmd|' /C calc'!A0")
+    assert n == 2
+    assert not problems
     raw = list(csv.reader(io.StringIO(labels.sidecar(database).read_text())))
     assert all(not c.startswith(FORMULA_START) for row in raw for c in row), raw
     assert labels.current(database) == {**{r: "replica" for r in rel[:3]}, **{r: "miss" for r in rel[3:]}}
@@ -368,5 +391,7 @@ def test_labels_export_of_a_sidecar_without_usable_labels_says_so(tmp_path, smal
     cli("score", small_dataset, "--db", database, *BASELINE)
     labels.sidecar(database).write_text("picture;verdict\nx;y\n")
     r = invoke("labels", "export", "--db", database)
-    assert r.exit_code == 0 and r.stdout == "image,label\n"
-    assert "no usable label" in r.stderr and "problem:" in r.stderr, r.stderr
+    assert r.exit_code == 0
+    assert r.stdout == "image,label\n"
+    assert "no usable label" in r.stderr, r.stderr
+    assert "problem:" in r.stderr, r.stderr

@@ -17,10 +17,13 @@ def _bytes(im: Image.Image, fmt: str, **kw) -> bytes:
 def test_modes_become_rgb():
     rgb = Image.new("RGB", (16, 16), (10, 200, 30))
     cmyk = load_rgb(_bytes(rgb.convert("CMYK"), "JPEG"), "c.jpg")
-    assert cmyk.mode == "RGB" and np.abs(np.asarray(cmyk, int) - [10, 200, 30]).max() < 40
+    assert cmyk.mode == "RGB"
+    assert np.abs(np.asarray(cmyk, int) - [10, 200, 30]).max() < 40
     a16 = (np.arange(256, dtype=np.uint16).reshape(16, 16) * 257)
     im16 = load_rgb(_bytes(Image.fromarray(a16), "PNG"), "d.png")
-    assert im16.mode == "RGB" and im16.getpixel((15, 15)) == (255, 255, 255) and im16.getpixel((0, 0)) == (0, 0, 0)
+    assert im16.mode == "RGB"
+    assert im16.getpixel((15, 15)) == (255, 255, 255)
+    assert im16.getpixel((0, 0)) == (0, 0, 0)
     pal = Image.new("P", (16, 16), 1)
     pal.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
     pal.info["transparency"] = 1
@@ -49,7 +52,7 @@ def test_mislabelled_file_loads_by_content():
     assert load_rgb(png, "actually_png.jpg").getpixel((0, 0)) == (0, 128, 0)
 
 
-@pytest.mark.parametrize("data, reason", [
+@pytest.mark.parametrize(("data", "reason"), [
     (b"", "empty file"),
     (b"this is not an image", "not a readable image"),
     (_bytes(Image.new("RGB", (64, 64), "red"), "JPEG")[:200], "truncated"),

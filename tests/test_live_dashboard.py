@@ -74,7 +74,8 @@ def same(page_rows: list[dict], want: list[dict]) -> None:
     for g, w in zip(page_rows, want, strict=True):
         for k in keys:
             if isinstance(w[k], float) or isinstance(g[k], float):
-                assert (w[k] is None) == (g[k] is None) and (w[k] is None or abs(g[k] - w[k]) <= 1e-9), (k, g, w)
+                assert (w[k] is None) == (g[k] is None), (k, g, w)
+                assert w[k] is None or abs(g[k] - w[k]) <= 1e-9, (k, g, w)
             else:
                 assert g[k] == w[k], (k, g, w)
 
@@ -86,7 +87,7 @@ def test_live_tables_are_iconicity_metrics(which, small_demo_db, ge_synthetic_db
     errors: list = []
     try:
         page = opened(browser, url + "/", errors)
-        call = lambda fn, s: page.evaluate(f"(s) => window.iconicityExplorer.{fn}(s)", s)   # noqa: E731
+        call = lambda fn, s: page.evaluate(f"(s) => window.iconicityExplorer.{fn}(s)", s)
         for s in SETTINGS:
             same(call("modelTable", s), cli_rows(db, "model", s))
             same(call("referenceTable", s), cli_rows(db, "reference", s))
@@ -116,12 +117,14 @@ def test_a_slider_moves_the_views_then_the_address_and_the_python_pages(small_de
         value = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["clip_tau"][0]
         assert float(value) == pytest.approx(float(slider.input_value()))
         want = page.evaluate("(s) => window.iconicityExplorer.modelTable(s)", {"clip_tau": float(value), "clip_tau_dynamic": 0.47})
-        assert [r["model"] for r in want] and table.inner_text() == moved
+        assert [r["model"] for r in want]
+        assert table.inner_text() == moved
         # the rerun that told Python drew nothing again: the same canvas, painted as often, the same table
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PATIENCE_MS)
         paints, renders = plane.get_attribute("data-paints"), table.get_attribute("data-renders")
         time.sleep(1.5)
-        assert plane.get_attribute("data-paints") == paints and table.get_attribute("data-renders") == renders
+        assert plane.get_attribute("data-paints") == paints
+        assert table.get_attribute("data-renders") == renders
         assert table.inner_text() == moved
         # the next Python-drawn page reads the released value
         open_page(page, "References")
@@ -139,8 +142,10 @@ def test_a_deep_link_opens_at_its_thresholds(small_demo_db, browser, tmp_path):
     errors: list = []
     try:
         page = opened(browser, url + "/?clip_tau=0.33&clip_tau_dynamic=0.52&patch_tau=0.5&pooling=all&kind=static", errors)
-        assert float(page.locator("#clip-tau").input_value()) == 0.33 and float(page.locator("#patch-tau").input_value()) == 0.5
-        assert page.locator("#pooling").input_value() == "all" and page.locator("#scope-kind").input_value() == "static"
+        assert float(page.locator("#clip-tau").input_value()) == 0.33
+        assert float(page.locator("#patch-tau").input_value()) == 0.5
+        assert page.locator("#pooling").input_value() == "all"
+        assert page.locator("#scope-kind").input_value() == "static"
         rows = page.evaluate("(s) => window.iconicityExplorer.modelTable(s)",
                              {"clip_tau": 0.33, "clip_tau_dynamic": 0.52, "patch_tau": 0.5, "pooling": "all"})
         shown = page.locator("#model-table tbody tr").all_inner_texts()

@@ -10,7 +10,7 @@ from helpers import texture
 from PIL import Image, ImageEnhance, ImageOps
 from typer.testing import CliRunner
 
-from iconicity_core.analysis.measures import PAIR_MEASURES, phash_similarity, ssim, tiled_l2_similarity
+from iconicity_core.analysis.plain_measures import PAIR_MEASURES, phash_similarity, ssim, tiled_l2_similarity
 from iconicity_core.analysis.roc import auc_ci, threshold_at_precision
 from iconicity_core.cli import app
 
@@ -32,7 +32,8 @@ def test_perturbations_are_ordered():
     recoloured = ImageOps.invert(a)
     other = texture(2, 256)
     for fn in (ssim, tiled_l2_similarity):
-        assert fn(a, slight) > fn(a, shifted) and fn(a, slight) > fn(a, recoloured), fn.__name__
+        assert fn(a, slight) > fn(a, shifted), fn.__name__
+        assert fn(a, slight) > fn(a, recoloured), fn.__name__
     assert tiled_l2_similarity(a, slight) > tiled_l2_similarity(a, other)
     assert phash_similarity(a, slight) > phash_similarity(a, other)
 
@@ -41,12 +42,14 @@ def test_auc_and_precision_threshold():
     y = np.array([1, 1, 1, 0, 0, 0], bool)
     s = np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.75])
     auc, lo, hi = auc_ci(y, s, 200)
-    assert auc == pytest.approx(8 / 9) and lo <= auc <= hi
+    assert auc == pytest.approx(8 / 9)
+    assert lo <= auc <= hi
     thr, rec = threshold_at_precision(y, s, 1.0)
-    assert thr == 0.8 and rec == pytest.approx(2 / 3)
+    assert thr == 0.8
+    assert rec == pytest.approx(2 / 3)
 
 
-@pytest.mark.parametrize("n, decimals", [(7, 1), (60, 1), (400, None)])
+@pytest.mark.parametrize(("n", "decimals"), [(7, 1), (60, 1), (400, None)])
 def test_bootstrap_auc_equals_scoring_every_resample_with_sklearn(n, decimals):
     from sklearn.metrics import roc_auc_score
 
@@ -117,7 +120,7 @@ def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders
     con.execute("UPDATE roots SET path = ?", [str(root.resolve())])
     con.close()
     con = database.connect(db, read_only=True)
-    img = database.metrics.metrics_table(con, "image")
+    img = database.metrics_sql.metrics_table(con, "image")
     con.close()
     replicas = img[img.label == "replica"].image.tolist()
     gone, broken = replicas[: len(replicas) // 2], replicas[len(replicas) // 2]
@@ -129,10 +132,12 @@ def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders
                             "--format", "json"])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
-    assert summary["n_skipped"] == len(gone) + 1 and summary["n_scored"] == len(img) - len(gone) - 1
-    assert all(rel in r.output for rel in gone[:3]) and f"{broken}: not a readable image" in r.output
+    assert summary["n_skipped"] == len(gone) + 1
+    assert summary["n_scored"] == len(img) - len(gone) - 1
+    assert all(rel in r.output for rel in gone[:3])
+    assert f"{broken}: not a readable image" in r.output
     con = database.connect(db, read_only=True)
-    stored = database.measures.read(con, summary["evaluate_run"])
+    stored = database.measure_scores.read(con, summary["evaluate_run"])
     kept = img[~img.image.isin([*gone, broken])]
     assert set(stored.file_id) == set(kept.file_id)                     # nothing stored for the skipped files
 
@@ -141,4 +146,5 @@ def test_evaluate_skips_missing_and_broken_files_instead_of_scoring_placeholders
     want = auc_ci(sep.label == "replica", sep.phash, 20)[0]
     got = next(row for row in summary["rows"] if row["measure"] == "phash"
                and row["separation"] == "replica vs reinterpretation")
-    assert got["roc_auc"] == pytest.approx(want) and got["n_pos"] == len(replicas) - len(gone) - 1
+    assert got["roc_auc"] == pytest.approx(want)
+    assert got["n_pos"] == len(replicas) - len(gone) - 1

@@ -40,7 +40,7 @@ def scored(tmp_path_factory) -> Path:
     return database
 
 
-@pytest.fixture()
+@pytest.fixture
 def place(scored, tmp_path) -> Path:
     """A private copy of the scored database in its own folder, with its sidecars and a second database."""
     database = tmp_path / "study.duckdb"
@@ -52,9 +52,11 @@ def place(scored, tmp_path) -> Path:
 
 
 def test_a_database_is_known_by_its_bytes_not_its_name(place, tmp_path):
-    assert is_duckdb_file(place) and is_duckdb_file(tmp_path / "other.csv")
+    assert is_duckdb_file(place)
+    assert is_duckdb_file(tmp_path / "other.csv")
     (tmp_path / "fake.duckdb").write_text("not a database")
-    assert not is_duckdb_file(tmp_path / "fake.duckdb") and not is_duckdb_file("/dev/null")
+    assert not is_duckdb_file(tmp_path / "fake.duckdb")
+    assert not is_duckdb_file("/dev/null")
     for target in (place, tmp_path / "other.csv"):
         with pytest.raises(OutputRefused, match="is a DuckDB database"):
             fence_output(target)
@@ -103,7 +105,9 @@ def test_the_atomic_writer_replaces_only_regular_files(tmp_path):
     link = tmp_path / "link.csv"
     link.symlink_to(real)
     atomic_write(link, "new")                                                   # the link is replaced, not its target
-    assert real.read_text() == "mine" and link.read_text() == "new" and not link.is_symlink()
+    assert real.read_text() == "mine"
+    assert link.read_text() == "new"
+    assert not link.is_symlink()
 
 
 # -- every output option of the app, found in the app --------------------------------------------------------
@@ -189,7 +193,8 @@ def test_every_output_option_refuses_every_forbidden_target(place, tmp_path):
             r = invoke(*_argv(path, param, target, place))
             where = f"{' '.join(path)} {param.name} -> {what}"
             assert r.exit_code == 2, (where, r.output)
-            assert "Traceback" not in r.output and r.stdout == "", (where, r.output)
+            assert "Traceback" not in r.output, (where, r.output)
+            assert r.stdout == "", (where, r.output)
             assert [line for line in r.stderr.splitlines() if line.strip()] == [r.stderr.strip()], (where, r.stderr)
             assert r.stderr.startswith("error: "), (where, r.stderr)
             assert _state(target) == before, where                     # byte-identical (a FIFO is still a FIFO)
@@ -205,7 +210,8 @@ def test_the_demo_refuses_every_forbidden_target(place, tmp_path):
             continue
         before = _state(target)
         r = invoke("demo", "--db", target, "--embedders", "baseline", "--per-cell", "1", "--quiet")
-        assert r.exit_code == 2 and "Traceback" not in r.output, (what, r.output)
+        assert r.exit_code == 2, (what, r.output)
+        assert "Traceback" not in r.output, (what, r.output)
         assert _state(target) == before, what
 
 
@@ -217,7 +223,9 @@ def test_share_onto_a_fifo_or_the_database_from_a_real_shell(place, tmp_path):
         before = _state(target)
         r = subprocess.run([sys.executable, "-m", "iconicity_core.cli", "share", "--db", str(place), "--out", str(target)],
                            capture_output=True, text=True, timeout=120)
-        assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("error: "), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert _state(target) == before
 
 
@@ -265,12 +273,15 @@ def test_each_writer_command_changes_only_its_declared_outputs(place, tmp_path):
     before = _snapshot(tmp_path)
     cli("runs", "delete", export_run, "--db", place, "--yes")
     changed = _changed(before, _snapshot(tmp_path))
-    assert changed and all(c.startswith("ex/") or c in own for c in changed), changed
+    assert changed, changed
+    assert all(c.startswith("ex/") or c in own for c in changed), changed
 
 
 def test_a_folder_output_is_created_but_not_its_parents(place, tmp_path):
     r = invoke("export", "--db", place, "--out", tmp_path / "a" / "b")
-    assert r.exit_code == 2 and "does not exist" in r.stderr and not (tmp_path / "a").exists()
+    assert r.exit_code == 2
+    assert "does not exist" in r.stderr
+    assert not (tmp_path / "a").exists()
     cli("export", "--db", place, "--out", tmp_path / "new")
     assert (tmp_path / "new" / "iconicity_images.csv").is_file()
     assert fenced_folder(tmp_path / "new2").is_dir()
@@ -299,7 +310,9 @@ def test_an_output_that_cannot_be_written_is_one_line(place, tmp_path):
             continue                                   # network commands: their folder is fenced like the others
         r = invoke(*_argv(path, param, target, place), *extra)
         where = f"{' '.join(path)} {param.name}"
-        assert r.exit_code == 2 and "Traceback" not in r.output, (where, r.output)
+        assert r.exit_code == 2, (where, r.output)
+        assert "Traceback" not in r.output, (where, r.output)
         errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
-        assert len(errors) == 1 and str(ro) in errors[0], (where, r.stderr)
+        assert len(errors) == 1, (where, r.stderr)
+        assert str(ro) in errors[0], (where, r.stderr)
         assert not target.exists(), where

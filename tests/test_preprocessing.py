@@ -58,16 +58,21 @@ def test_open_clip_path_equals_open_clips_transform_and_differs_from_hf_by_the_c
     differ = 0
     for im in _images():
         got = e.prepare(im)[None].float().div(255).sub(e.mean).div(e.std)
-        assert got.dtype == torch.float32 and e.prepare(im).dtype == torch.uint8
+        assert got.dtype == torch.float32
+        assert e.prepare(im).dtype == torch.uint8
         assert torch.equal(got[0], transform(im)), im.size
         differ += not torch.equal(e.prepare(im), hf.prepare(im))
         d = (fast.prepare(im).int() - e.prepare(im).int()).abs()
-        assert int(d.max()) <= 1 and float((d > 0).float().mean()) < 0.01, im.size     # stated tolerance
+        assert int(d.max()) <= 1, im.size
+        assert float((d > 0).float().mean()) < 0.01, im.size
     assert differ >= 2                                   # round vs floor: one pixel apart on odd margins
-    assert hf.info.key.endswith(":hf-crop") and e.info.key != hf.info.key and fast.info.key.endswith(":u8")
+    assert hf.info.key.endswith(":hf-crop")
+    assert e.info.key != hf.info.key
+    assert fast.info.key.endswith(":u8")
     assert hf.resize == "pil"                                                  # the authors' crop stays exact
     v = e.embed([_images()[0]])
-    assert v.shape[0] == 1 and abs(float(np.linalg.norm(v[0])) - 1) < 1e-5
+    assert v.shape[0] == 1
+    assert abs(float(np.linalg.norm(v[0])) - 1) < 1e-5
 
 
 def _old_squash(emb, image):
@@ -106,7 +111,8 @@ def test_cell_paths_torch_is_the_old_arithmetic_timm_is_exact_uint8_is_close(tin
     u8 = pil_path.prepare(one).float()
     ref = _old_squash(torch_path, one) * torch_path.std.cpu() + torch_path.mean.cpu()
     assert float((u8 / 255 - ref).abs().max()) <= 1.01 / 255                 # within one grey level of the float path
-    assert torch_path.info.key.endswith("crop:4x4") and pil_path.info.key.endswith(":u8")
+    assert torch_path.info.key.endswith("crop:4x4")
+    assert pil_path.info.key.endswith(":u8")
     a, b = torch_path.embed_cells(_photos()), pil_path.embed_cells(_photos())
     cos = (a * b).sum(-1)
     assert cos.min() > 0.99, cos.min()                 # on smooth images the features agree closely
@@ -118,7 +124,8 @@ def test_token_mode_paths(tiny_models):
     d = str(tiny_models["dino"])
     t, p = load_cells(d, "token", resize="torch"), load_cells(d, "token", resize="uint8")
     a, b = t.embed_cells(_photos()), p.embed_cells(_photos())
-    assert a.shape == b.shape == (5, 16, 32) and (a * b).sum(-1).min() > 0.99
+    assert a.shape == b.shape == (5, 16, 32)
+    assert (a * b).sum(-1).min() > 0.99
 
 
 def test_quick_gelu_for_every_pretrained_tag_that_was_trained_with_it():
@@ -130,7 +137,9 @@ def test_quick_gelu_for_every_pretrained_tag_that_was_trained_with_it():
     forced = [(m, t) for m, t in pairs if quick_gelu_for(m, t)]
     want = [(m, t) for m, t in pairs if open_clip.get_pretrained_cfg(m, t).get("quick_gelu")
             and "quickgelu" not in m.lower()]
-    assert forced == want and ("ViT-B-32", "openai") in forced and ("ViT-B-16", "openai") in forced
+    assert forced == want
+    assert ("ViT-B-32", "openai") in forced
+    assert ("ViT-B-16", "openai") in forced
 
 
 @pytest.mark.slow
@@ -159,7 +168,8 @@ def test_openai_weights_load_with_quick_gelu_and_no_mismatch_warning(tmp_path, m
     e, warned = mismatch(lambda: load_global("ViT-B-32", "openai"))
     assert not warned
     assert any(isinstance(m, QuickGELU) for m in e.model.visual.modules())
-    assert e.info.key == "open_clip:ViT-B-32:openai:quickgelu:u8" and e.info.extra["activation"] == "quickgelu"
+    assert e.info.key == "open_clip:ViT-B-32:openai:quickgelu:u8"
+    assert e.info.extra["activation"] == "quickgelu"
     _, warned = mismatch(lambda: open_clip.create_model_and_transforms("ViT-B-32", pretrained="openai"))   # 0.1.x
     assert warned                                                                 # the check can fail
 
@@ -219,14 +229,15 @@ def test_decode_authors_selects_and_decodes_files_as_the_scripts(tmp_path):
             "--authors-kind", "static"]
     cli("score", "--db", careful, *args, *BASELINE)
     cli("score", "--db", authors, *args, *BASELINE, "--decode", "authors")
-    gens = lambda d: sorted(r for role, r in _files(d) if role == "generation")  # noqa: E731
-    refs_of = lambda d: sorted(r for role, r in _files(d) if role == "reference")  # noqa: E731
+    gens = lambda d: sorted(r for role, r in _files(d) if role == "generation")
+    refs_of = lambda d: sorted(r for role, r in _files(d) if role == "reference")
     assert gens(careful) == ["great_wave/exif.jpg", "great_wave/ignored.gif", "great_wave/ignored.jfif",
                              "great_wave/ignored.tif", "great_wave/kept.TIFF", "great_wave/rgba.png",
                              "great_wave/sixteen.png", "great_wave/sub/nested.png"]
     assert gens(authors) == ["great_wave/.hidden.png", "great_wave/exif.jpg", "great_wave/kept.TIFF",
                              "great_wave/rgba.png", "great_wave/sixteen.png"]
-    assert refs_of(careful) == ["Great Wave/a.webp"] and refs_of(authors) == ["Great Wave/a.webp"]
+    assert refs_of(careful) == ["Great Wave/a.webp"]
+    assert refs_of(authors) == ["Great Wave/a.webp"]
     from iconicity_core.io.images import load_rgb
 
     data = (gen / "great_wave" / "rgba.png").read_bytes()
@@ -263,7 +274,7 @@ def _scan(root, layout, refs_of_work, kind="static"):
 
 
 @pytest.mark.parametrize("layout", ["design", "authors"])
-@pytest.mark.parametrize("names, first", [(["b.png", "a.jpg"], "a.jpg"), ([".h.png", "a.png"], ".h.png"),
+@pytest.mark.parametrize(("names", "first"), [(["b.png", "a.jpg"], "a.jpg"), ([".h.png", "a.png"], ".h.png"),
                                           (["still.jpg", "poster.png"], "poster.png"), (["a.png", "B.png"], "B.png"),
                                           (["a.tif", "z.tiff"], "z.tiff")])
 def test_a_static_work_uses_its_first_file_by_name_as_the_scripts(tmp_path, layout, names, first):
@@ -347,7 +358,8 @@ def test_two_models_reading_one_generation_folder_are_reported_and_both_scored(t
         database = tmp_path / f"{preset}.duckdb"
         out = json.loads(cli("score", "--db", database, *args, "--preset", preset, "--cell-preprocess", "squash"))
         shared = [m for m in (p["message"] for p in out["problems"]) if "read the same generation folder" in m]
-        assert bool(shared) is said and (not said or "'a' and 'b'" in shared[0])
+        assert bool(shared) is said
+        assert (not said or "'a' and 'b'" in shared[0])
         img = pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image")))
         assert img.groupby("model").size().to_dict() == {"a": 2, "b": 2}
 
@@ -375,7 +387,8 @@ def test_two_score_calls_sharing_a_generation_root_keep_every_row(tmp_path):
     assert img.groupby("slug").size().to_dict() == {"film": 4, "mona": 3, "wave": 3}
     out = tmp_path / "export"
     cli("export", "--db", database, "--out", out)
-    assert len(pd.read_csv(out / "results_vr_static.csv")) == 6 and len(pd.read_csv(out / "results_vr_dynamic.csv")) == 4
+    assert len(pd.read_csv(out / "results_vr_static.csv")) == 6
+    assert len(pd.read_csv(out / "results_vr_dynamic.csv")) == 4
 
 
 def test_authors_export_writes_the_folder_name_as_slug_and_cra_pass(tmp_path):
@@ -387,5 +400,7 @@ def test_authors_export_writes_the_folder_name_as_slug_and_cra_pass(tmp_path):
     out = tmp_path / "x"
     cli("export", "--db", database, "--out", out, "--clip-tau", "0.0")
     cra = pd.read_csv(out / "results_cra_static.csv")
-    assert set(cra["slug"]) == {"Great Wave"} and set(cra["iconicity_slug"]) == {"great_wave"}
-    assert "cra_pass" in cra and cra["cra_pass"].all()
+    assert set(cra["slug"]) == {"Great Wave"}
+    assert set(cra["iconicity_slug"]) == {"great_wave"}
+    assert "cra_pass" in cra
+    assert cra["cra_pass"].all()

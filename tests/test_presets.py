@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import model_args
-from helpers import APP, BASELINE, build_small_dataset, cli, live_data, save, texture
+from helpers import APP, BASELINE, build_small_dataset, cli, live_data, model_args, save, texture
 from streamlit.testing.v1 import AppTest
 
 from iconicity_core import db
@@ -31,15 +30,20 @@ def test_the_authors_rule_passes_at_equality_and_gt_does_not(tmp_path, small_dat
     con.close()
     args = ["--clip-tau", repr(float(s)), "--patch-tau", repr(cell)]
     a, b = by_image(ge, *args).loc[copy], by_image(gt, *args).loc[copy]
-    assert bool(a.recognised) and not bool(b.recognised)
-    assert a.vr > 0 and b.vr == 0.0                               # cells at exactly τ count with >= only
+    assert bool(a.recognised)
+    assert not bool(b.recognised)
+    assert a.vr > 0
+    assert b.vr == 0.0
     run = json.loads(cli("runs", "--db", ge, "--format", "json"))["rows"][0]["run_id"]
     shown = json.loads(cli("runs", "show", run, "--db", ge))
-    assert shown["config"]["preset"] == "authors" and shown["config"]["threshold_rule"] == "authors"
+    assert shown["config"]["preset"] == "authors"
+    assert shown["config"]["threshold_rule"] == "authors"
     assert shown["config"]["clip_model"] == "baseline"              # an explicit option overrides the preset
-    assert shown["config"]["operating_point"]["clip_tau_dynamic"] == 0.75 and shown["config"]["k_gen"] == 50
+    assert shown["config"]["operating_point"]["clip_tau_dynamic"] == 0.75
+    assert shown["config"]["k_gen"] == 50
     meta = json.loads(cli("metrics", "--db", ge, "--format", "json"))
-    assert meta["thresholds"]["rule"] == "authors" and meta["thresholds"]["clip_tau_dynamic"] == 0.75
+    assert meta["thresholds"]["rule"] == "authors"
+    assert meta["thresholds"]["clip_tau_dynamic"] == 0.75
 
 
 def test_a_similarity_on_tau_passes_as_the_scripts_compare_static_in_float32_dynamic_in_float64(tmp_path, small_dataset):
@@ -54,9 +58,12 @@ def test_a_similarity_on_tau_passes_as_the_scripts_compare_static_in_float32_dyn
     st, dy = "generations/model_a/mona/other.png", "generations/model_a/film/other.png"
     img = by_image(database)
     s_st, s_dy = float(img.loc[st, "clip_sim"]), float(img.loc[dy, "clip_sim"])
-    assert float(np.float32(s_st)) == s_st and float(np.float32(s_dy)) == s_dy and max(s_st, s_dy) < 0.99
+    assert float(np.float32(s_st)) == s_st
+    assert float(np.float32(s_dy)) == s_dy
+    assert max(s_st, s_dy) < 0.99
     up_st, up_dy = float(np.nextafter(s_st, 2)), float(np.nextafter(s_dy, 2))
-    assert bool(np.float32(s_st) >= up_st) and not float(np.float32(s_dy)) >= up_dy     # the scripts' expressions
+    assert bool(np.float32(s_st) >= up_st)
+    assert not float(np.float32(s_dy)) >= up_dy
     res = iconicity_core.open(database)
     for tau_st, tau_dy, want in ((up_st, up_dy, (True, False)), (s_st, s_dy, (True, True))):
         args = ["--clip-tau", repr(tau_st), "--clip-tau-dynamic", repr(tau_dy)]
@@ -70,7 +77,8 @@ def test_a_similarity_on_tau_passes_as_the_scripts_compare_static_in_float32_dyn
         passed = ours.loc[ours["cra_pass"], "gen_image_path"]
         assert (bool(passed.str.endswith(st).any()), bool(passed.str.endswith(dy).any())) == want
     ge = res.metrics(by="image", clip_tau=up_st, clip_tau_dynamic=up_dy, rule="ge").set_index("image")
-    assert not ge.loc[st, "recognised"] and not ge.loc[dy, "recognised"]          # the older runs' rule: unchanged
+    assert not ge.loc[st, "recognised"]
+    assert not ge.loc[dy, "recognised"]
 
 
 def test_k_gen_scores_the_first_files_by_name(tmp_path):
@@ -101,10 +109,12 @@ def test_center_crop_cells_equal_timm_transform(tmp_path, tiny_models):
     rng = np.random.default_rng(0)
     cell = Image.fromarray(rng.integers(0, 256, (90, 170, 3), dtype=np.uint8))        # wide: edges cropped away
     assert torch.equal(emb.cell_transform(cell), ref(cell))
-    assert emb.info.extra["cell_preprocess"] == "center-crop" and ":cc256" in emb.info.key
+    assert emb.info.extra["cell_preprocess"] == "center-crop"
+    assert ":cc256" in emb.info.key
     im = Image.fromarray(rng.integers(0, 256, (200, 320, 3), dtype=np.uint8))
     v = emb.embed_cells([im, im])
-    assert v.shape[:2] == (2, 16) and np.allclose(v[0], v[1])
+    assert v.shape[:2] == (2, 16)
+    assert np.allclose(v[0], v[1])
     squash = load_cells(str(tiny_models["dino"]), "crop", 4, 4)
     assert squash.info.key != emb.info.key                        # a different embedder identity, never mixed
 
@@ -139,8 +149,10 @@ def test_calibrate_suggests_thresholds_and_the_dashboard_applies_them(small_demo
     shutil.copy(small_demo_db, database)
     out = json.loads(cli("calibrate", "--db", database, "--n-resamples", "50", "--format", "json"))
     t = pd.DataFrame(out["rows"]).set_index("threshold")
-    assert t.loc["clip_tau", "roc_auc"] > 0.8 and t.loc["patch_tau", "roc_auc"] > 0.8
-    assert 0 < t.loc["clip_tau", "youden_tau"] < 1 and 0 < t.loc["patch_tau", "youden_tau"] < 1
+    assert t.loc["clip_tau", "roc_auc"] > 0.8
+    assert t.loc["patch_tau", "roc_auc"] > 0.8
+    assert 0 < t.loc["clip_tau", "youden_tau"] < 1
+    assert 0 < t.loc["patch_tau", "youden_tau"] < 1
     assert json.loads(cli("runs", "show", out["calibrate_run"], "--db", database))["kind"] == "calibrate"
     monkeypatch.setenv("ICONICITY_DB", str(database))
     at = AppTest.from_file(APP, default_timeout=120).run()

@@ -8,11 +8,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import model_args
-from helpers import build_small_dataset, save, shuffle_tiles, texture
+from helpers import BASELINE, build_small_dataset, model_args, save, shuffle_tiles, texture
 
 TABLES = ("files", "images", "embeddings", "ref_dedup", "slug_refsets", "clip_sims", "cell_sims")
 
@@ -98,12 +98,55 @@ def test_ctrl_c_stops_soon_says_how_to_resume_and_resuming_gives_identical_data(
     subprocess.run(_cmd(root, full, tiny_models), check=True, capture_output=True)
 
     db, out = tmp_path / "resumed.duckdb", []
-    cmd = _cmd(root, db, tiny_models) + ["--workers", "2"]
+    cmd = [*_cmd(root, db, tiny_models), "--workers", "2"]
     assert _run_and_kill(cmd, r"generations written: ([4-9]|\d\d+)/", sig=signal.SIGINT, out=out), \
         "the run finished before Ctrl-C; make the dataset larger"
-    assert out[0] == 130 and "run the same command again to resume" in out[1], out
+    assert out[0] == 130, out
+    assert "run the same command again to resume" in out[1], out
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT status FROM runs WHERE kind = 'score'").fetchone()[0] == "interrupted"
     con.close()
     subprocess.run(cmd, check=True, capture_output=True)
     assert _snapshot(db) == _snapshot(full)
+
+
+# -- 12. the workers die with a SIGKILLed scorer ------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(p.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_scorer_takes_its_worker_processes_with_it(tmp_path):
+    root = build_small_dataset(tmp_path / "ds")
+    for i in range(400):
+        save(texture(3000 + i, 256), root / "generations" / "m" / "mona" / f"{i:03d}.png")
+    proc = subprocess.Popen([sys.executable, "-m", "iconicity_core.cli", "score", str(root), "--db", str(tmp_path / "k.duckdb"),
+                             *BASELINE, "--workers", "2", "--batch-size", "8"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+        workers = _children(proc.pid)
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the worker processes never started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers):
+        time.sleep(0.2)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -41,14 +41,20 @@ def test_the_grid_reports_exactly_the_flip_a_constructed_database_has():
     g = robustness.sensitivity_grid(eng, Thresholds(0.6, None, 0.5, "all"), clip_taus=(0.6, 0.8), patch_taus=(0.5,),
                                     n_resamples=50)
     pts = g["points"].set_index("clip_tau")
-    assert pts.loc[0.6, "kendall_tau"] == pytest.approx(1.0) and pts.loc[0.8, "kendall_tau"] == pytest.approx(-1.0)
-    assert pts.loc[0.6, "ranking"] == "A > B" and pts.loc[0.8, "ranking"] == "B > A"
+    assert pts.loc[0.6, "kendall_tau"] == pytest.approx(1.0)
+    assert pts.loc[0.8, "kendall_tau"] == pytest.approx(-1.0)
+    assert pts.loc[0.6, "ranking"] == "A > B"
+    assert pts.loc[0.8, "ranking"] == "B > A"
     table = g["table"].set_index(["clip_tau", "model"])
-    assert table.loc[(0.6, "A"), "crt"] == 1.0 and table.loc[(0.8, "A"), "crt"] == 0.0
-    assert table.loc[(0.6, "B"), "crt"] == 0.5 and table.loc[(0.6, "B"), "crt_ci_low"] <= 0.5 <= table.loc[(0.6, "B"), "crt_ci_high"]
+    assert table.loc[(0.6, "A"), "crt"] == 1.0
+    assert table.loc[(0.8, "A"), "crt"] == 0.0
+    assert table.loc[(0.6, "B"), "crt"] == 0.5
+    assert table.loc[(0.6, "B"), "crt_ci_low"] <= 0.5 <= table.loc[(0.6, "B"), "crt_ci_high"]
     c = g["conclusions"].set_index("statement")
     flip = c.loc["A transforms more (CRT) than B"]
-    assert not flip["holds_everywhere"] and flip["flips_at"] == "recognition τ 0.8 / patch τ 0.5" and flip["holds_at"] == "1 of 2"
+    assert not flip["holds_everywhere"]
+    assert flip["flips_at"] == "recognition τ 0.8 / patch τ 0.5"
+    assert flip["holds_at"] == "1 of 2"
     assert c.loc["B reuses more (VR) than A", "holds_everywhere"]          # B's VR is higher at every point
     assert pts.loc[0.8, "quadrant_changed"] == 0.5                           # A's two references leave "reinterpreted"
 
@@ -58,22 +64,26 @@ def test_position_independence_separates_a_collage_from_a_copy():
     rows += [{"model": "copy", "slug": "w", "clip": 0.9, "cells": 0.95, "same": 0.95} for _ in range(3)]
     out = robustness.position_independence(_engine(rows, {"w": "static"}), Thresholds(0.7, None, 0.6))
     pm = out["per_model"].set_index("model")
-    assert pm.loc["collage", "vr_any"] == 1.0 and pm.loc["collage", "vr_same"] == 0.0
-    assert pm.loc["copy", "ratio_same_to_any"] == 1.0 and out["movers"].iloc[0]["model"] == "collage"
+    assert pm.loc["collage", "vr_any"] == 1.0
+    assert pm.loc["collage", "vr_same"] == 0.0
+    assert pm.loc["copy", "ratio_same_to_any"] == 1.0
+    assert out["movers"].iloc[0]["model"] == "collage"
 
 
 def test_tile_shuffled_copies_reuse_everything_anywhere_and_little_in_place(tmp_path):
     root = build_small_dataset(tmp_path / "ds")
     database = tmp_path / "s.duckdb"
     cli("score", root, "--db", database, *BASELINE)
-    read = lambda *a: pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image", "--patch-tau", "0.99",  # noqa: E731
+    read = lambda *a: pd.read_csv(io.StringIO(cli("metrics", "--db", database, "--by", "image", "--patch-tau", "0.99",
                                                    *a))).set_index("image")
     anywhere, in_place = read(), read("--match", "same-position")
     shuffled, copy = "generations/model_a/mona/shuffled.png", "generations/model_a/mona/copy.png"
-    assert anywhere.loc[shuffled, "vr"] == 1.0 and in_place.loc[shuffled, "vr"] < 0.5
+    assert anywhere.loc[shuffled, "vr"] == 1.0
+    assert in_place.loc[shuffled, "vr"] < 0.5
     assert anywhere.loc[copy, "vr"] == 1.0 == in_place.loc[copy, "vr"]
     model = json.loads(cli("metrics", "--db", database, "--by", "model", "--match", "same-position", "--format", "json"))
-    assert model["match"] == "same-position" and {r["match"] for r in model["rows"]} == {"same-position"}
+    assert model["match"] == "same-position"
+    assert {r["match"] for r in model["rows"]} == {"same-position"}
 
 
 def test_paired_statistics_equal_scipys():
@@ -118,15 +128,17 @@ def test_a_dynamic_reference_with_one_unrelated_image_flags_it(tmp_path):
     flagged = out[out["outlier"]]["relpath"].tolist()
     assert flagged == ["references/film/unrelated.png"], out
     cra = pd.read_csv(io.StringIO(cli("references", "consistency", "--db", database, "--cra")))
-    assert cra["exact"].all() and (cra["cra_without_outliers"] <= cra["cra_all"] + 1e-12).all()
+    assert cra["exact"].all()
+    assert (cra["cra_without_outliers"] <= cra["cra_all"] + 1e-12).all()
 
 
 def test_flag_outliers_known_answer():
     sim = np.full((5, 5), 0.9)
     sim[4, :] = sim[:, 4] = 0.3
     np.fill_diagonal(sim, 1.0)
-    mean, z, out = consistency.flag_outliers(sim)
-    assert out.tolist() == [False] * 4 + [True] and mean[4] == pytest.approx(0.3)
+    mean, _z, out = consistency.flag_outliers(sim)
+    assert out.tolist() == [False] * 4 + [True]
+    assert mean[4] == pytest.approx(0.3)
 
 
 def test_the_robustness_command_writes_tables_and_says_what_flips(tmp_path):
@@ -138,10 +150,12 @@ def test_the_robustness_command_writes_tables_and_says_what_flips(tmp_path):
     for name in ("robustness.csv", "robustness.tex", "conclusions.csv", "robustness_points.csv"):
         assert (tmp_path / "rob" / name).is_file()
     grid = pd.read_csv(tmp_path / "rob" / "robustness.csv")
-    assert len(grid[["clip_tau", "patch_tau"]].drop_duplicates()) == 9 and set(grid["model"]) == {"model_a", "model_b"}
+    assert len(grid[["clip_tau", "patch_tau"]].drop_duplicates()) == 9
+    assert set(grid["model"]) == {"model_a", "model_b"}
     data = json.loads(cli("robustness", "--db", database, "--format", "json", "--n-resamples", "20",
                           "--clip-taus", "0.5,0.9", "--patch-taus", "0.6"))
-    assert len(data["points"]) == 2 and data["operating_point"]["rule"] == "gt"
+    assert len(data["points"]) == 2
+    assert data["operating_point"]["rule"] == "gt"
 
 
 def test_bootstrap_means_are_the_means_of_the_resampled_references():
@@ -155,8 +169,11 @@ def test_bootstrap_means_are_the_means_of_the_resampled_references():
     for col in ("a", "b"):
         means = np.nanmean(v[col].to_numpy()[idx], axis=1)
         lo, hi = np.nanpercentile(means, [2.5, 97.5])
-        assert got.loc[col, "ci_low"] == pytest.approx(lo, abs=1e-12) and got.loc[col, "ci_high"] == pytest.approx(hi, abs=1e-12)
-        assert got.loc[col, "mean"] == pytest.approx(np.nanmean(v[col])) and got.loc[col, "n_refs"] == v[col].notna().sum()
-    assert np.isnan(got.loc["c", ["mean", "ci_low", "ci_high"]].astype(float)).all() and got.loc["c", "n_refs"] == 0
+        assert got.loc[col, "ci_low"] == pytest.approx(lo, abs=1e-12)
+        assert got.loc[col, "ci_high"] == pytest.approx(hi, abs=1e-12)
+        assert got.loc[col, "mean"] == pytest.approx(np.nanmean(v[col]))
+        assert got.loc[col, "n_refs"] == v[col].notna().sum()
+    assert np.isnan(got.loc["c", ["mean", "ci_low", "ci_high"]].astype(float)).all()
+    assert got.loc["c", "n_refs"] == 0
     empty = robustness.bootstrap_means(v.iloc[:0], 10)
     assert empty["ci_low"].isna().all()

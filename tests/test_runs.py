@@ -9,17 +9,19 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from helpers import cli
+from helpers import BASELINE, cli
 
 from iconicity_core import db as database
+from iconicity_core.analysis import maps
 
 
-@pytest.fixture()
+@pytest.fixture
 def scored_db(tmp_path, small_dataset):
     db = tmp_path / "r.duckdb"
     out = json.loads(cli("score", small_dataset, "--db", db, "--clip-model", "baseline", "--dino-model", "baseline",
                          "--quiet", "--format", "json"))
-    assert out["n_generations_scored"] == 10 and out["n_refs_dropped"] == 1
+    assert out["n_generations_scored"] == 10
+    assert out["n_refs_dropped"] == 1
     return db
 
 
@@ -38,26 +40,32 @@ def test_every_computation_is_listed_shown_and_deletable(scored_db, tmp_path):
     assert set(kinds) == {"score", "evaluate", "covariate", "analyze", "export"}
     assert all(r["status"] == "done" for r in runs)
     score_id = kinds["score"]["run_id"]
-    assert kinds["evaluate"]["parent_run"] == score_id and kinds["analyze"]["parent_run"] == score_id
+    assert kinds["evaluate"]["parent_run"] == score_id
+    assert kinds["analyze"]["parent_run"] == score_id
 
     shown = json.loads(cli("runs", "show", kinds["evaluate"]["run_id"][:12], "--db", db))
-    assert shown["inputs"]["labels_sha256"].startswith("sha256:") and shown["config"]["precision"] == 0.9
-    assert shown["versions"]["duckdb"] and shown["produced"]["measure_scores"] > 0
+    assert shown["inputs"]["labels_sha256"].startswith("sha256:")
+    assert shown["config"]["precision"] == 0.9
+    assert shown["versions"]["duckdb"]
+    assert shown["produced"]["measure_scores"] > 0
     score = json.loads(cli("runs", "show", score_id, "--db", db))
-    assert score["config"]["clip_model"] == "baseline" and score["outputs"]["n_generations_scored"] == 10
+    assert score["config"]["clip_model"] == "baseline"
+    assert score["outputs"]["n_generations_scored"] == 10
 
     # a covariate run: deleting it drops its columns
     cov = kinds["covariate"]["run_id"]
     cli("runs", "delete", cov, "--db", db, "--yes")
     con = database.connect(db, read_only=True)
-    assert "year" not in database.refs.columns(con) and "sitelinks" in database.refs.columns(con)
+    assert "year" not in database.refs.columns(con)
+    assert "sitelinks" in database.refs.columns(con)
     con.close()
 
     # an analyze run: unchanged files go, a file edited since is kept
     an = kinds["analyze"]["run_id"]
     (tmp_path / "an" / "correlations.tex").write_text("my edits")
     out = cli("runs", "delete", an, "--db", db, "--yes")
-    assert not (tmp_path / "an" / "correlations.csv").exists() and (tmp_path / "an" / "correlations.tex").exists()
+    assert not (tmp_path / "an" / "correlations.csv").exists()
+    assert (tmp_path / "an" / "correlations.tex").exists()
     assert "kept" in out
 
     # the score run: its similarities, its child runs and their rows, and unused embeddings go
@@ -76,7 +84,8 @@ def test_a_failed_computation_is_recorded_as_failed(scored_db, tmp_path):
         with database.runs.recorded(con, "analyze", {"x": 1}) as rec:
             raise RuntimeError("boom")
     got = database.runs.get(con, rec.run_id)
-    assert got["status"] == "failed" and "boom" in got["message"]
+    assert got["status"] == "failed"
+    assert "boom" in got["message"]
 
 
 V1_SCHEMA = """
@@ -103,8 +112,8 @@ def test_old_schema_is_migrated_and_a_newer_one_refused(tmp_path):
     con = database.connect(db, read_only=True)
     assert database.schema.version_of(con) == database.schema.VERSION
     assert database.runs.get(con, "abc")["kind"] == "score"
-    ev = database.measures.latest_evaluate_run(con, "abc")
-    assert database.measures.read(con, ev).set_index("file_id").loc["f1", "phash"] == 0.5
+    ev = database.measure_scores.latest_evaluate_run(con, "abc")
+    assert database.measure_scores.read(con, ev).set_index("file_id").loc["f1", "phash"] == 0.5
     con.close()
     con = duckdb.connect(str(db))
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
@@ -122,7 +131,7 @@ def test_metrics_reads_a_prefix_of_the_run_id(scored_db):
 
 
 # -- runs delete by ownership -------------------------------------------------------------------------------------
-@pytest.fixture()
+@pytest.fixture
 def original(tmp_path, small_dataset):
     """A database with a run of every kind that writes files: a map (``DB.maps/``), an export beside it (keys
     relative to its folder) and an analysis in another folder (absolute keys), plus evaluate, calibrate and a
@@ -145,7 +154,8 @@ def original(tmp_path, small_dataset):
     cli("covariates", "dates", "--db", db, "--column", "inception")
     files = {p: p.read_bytes() for p in [*home.rglob("*"), *(tmp_path / "elsewhere").rglob("*")]
              if p.is_file() and p != db and not p.name.endswith((".wal", ".lock", ".labels.csv"))}
-    assert any(".maps" in str(p) for p in files) and any("exports" in str(p) for p in files)
+    assert any(".maps" in str(p) for p in files)
+    assert any("exports" in str(p) for p in files)
     assert any("elsewhere" in str(p) for p in files)
     return db, files
 
@@ -168,16 +178,18 @@ def test_runs_delete_in_a_copy_keeps_every_file_of_the_original(original, tmp_pa
             continue
         out = cli("runs", "delete", kinds[kind], "--db", copy, "--yes")
         said += out
-        assert "deleted run" in out and "removed" not in out, (kind, out)
+        assert "deleted run" in out, (kind, out)
+        assert "removed" not in out, (kind, out)
         assert {p: p.read_bytes() for p in files if p.exists()} == files, kind      # every byte of the original
     assert "not this one" in said                                                    # says why it kept them
     # the original itself removes what it wrote
     out = cli("runs", "delete", _runs(db)["score"], "--db", db, "--yes")
-    assert "removed" in out and not [p for p in files if p.exists()], out
+    assert "removed" in out, out
+    assert not [p for p in files if p.exists()], out
 
 
 def test_runs_delete_never_reaches_outside_through_a_recorded_path(original, tmp_path):
-    db, files = original
+    db, _files = original
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     outside = tmp_path / "outside"
@@ -193,8 +205,10 @@ def test_runs_delete_never_reaches_outside_through_a_recorded_path(original, tmp
     con.execute("UPDATE runs SET outputs = ? WHERE run_id = ?", [json.dumps(outputs), rid])
     con.close()
     out = cli("runs", "delete", rid, "--db", db, "--yes")
-    assert victim.read_text() == "precious" and (outside / "v2.txt").read_text() == "precious too"
-    assert "climbs out" in out and "outside the database's folder" in out, out
+    assert victim.read_text() == "precious"
+    assert (outside / "v2.txt").read_text() == "precious too"
+    assert "climbs out" in out, out
+    assert "outside the database's folder" in out, out
 
 
 def test_a_moved_database_still_deletes_the_files_it_wrote(original, tmp_path):
@@ -202,4 +216,31 @@ def test_a_moved_database_still_deletes_the_files_it_wrote(original, tmp_path):
     moved = db.parent / "renamed.duckdb"
     db.rename(moved)
     out = cli("runs", "delete", _runs(moved)["map"], "--db", moved, "--yes")
-    assert "removed" in out and not [p for p in files if ".maps" in str(p) and p.exists()], out
+    assert "removed" in out, out
+    assert not [p for p in files if ".maps" in str(p) and p.exists()], out
+
+
+# -- 2. runs delete in a copy never touches the original's files -----------------------------------------
+def test_runs_delete_in_a_copy_keeps_the_originals_map_and_exports(small_dataset, tmp_path):
+    orig = tmp_path / "orig" / "s.duckdb"
+    orig.parent.mkdir()
+    cli("score", small_dataset, "--db", orig, *BASELINE, "--keep-embeddings", "all")
+    cli("map", "--db", orig)
+    cli("export", "--db", orig, "--out", tmp_path / "exp")
+    parquet = maps.sidecar(orig, json.loads(cli("runs", "--db", orig, "--format", "json"))["rows"][-1]["run_id"], "pca")
+    parquet = next((orig.parent / (orig.name + ".maps")).glob("*.parquet"))
+    copy = tmp_path / "copy" / "s.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(orig, copy)
+    rows = json.loads(cli("runs", "--db", copy, "--format", "json"))["rows"]
+    for kind in ("map", "export"):
+        rid = next(r["run_id"] for r in rows if r["kind"] == kind)
+        out = cli("runs", "delete", rid, "--db", copy, "--yes")
+        assert "deleted run" in out
+    assert parquet.is_file()
+    assert (tmp_path / "exp" / "iconicity_images.csv").is_file()
+    assert "not this one" in out                                         # says why the export files stayed
+    # in the original itself, deleting the map run removes its own sidecar
+    rid = next(r["run_id"] for r in json.loads(cli("runs", "--db", orig, "--format", "json"))["rows"] if r["kind"] == "map")
+    cli("runs", "delete", rid, "--db", orig, "--yes")
+    assert not parquet.exists()

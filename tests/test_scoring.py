@@ -3,28 +3,23 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import model_args
-from helpers import save, texture
+from helpers import BASELINE, build_small_dataset, cli, model_args, save, texture
 from typer.testing import CliRunner
 
+from iconicity_core import db
 from iconicity_core import db as store
 from iconicity_core.cli import app
 from iconicity_core.config import Thresholds
 from iconicity_core.core import metrics as M
-from iconicity_core.db.metrics import metrics_table
+from iconicity_core.db.metrics_sql import metrics_table
 
 runner = CliRunner()
-
-
-def cli(*args: str) -> str:
-    r = runner.invoke(app, [str(a) for a in args])
-    assert r.exit_code == 0, r.output + (str(r.exception) if r.exception else "")
-    return r.stdout
 
 
 def score(*args) -> dict:
@@ -39,7 +34,6 @@ def by_image(db, *extra) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory, tiny_models):
     """The small dataset scored once in crop mode and once in token mode."""
-    from helpers import build_small_dataset
 
     root = build_small_dataset(tmp_path_factory.mktemp("ds") / "dataset")
     out = {}
@@ -56,7 +50,8 @@ def test_exact_copy_scores_one(scored, mode):
     for model in ("model_a", "model_b"):
         row = df.loc[f"generations/{model}/mona/copy.png"]
         assert row.clip_sim == pytest.approx(1.0, abs=1e-5)
-        assert row.vr == 1.0 and bool(row.recognised)
+        assert row.vr == 1.0
+        assert bool(row.recognised)
         assert df.loc[f"generations/{model}/film/copy_of_b.png"].clip_sim == pytest.approx(1.0, abs=1e-5)
 
 
@@ -84,7 +79,8 @@ def test_dynamic_takes_max_over_kept_references_and_drops_near_duplicates(scored
         """SELECT rf.relpath, c.n_refs FROM clip_sims c JOIN files f USING (file_id)
            JOIN files rf ON rf.file_id = c.ref_file WHERE f.relpath = 'generations/model_a/film/copy_of_b.png'"""
     ).fetchone()
-    assert best_ref == "references/film/b.png" and n_refs == 2
+    assert best_ref == "references/film/b.png"
+    assert n_refs == 2
 
 
 def test_sql_metrics_agree_with_numpy(scored):
@@ -113,13 +109,16 @@ def test_thresholds_move_without_reembedding(scored):
     db = scored[1]["crop"]
     lo = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "model", "--clip-tau", "-1")))
     hi = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "model", "--clip-tau", "0.99999")))
-    assert (lo.cra == 1.0).all() and (hi.cra < 1.0).all()
+    assert (lo.cra == 1.0).all()
+    assert (hi.cra < 1.0).all()
     # dynamic threshold applies to dynamic references only
     dyn = pd.read_csv(io.StringIO(cli("metrics", "--db", db, "--by", "reference", "--clip-tau", "-1",
                                       "--clip-tau-dynamic", "0.99999")))
-    assert (dyn[dyn.kind == "static"].cra == 1.0).all() and (dyn[dyn.kind == "dynamic"].cra == 0.5).all()
+    assert (dyn[dyn.kind == "static"].cra == 1.0).all()
+    assert (dyn[dyn.kind == "dynamic"].cra == 0.5).all()
     js = json.loads(cli("metrics", "--db", db, "--by", "model", "--format", "json", "--pooling", "all"))
-    assert js["vi_pooling"] == "all" and {r["kind"] for r in js["rows"]} == {"static", "dynamic", "all"}
+    assert js["vi_pooling"] == "all"
+    assert {r["kind"] for r in js["rows"]} == {"static", "dynamic", "all"}
     assert {"model", "kind", "variant", "n_refs", "cra", "vr", "vi", "crt"} <= set(js["rows"][0])
 
 
@@ -129,7 +128,7 @@ def test_second_run_embeds_nothing(scored, tiny_models):
     assert (s["n_generations_scored"], s["n_embedded"], s["n_refs_embedded"], s["n_global"], s["n_cells"]) == (0,) * 5
 
 
-@pytest.mark.parametrize("keep, re_embedded", [("all", 0), ("references", 2)])
+@pytest.mark.parametrize(("keep", "re_embedded"), [("all", 0), ("references", 2)])
 def test_new_reference_rescores_only_its_slug(tmp_path, tiny_models, small_dataset, keep, re_embedded):
     """Only the film's 4 generations are scored again; their vectors are reused when the run keeps them
     (--keep-embeddings all), else the 2 that are not copies of a reference are embedded again."""
@@ -165,7 +164,7 @@ def test_bad_file_zoo_is_recorded_and_the_rest_is_scored(tmp_path, tiny_models, 
     assert {"generations/model_a/mona/cmyk.jpg", "generations/model_a/mona/alpha.png"} <= set(df.image)
     assert len(df) == 12
     errs = pd.read_csv(io.StringIO(cli("errors", "--db", db)))
-    msgs = {e.split("/")[-1]: m for e, m in zip(errs["item"], errs["message"])}
+    msgs = {e.split("/")[-1]: m for e, m in zip(errs["item"], errs["message"], strict=True)}
     assert "empty file" in msgs["empty.png"]
     assert "not a readable image" in msgs["text.jpg"]
     assert "truncated" in msgs["truncated.jpg"]
@@ -186,7 +185,8 @@ def test_unicode_slugs_and_titles(tmp_path, tiny_models):
     db = tmp_path / "u.duckdb"
     cli("score", root, "--db", db, *model_args(tiny_models))
     df = by_image(db)
-    assert set(df.slug) == {"le_fabuleux_destin_d'amélie", "千と千尋"} and (df.vr == 1.0).all()
+    assert set(df.slug) == {"le_fabuleux_destin_d'amélie", "千と千尋"}
+    assert (df.vr == 1.0).all()
     con = store.connect(db, read_only=True)
     assert con.execute("SELECT title FROM refs WHERE slug = '千と千尋'").fetchone()[0] == "千と千尋の神隠し"
 
@@ -200,7 +200,6 @@ def test_model_table_is_the_kernels_macro_mean_of_the_reference_table(scored):
 
 
 def test_same_bytes_same_scores_across_batches(tmp_path, tiny_models, small_dataset):
-    import shutil
 
     src = small_dataset / "generations/model_a/mona/other.png"
     shutil.copy(src, small_dataset / "generations/model_b/mona/zz_same_bytes.png")
@@ -212,7 +211,8 @@ def test_same_bytes_same_scores_across_batches(tmp_path, tiny_models, small_data
            FROM clip_sims c JOIN files f USING (file_id) JOIN cell_sims s USING (run_id, file_id)
            WHERE f.relpath IN ('generations/model_a/mona/other.png', 'generations/model_b/mona/zz_same_bytes.png')
            GROUP BY ALL ORDER BY 1""").fetchall()
-    assert len(rows) == 2 and rows[0][1:] == rows[1][1:]
+    assert len(rows) == 2
+    assert rows[0][1:] == rows[1][1:]
     ids = con.execute("SELECT DISTINCT image_id FROM files WHERE relpath IN ('generations/model_a/mona/other.png', "
                       "'generations/model_b/mona/zz_same_bytes.png')").fetchall()
     assert len(ids) == 1                                   # embedded once, by content
@@ -230,3 +230,39 @@ def test_second_patch_mode_reuses_clip_embeddings(tmp_path, tiny_models, small_d
     a, b = (con.execute("SELECT list(sim ORDER BY file_id) FROM clip_sims WHERE run_id = ?", [r]).fetchone()[0]
             for (r,) in con.execute("SELECT run_id FROM runs ORDER BY patch_mode").fetchall())
     assert a == b                        # same CLIP embeddings, same recognition numbers in both runs
+
+
+def _con(database):
+    return db.connect(database, read_only=True)
+
+
+def _gen_vectors(database, key_like: str) -> int:
+    con = _con(database)
+    try:
+        return con.execute("""SELECT count(*) FROM embeddings e WHERE e.embedder LIKE ? AND e.image_id IN
+                              (SELECT image_id FROM files WHERE role = 'generation')
+                              AND e.image_id NOT IN (SELECT image_id FROM files WHERE role = 'reference')""",
+                           [key_like]).fetchone()[0]
+    finally:
+        con.close()
+
+
+# -- 1. a run never deletes the vectors another run keeps -------------------------------------------------
+def test_a_second_run_with_keep_none_keeps_the_vectors_a_first_run_kept(small_dataset, tmp_path):
+    database = tmp_path / "s.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE, "--keep-embeddings", "all")
+    kept = _gen_vectors(database, "baseline:global%")
+    assert kept > 0
+    # run B: the same recognition embedder, another cell embedder, nothing kept
+    cli("score", small_dataset, "--db", database, "--clip-model", "baseline", "--dino-model", "pixels", "--quiet",
+        "--keep-embeddings", "none")
+    assert _gen_vectors(database, "baseline:global%") == kept            # A's CLIP vectors are still there
+    assert _gen_vectors(database, "pixels:cells%") == 0                   # B's own were dropped
+    con = _con(database)
+    assert con.execute("SELECT count(*) FROM embeddings WHERE embedder LIKE 'pixels:cells%'").fetchone()[0] == 0
+    con.close()
+    # deleting run A leaves nothing that no run wants: the CLIP vectors of generated images go (B keeps none)
+    run_a = next(r for r in json.loads(cli("runs", "--db", database, "--format", "json"))["rows"]
+             if r["kind"] == "score" and r["dino_key"].startswith("baseline"))["run_id"]
+    cli("runs", "delete", run_a, "--db", database, "--yes")
+    assert _gen_vectors(database, "baseline:global%") == 0

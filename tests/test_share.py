@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import iconicity_core
-from iconicity_core.core import metrics as K
+from iconicity_core.core import metrics as kernel
 from iconicity_core.core.sweeps import TAU_GRID as GRID
 from iconicity_core.share import ShareTooLarge, build_share
 from iconicity_core.web.payload import for_script_tag, quantise
@@ -46,14 +46,16 @@ def test_one_byte_per_value_decides_exactly_as_the_kernel_at_every_grid_threshol
                              np.nextafter(grid32, np.float32(2)), np.nextafter(grid32, np.float32(-2)),
                              np.array([np.nan, -1, 1, 0], np.float32)])
     q = quantise(values, rule)
-    assert q.dtype == np.uint8 and q.max() <= len(GRID)
+    assert q.dtype == np.uint8
+    assert q.max() <= len(GRID)
     for j, tau in enumerate(GRID):
-        np.testing.assert_array_equal(q > j, K.passes(values, float(tau), rule), err_msg=f"tau {tau} rule {rule}")
+        np.testing.assert_array_equal(q > j, kernel.passes(values, float(tau), rule), err_msg=f"tau {tau} rule {rule}")
 
 
 def test_data_block_cannot_end_its_script_tag():
     text = for_script_tag({"title": "</script><script>alert(1)</script>", "m": "<img src=x onerror=alert(1)>"})
-    assert "<" not in text and ">" not in text
+    assert "<" not in text
+    assert ">" not in text
     assert json.loads(text)["title"] == "</script><script>alert(1)</script>"
 
 
@@ -65,7 +67,8 @@ def test_images_none_embeds_no_image_and_no_remote_reference(small_demo_db):
     assert "not semantic recognition" in _payload(html)["subtitle"]          # the demo runs on the baseline
     assert b"data:image" not in html.replace(get_plotlyjs().encode(), b""), "only Plotly's own icons are images"
     head = html.split(b"<body>")[0].decode()
-    assert "default-src 'none'" in head and "connect-src 'none'" in head
+    assert "default-src 'none'" in head
+    assert "connect-src 'none'" in head
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html.decode()), "nothing is loaded from outside"
 
 
@@ -74,7 +77,8 @@ def test_evidence_images_are_embedded_and_the_budget_is_honoured(small_demo_db):
     assert full.summary["images"] == full.summary["images_wanted"] > 0
     p = _payload(full.html)
     assert all(u.startswith("data:image/") for u in p["images"])
-    assert p["ref_images"] and p["evidence"]
+    assert p["ref_images"]
+    assert p["evidence"]
     scores = full.summary["bytes_scores"]
     # room for a few images only: fewer of them, most telling first (the references come first)
     for room in (6000, 40_000, 150_000):
@@ -90,23 +94,33 @@ def test_share_cli_writes_the_file_and_says_what_to_do_when_it_cannot(small_demo
     out = tmp_path / "findings.html"
     r = _cli("share", "--db", small_demo_db, "--out", out, "--images", "none", "--quiet", "--clip-tau", "0.55")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == str(out) and "MB" in r.stderr
+    assert r.stdout.strip() == str(out)
+    assert "MB" in r.stderr
     start = _payload(out.read_bytes())["start"]
-    assert start["clip_tau"] == 0.55 and start["patch_tau"] == pytest.approx(0.61)
+    assert start["clip_tau"] == 0.55
+    assert start["patch_tau"] == pytest.approx(0.61)
     r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "x.html", "--clip-tau", "0.555")
-    assert r.returncode == 2 and "0.01" in r.stderr and "0.56" in r.stderr
+    assert r.returncode == 2
+    assert "0.01" in r.stderr
+    assert "0.56" in r.stderr
     r = _cli("share", "--db", small_demo_db, "--out", tmp_path / "y.html", "--max-mb", "0.05")
-    assert r.returncode == 2 and "raise --max-mb" in r.stderr
-    assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
+    assert r.returncode == 2
+    assert "raise --max-mb" in r.stderr
+    assert not (tmp_path / "x.html").exists()
+    assert not (tmp_path / "y.html").exists()
     db_bytes = small_demo_db.read_bytes()
     for args, says in ((["--out", small_demo_db], "is a DuckDB database"), (["--out", tmp_path], "is a folder"),
                        (["--kind", "Dynamic"], "--kind Dynamic"), (["--model", "nosuch"], "--model nosuch"),
                        (["--max-mb", "nan"], "positive number"), (["--out", out / "x.html"], "is a file, not a folder")):
         r = _cli("share", "--db", small_demo_db, "--images", "none", "-q", *args)
-        assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        assert r.returncode == 2, (args, r.stderr)
+        assert says in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr, (args, r.stderr)
     assert small_demo_db.read_bytes() == db_bytes
     r = _cli("share", "--db", tmp_path / "findings.html", "-q")
-    assert r.returncode == 2 and "not a DuckDB database" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2
+    assert "not a DuckDB database" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_start_view_is_always_one_the_page_can_show(small_demo_db):
@@ -162,14 +176,15 @@ class Opened:
 
 def _same_rows(page_rows: list[dict], expected: list[dict], keys: list[str]) -> None:
     assert len(page_rows) == len(expected) > 0
-    for got, want in zip(page_rows, expected):
+    for got, want in zip(page_rows, expected, strict=True):
         for k in keys:
             g, w = got[k], want[k]
             if isinstance(w, float) or isinstance(g, float):
                 if w is None or (isinstance(w, float) and np.isnan(w)):
                     assert g is None, (k, got, want)
                 else:
-                    assert g is not None and abs(g - w) <= 1e-9, (k, got, want)
+                    assert g is not None, (k, got, want)
+                    assert abs(g - w) <= 1e-9, (k, got, want)
             else:
                 assert g == w, (k, got, want)
 
@@ -232,7 +247,8 @@ def test_page_computes_what_iconicity_metrics_computes(which, demo_db, ge_synthe
         want = sw["vr"][sw["vr"]["model"] == m].sort_values("tau")["vr"].to_numpy()
         np.testing.assert_allclose(np.array(cv["vr"][m], float), want, atol=1e-9)
     assert o.page.locator("#badge").inner_text().startswith("✓")
-    assert o.requests == [] and o.errors == []
+    assert o.requests == []
+    assert o.errors == []
 
 
 @pytest.mark.browser
@@ -272,7 +288,8 @@ def test_correlation_cis_are_percentile_bootstraps_like_pythons(ge_synthetic_db,
         w = want.loc[(r["model"], r["metric"], r["covariate"])]
         assert r["rho"] == pytest.approx(w["rho"], abs=1e-9)
         assert r["ci_low"] <= r["rho"] <= r["ci_high"]
-        assert abs(r["ci_low"] - w["ci_low"]) < 0.08 and abs(r["ci_high"] - w["ci_high"]) < 0.08, (r, dict(w))
+        assert abs(r["ci_low"] - w["ci_low"]) < 0.08, (r, dict(w))
+        assert abs(r["ci_high"] - w["ci_high"]) < 0.08, (r, dict(w))
 
 
 @pytest.mark.browser
@@ -286,7 +303,7 @@ def test_moving_a_slider_recomputes_the_table_and_the_hash_restores_the_view(sma
                          timeout=PATIENCE_MS)
     shown = pg.locator("#model-table").inner_text()
     first = o.call("modelTable", {"clip_tau": 0.3})
-    first = [r for r in first if r["kind"] == "all" and r["variant"] == "title"][0]
+    first = next(r for r in first if r["kind"] == "all" and r["variant"] == "title")
     assert f"{first['cra']:.3f}" in shown
     pg.select_option("#pooling", "all")
     pg.select_option("#ref-select", "chelsea")
@@ -294,11 +311,15 @@ def test_moving_a_slider_recomputes_the_table_and_the_hash_restores_the_view(sma
     assert "clip_tau=0.30" in url or "clip_tau=0.3" in url
     again = Opened(o.page.context.browser, path, "#" + url.split("#", 1)[1])
     st = again.call("state")
-    assert st["clip_tau"] == pytest.approx(0.3) and st["pooling"] == "all" and st["ref"] == "chelsea"
+    assert st["clip_tau"] == pytest.approx(0.3)
+    assert st["pooling"] == "all"
+    assert st["ref"] == "chelsea"
     assert again.page.locator("#model-table").inner_text() == pg.locator("#model-table").inner_text()
     # the reference view draws its evidence with the cells at the current patch τ
     again.page.locator("#ref-body canvas").first.wait_for(timeout=PATIENCE_MS)
-    assert o.errors == [] and again.errors == [] and o.requests == []
+    assert o.errors == []
+    assert again.errors == []
+    assert o.requests == []
 
 
 @pytest.mark.browser
@@ -346,7 +367,8 @@ def test_filters_on_names_with_commas_and_reset(small_demo_db, browser, tmp_path
         pg.locator("#clip-tau").fill("0.2")
         pg.locator("#reset").click()
     assert pg.locator("#definitions li").count() == n_definitions > 0        # set up once, not once per reset
-    assert o.call("state")["clip_tau"] == pytest.approx(0.47) and pg.locator("#model-table").inner_text() == start
+    assert o.call("state")["clip_tau"] == pytest.approx(0.47)
+    assert pg.locator("#model-table").inner_text() == start
     assert o.errors == []
 
 
@@ -355,10 +377,15 @@ def test_a_malformed_address_is_ignored_with_a_note(small_demo_db, browser, tmp_
     path = build_share(small_demo_db, images="none").write(tmp_path / "f.html")
     o = Opened(browser, path, "#ref=%E0%A4%A&clip_tau=0.2&patch_tau=2&bogus=1&models=nobody&clip_tau_dynamic=")
     st = o.call("state")
-    assert st["clip_tau"] == pytest.approx(0.2) and st["patch_tau"] == pytest.approx(0.61) and st["models"] == []
+    assert st["clip_tau"] == pytest.approx(0.2)
+    assert st["patch_tau"] == pytest.approx(0.61)
+    assert st["models"] == []
     assert st["clip_tau_dynamic"] == pytest.approx(0.47)                      # an empty value is not 0
     notes = o.page.locator("#notes").inner_text()
-    assert "malformed" in notes and "patch_tau=2" in notes and "bogus" in notes and "nobody" in notes
+    assert "malformed" in notes
+    assert "patch_tau=2" in notes
+    assert "bogus" in notes
+    assert "nobody" in notes
     assert "clip_tau_dynamic=" in notes
     assert o.errors == []
 
@@ -396,7 +423,7 @@ def test_a_tampered_file_says_it_is_damaged(small_demo_db, browser, tmp_path):
         page.close()
         return text + " | " + badge
 
-    python_row = lambda p: p["python"]["checks"][0]["rows"][0].update(cra=0.123)        # noqa: E731
+    python_row = lambda p: p["python"]["checks"][0]["rows"][0].update(cra=0.123)
     cases = [(block.group(2)[:-40], "damaged"),                                         # malformed JSON
              (lambda p: p["refs"]["covariates"].pop(p["refs"]["covariate_names"][0]), "damaged"),
              (lambda p: p["grid"].update(taus=p["grid"]["taus"][:50]), "damaged"),
@@ -409,7 +436,8 @@ def test_a_tampered_file_says_it_is_damaged(small_demo_db, browser, tmp_path):
 
 def test_thumbnails_come_only_from_the_recorded_roots(small_demo_db, tmp_path):
     shared = build_share(small_demo_db, images="evidence", allowed_roots=[tmp_path / "elsewhere"])
-    assert shared.summary["images"] == 0 and shared.summary["images_unreadable"] == shared.summary["images_wanted"]
+    assert shared.summary["images"] == 0
+    assert shared.summary["images_unreadable"] == shared.summary["images_wanted"]
     assert _payload(shared.html)["images"] == []
 
 
@@ -419,7 +447,8 @@ def test_payload_scores_decode_to_the_engine_arrays(small_demo_db):
     spec, blob = p["layout"]["clip"], base64.b64decode(p["blob"])
     clip = np.frombuffer(blob[spec["offset"]:spec["offset"] + spec["length"]], np.uint8)
     np.testing.assert_array_equal(clip, quantise(eng.a.clip, p["run"]["rule"], eng.a.dynamic[eng.a.slug]))
-    assert p["n"] == eng.n and p["models"] == eng.a.models
+    assert p["n"] == eng.n
+    assert p["models"] == eng.a.models
 
 
 def test_export_page_share_starts_at_the_dashboards_view(app_db, small_demo_db, tmp_path, monkeypatch):

@@ -13,18 +13,24 @@ CHOICES = {"models": ["a", "b"], "kinds": ["dynamic", "static"], "variants": ["t
 def test_defaults_and_fallbacks():
     s, notes = state.parse({}, ["demo.duckdb"])
     assert (s.db, s.clip_tau, s.patch_tau, s.pooling) == ("demo.duckdb", 0.70, 0.60, "recognised")
-    assert not notes and not s.given
+    assert not notes
+    assert not s.given
     s, notes = state.parse({"clip_tau": ["abc"], "patch_tau": ["7"], "pooling": ["'; DROP TABLE refs"],
                             "db": ["../../etc/passwd"]}, ["demo.duckdb"])
     assert (s.db, s.clip_tau, s.patch_tau, s.pooling) == ("demo.duckdb", 0.70, 0.60, "recognised")
-    assert len(notes) == 4 and all(any(w in n for n in notes) for w in ("clip_tau", "patch_tau", "pooling", "passwd"))
+    assert len(notes) == 4
+    assert all(any(w in n for n in notes) for w in ("clip_tau", "patch_tau", "pooling", "passwd"))
 
 
 def test_restrict_keeps_only_known_values():
     s, _ = state.parse({"models": ["a", "nope"], "run": ["zz"], "ref": ["y"], "kinds": ["static"]}, ["d"])
     s, notes = state.restrict(s, CHOICES)
-    assert s.models == ("a",) and s.run == "r1" and s.ref == "y" and s.kinds == ("static",)
-    assert any("nope" in n for n in notes) and any("zz" in n for n in notes)
+    assert s.models == ("a",)
+    assert s.run == "r1"
+    assert s.ref == "y"
+    assert s.kinds == ("static",)
+    assert any("nope" in n for n in notes)
+    assert any("zz" in n for n in notes)
 
 
 @settings(max_examples=200, deadline=None)
@@ -36,7 +42,8 @@ def test_round_trip(clip, patch, pooling, models, run):
     params = {k: v if isinstance(v, list) else [v] for k, v in state.to_params(s).items()}
     back, notes = state.parse(params, ["d"])
     back, more = state.restrict(back, CHOICES)
-    assert not notes and not more
+    assert not notes
+    assert not more
     assert (back.clip_tau, back.patch_tau, back.pooling, back.models, back.run) == (s.clip_tau, s.patch_tau, pooling,
                                                                                    s.models, run)
 

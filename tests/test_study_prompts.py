@@ -47,4 +47,5 @@ def test_description_variant_needs_a_csv(tmp_path):
     ds.mkdir()
     (ds / "references.csv").write_text("slug,title,kind\nx,X,static\n")
     r = runner.invoke(app, ["prompts", "perturb", str(ds), "--variants", "description"])
-    assert r.exit_code == 2 and "--descriptions" in r.output
+    assert r.exit_code == 2
+    assert "--descriptions" in r.output

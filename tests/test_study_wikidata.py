@@ -40,18 +40,24 @@ def test_build_pages_retries_and_writes_references(tmp_path, monkeypatch):
         assert offsets == ["0", "0", "2", "2", "4", "0", "0", "2", "4"]
         assert all("tester@example.org" in ua for _, ua in srv.log)
         r = build(tmp_path / "ds", srv.url)                  # cached: no request at all
-        assert r.exit_code == 0 and len(srv.log) == n
+        assert r.exit_code == 0
+        assert len(srv.log) == n
     with open(tmp_path / "ds" / "references.csv", encoding="utf-8") as f:
         rows = {r["slug"]: r for r in csv.DictReader(f)}
     assert set(rows) == {"mona_lisa", "the_starry_night", "guernica", "amélie", "up", "up_q7898360", "千と千尋の神隠し"}
-    assert rows["up"]["qid"] == "Q174811" and rows["up_q7898360"]["qid"] == "Q7898360"   # most sitelinks keeps "up"
+    assert rows["up"]["qid"] == "Q174811"
+    assert rows["up_q7898360"]["qid"] == "Q7898360"
     assert "slug collision" in r.output
     g = rows["guernica"]
-    assert g["inception"].startswith("1937-01-01") and g["image"] == "" and g["kind"] == "static"
+    assert g["inception"].startswith("1937-01-01")
+    assert g["image"] == ""
+    assert g["kind"] == "static"
     assert rows["mona_lisa"]["image"].endswith("Special:FilePath/Mona%20Lisa.jpg")
-    assert rows["amélie"]["kind"] == "dynamic" and rows["amélie"]["sitelinks"] == "80"
+    assert rows["amélie"]["kind"] == "dynamic"
+    assert rows["amélie"]["sitelinks"] == "80"
     refs, _, problems = read_references(tmp_path / "ds" / "references.csv")   # readable by the scoring ingest
-    assert {r.slug: r for r in refs}["千と千尋の神隠し"].extra["sitelinks"] == 21.0 and not problems
+    assert {r.slug: r for r in refs}["千と千尋の神隠し"].extra["sitelinks"] == 21.0
+    assert not problems
 
 
 @pytest.mark.parametrize("bad", [(200, "{not json", 0), (200, {"unexpected": 1}, 0)])

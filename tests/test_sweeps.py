@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iconicity_core.core import metrics as K
+from iconicity_core.core import metrics as kernel
 from iconicity_core.core import sweeps
 
 
@@ -18,7 +18,7 @@ def test_exceed_fraction_equals_the_kernel_at_every_threshold(rule, dtype):
     taus = np.round(np.linspace(0, 1, 101), 2)
     frac = sweeps.exceed_fraction(groups, values, taus, rule)
     for j, t in enumerate(taus):
-        hit = K.passes(values, t, rule)
+        hit = kernel.passes(values, t, rule)
         for g in range(5):
             assert frac[g, j] == pytest.approx(hit[groups == g].mean()), (t, g)
 
@@ -36,21 +36,22 @@ def test_group_stats_at_many_thresholds_equal_the_kernel_at_each(rule):
     taus = np.round(np.linspace(0.3, 0.9, 7), 2)
     at = sweeps.group_stats_at(groups, sweeps.pass_counts(sims, taus, rule), len(taus), vr, n_groups)
     for j, tau in enumerate(taus):
-        want = K.group_stats(groups, K.passes(sims, tau, rule), vr, n_groups)
+        want = kernel.group_stats(groups, kernel.passes(sims, tau, rule), vr, n_groups)
         np.testing.assert_array_equal(at[j].n, want.n)
         np.testing.assert_array_equal(at[j].n_rec, want.n_rec)
         np.testing.assert_allclose(at[j].vr_sum, want.vr_sum, rtol=1e-12)
         np.testing.assert_allclose(at[j].vr_rec_sum, want.vr_rec_sum, rtol=1e-12, atol=1e-12)
         for pooling in ("recognised", "all"):
-            for k, v in K.finish(at[j], pooling).items():
-                np.testing.assert_allclose(v, K.finish(want, pooling)[k], rtol=1e-12, atol=1e-12, err_msg=(tau, k))
+            for k, v in kernel.finish(at[j], pooling).items():
+                np.testing.assert_allclose(v, kernel.finish(want, pooling)[k], rtol=1e-12, atol=1e-12, err_msg=(tau, k))
 
 
 def test_ranking_stability_is_one_at_the_current_point_and_sees_a_flip():
     grid = pd.DataFrame({"clip_tau": [0.5] * 3 + [0.6] * 3, "patch_tau": [0.5] * 6, "model": list("abc") * 2,
                          "crt": [0.1, 0.2, 0.3, 0.3, 0.2, 0.1]})
     stab = sweeps.ranking_stability(grid, 0.5, 0.5).set_index("clip_tau")["kendall_tau"]
-    assert stab[0.5] == pytest.approx(1.0) and stab[0.6] == pytest.approx(-1.0)
+    assert stab[0.5] == pytest.approx(1.0)
+    assert stab[0.6] == pytest.approx(-1.0)
 
 
 @pytest.mark.parametrize("rule", ["gt", "ge", "authors"])
@@ -70,12 +71,12 @@ def test_sweeps_by_kind_equal_the_kernel_on_float32_similarities_sitting_on_each
     at = sweeps.group_stats_at(groups, counts, len(taus), vr, n_groups)
     differ = 0
     for j, tau in enumerate(taus):
-        hit = K.passes(sims, tau, rule, dynamic)
+        hit = kernel.passes(sims, tau, rule, dynamic)
         np.testing.assert_array_equal(counts > j, hit, err_msg=str(tau))
-        np.testing.assert_array_equal(at[j].n_rec, K.group_stats(groups, hit, vr, n_groups).n_rec)
+        np.testing.assert_array_equal(at[j].n_rec, kernel.group_stats(groups, hit, vr, n_groups).n_rec)
         for g in range(n_groups):
             assert frac[g, j] == pytest.approx(hit[groups == g].mean()), (tau, g)
-        differ += int((hit != K.passes(sims, tau, rule)).sum())          # the same values, kind not said
+        differ += int((hit != kernel.passes(sims, tau, rule)).sum())          # the same values, kind not said
     assert (differ > 0) == (rule == "authors")       # the per-kind comparison is exercised, and only there
     static = np.full(2, float(np.float32(0.7)))
     assert sweeps.pass_counts(static, taus, "authors", np.array([False, True])).tolist() == [71, 70]

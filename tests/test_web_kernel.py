@@ -17,7 +17,7 @@ import pytest
 from iconicity_core.analysis.correlation import POOLED_DECIMALS, correlation_table
 from iconicity_core.analysis.engine import Arrays, Engine
 from iconicity_core.config import Filters, Thresholds
-from iconicity_core.core import metrics as K
+from iconicity_core.core import metrics as kernel
 from iconicity_core.core.sweeps import TAU_GRID, pass_counts, ranking_stability
 from iconicity_core.web import payload as wp
 from iconicity_core.web.text import QUADRANT_COLOURS, texts
@@ -69,7 +69,7 @@ def run_node(eng: Engine, rule: str, cases: list[dict], tmp_path: Path, refs=Non
     refs, covs = (refs, covs) if refs is not None else _refs(eng, 0)
     op = Thresholds(0.5, None, 0.6, rule=rule)
     p = wp.build(eng, refs, covs, INFO, op, texts(INFO, rule), {m: "#000" for m in eng.a.models},
-                 {"cut": K.QUADRANT_CUT, "names": list(K.QUADRANTS), "colours": list(QUADRANT_COLOURS)}, 9,
+                 {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS), "colours": list(QUADRANT_COLOURS)}, 9,
                  POOLED_DECIMALS)
     (tmp_path / "p.bin").write_bytes(p.container())
     (tmp_path / "cases.json").write_text(json.dumps(cases))
@@ -211,9 +211,12 @@ def test_the_reading_names_what_the_table_shows(tmp_path):
         rec = rows[(rows["cra"] > 0) & rows["vr"].notna()]
         r = got["reading"]
         if rec.empty:
-            assert r["case"] == "none" and r["sentence"] == "Nothing is recognised with these settings."
+            assert r["case"] == "none"
+            assert r["sentence"] == "Nothing is recognised with these settings."
         elif len(rec) == 1:
-            assert r["case"] == "one" and r["one"] == rec["model"].iloc[0] and r["sentence"].startswith("Only ")
+            assert r["case"] == "one"
+            assert r["one"] == rec["model"].iloc[0]
+            assert r["sentence"].startswith("Only ")
         else:
             assert r["reinterprets"] == rec.loc[rec["vr"].idxmin(), "model"]
             assert r["replicates"] == rec.loc[rec["vr"].idxmax(), "model"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from iconicity_core.core.display import COLUMN_LABELS
-from iconicity_core.dashboard.widgets import PAGES
+from iconicity_core.dashboard.registry import PAGES
+from iconicity_core.display import COLUMN_LABELS
 from iconicity_core.testing import open_page, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PATIENCE_MS = 240_000
 pytestmark = pytest.mark.browser
 #: Identifiers that must never reach a reader as a header or a title (their words are in COLUMN_LABELS).
-RAW = sorted({k for k, v in COLUMN_LABELS.items() if k != v and "_" in k or k in ("cra", "vr", "vi", "crt", "slug", "n")})
+RAW = sorted({k for k, v in COLUMN_LABELS.items() if (k != v and "_" in k) or k in ("cra", "vr", "vi", "crt", "slug", "n")})
 
 # Elements whose text is cut off (wider than their box, where the box clips or ends it with an ellipsis), in the
 # page and in the live views' shadow roots; and every header / axis / legend title.
@@ -79,7 +79,9 @@ def test_every_page_at_1280x720(small_demo_db, browser, tmp_path):
         settle(page)
         for sel in ("#clip-tau", "#clip-tau-dynamic", "#patch-tau", "#pooling", "#match"):
             box = page.locator(sel).bounding_box()
-            assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720, (sel, box)
+            assert box, (sel, box)
+            assert 0 <= box["y"], (sel, box)
+            assert box["y"] + box["height"] <= 720, (sel, box)
         for _, title, _ in PAGES:
             open_page(page, title)
             page.locator("h1").filter(has_text=title).first.wait_for(timeout=PATIENCE_MS)
@@ -132,7 +134,8 @@ def test_the_reading_names_the_models_the_table_shows(host, small_demo_db, brows
                 assert text.startswith("Only " + next(iter(recognised))), text
             else:
                 most, least = max(recognised, key=recognised.get), min(recognised, key=recognised.get)
-                assert f"{most} replicates most" in text and text.startswith(f"{least} reinterprets most"), (tau, text, table)
+                assert f"{most} replicates most" in text, (tau, text, table)
+                assert text.startswith(f"{least} reinterprets most"), (tau, text, table)
     finally:
         if proc:
             proc.terminate()

@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..config import N_RESAMPLES
-from ..core import metrics as K
+from ..core import metrics as kernel
 from ..core.sweeps import TAU_GRID
 from ..errors import NoResults
 from .roc import RECOGNISABLE, auc_ci, labelled_scores
@@ -117,9 +117,9 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
     clip = np.asarray(clip_sim, float)
     cells = np.asarray(cells)
     out = []
-    # an image is a replica at tau when its VR is above the quadrant cut (K.high_reuse: more than half of its
+    # an image is a replica at tau when its VR is above the quadrant cut (kernel.high_reuse: more than half of its
     # k cells reused), i.e. when its (k // 2 + 1)-th largest cell passes tau: one score per image, swept
-    # like the CLIP similarity (tests check it against K.high_reuse(K.visual_reuse(...)))
+    # like the CLIP similarity (tests check it against kernel.high_reuse(kernel.visual_reuse(...)))
     k = cells.shape[1] if cells.ndim == 2 else 0
     seps = {"clip_tau": ("recognisable vs miss", labels.notna().to_numpy(), labels.isin(RECOGNISABLE).to_numpy(),
                          lambda m: clip[m]),
@@ -136,7 +136,7 @@ def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt",
         sw = _sweep(y, decisive(keep), rule, kinds)
         best = sw.loc[sw["j"].idxmax()]
         ok = sw[sw["precision"] >= target_precision]
-        score = clip[keep] if name == "clip_tau" else K.visual_reuse(cells[keep], best["tau"], rule)
+        score = clip[keep] if name == "clip_tau" else kernel.visual_reuse(cells[keep], best["tau"], rule)
         auc, lo, hi = auc_ci(y, score, n_resamples)
         row |= {"roc_auc": auc, "ci_low": lo, "ci_high": hi, "youden_tau": float(best["tau"]),
                 "youden_j": float(best["j"]),
@@ -162,7 +162,7 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
     n = len(arrays["file_id"])
     cells = np.asarray(arrays["cells"], np.float32).reshape(n, -1) if n else np.zeros((0, 16), np.float32)
     labels = pd.Series(arrays["label"], dtype=object)
-    problems = []
+    problems: list[tuple[str, str]] = []
     paths = db.views.file_rows(con, list(arrays["file_id"])).set_index("file_id")["image"]
     if labels_file is not None:
         given, problems = read_labels(labels_file)
@@ -181,7 +181,7 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
         raise NoResults(f"the labels have one class only ({', '.join(sorted(set(given)))}): calibration needs both sides "
                         "of a separation — some 'miss' and some recognisable images (replica / partial / "
                         "reinterpretation), or some 'replica' and some 'reinterpretation' (nothing was recorded)")
-    rule = run_thresholds(db.runs.get(con, run_id).get("config")).rule
+    rule = run_thresholds(db.runs.require(con, run_id).get("config")).rule
     config = {"target_precision": target_precision, "bootstrap_resamples": n_resamples, "rule": rule}
     inputs = {"labels_file": str(labels_file) if labels_file else "database",
               "labels_sha256": sha256_file(labels_file) if labels_file else None, "n_labelled": int(labels.notna().sum())}

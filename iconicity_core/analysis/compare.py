@@ -8,7 +8,7 @@ import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
 from ..config import Filters, Thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 from .engine import Engine
 
 
@@ -36,6 +36,6 @@ def compare_runs(eng_a: Engine, eng_b: Engine, t_a: Thresholds, t_b: Thresholds,
     img = ia.merge(ib, on="file_id", suffixes=("_a", "_b"))
     agreement = pd.DataFrame([
         {"flag": "recognised", "images": len(img), "agree": float((img.recognised_a == img.recognised_b).mean())},
-        {"flag": f"reused (VR > {K.QUADRANT_CUT:g})", "images": len(img),
-         "agree": float((K.high_reuse(img.vr_a) == K.high_reuse(img.vr_b)).mean())}])
+        {"flag": f"reused (VR > {kernel.QUADRANT_CUT:g})", "images": len(img),
+         "agree": float((kernel.high_reuse(img.vr_a) == kernel.high_reuse(img.vr_b)).mean())}])
     return {"refs": both, "rankings": pd.DataFrame(rankings), "movers": moved.reset_index(), "agreement": agreement}

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import db
 from ..config import Thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 
 #: Outliers: robust z-score (median / 1.4826 MAD of the images' mean similarity) below -Z ...
 Z = 3.5
@@ -53,7 +53,7 @@ def flag_outliers(sim: np.ndarray, z: float = Z, floor: float = FLOOR) -> tuple[
 
 def work_consistency(con, run_id: str, slug: str, t: Thresholds, z: float = Z, floor: float = FLOOR) -> WorkConsistency:
     """The consistency of one work's kept reference images and the CRA without its outliers."""
-    run = db.runs.get(con, run_id)
+    run = db.runs.require(con, run_id)
     refs = db.views.reference_images(con, run_id, slug)
     refs = refs[refs["kept"]].reset_index(drop=True)
     ids = db.views.file_images(con, list(refs["file_id"]))
@@ -84,9 +84,9 @@ def work_consistency(con, run_id: str, slug: str, t: Thresholds, z: float = Z, f
     else:
         exact = True
     dynamic = gens["kind"].to_numpy() == "dynamic"
-    taus = K.clip_taus(dynamic, t.clip_tau, t.dynamic_tau)
-    gens = gens.assign(rec_all=K.recognised(gens["clip_sim"].to_numpy(float), taus, t.rule, dynamic),
-                       rec_without=K.recognised(new_sim, taus, t.rule, dynamic) if len(gens) else np.zeros(0, bool),
+    taus = kernel.clip_taus(dynamic, t.clip_tau, t.dynamic_tau)
+    gens = gens.assign(rec_all=kernel.recognised(gens["clip_sim"].to_numpy(float), taus, t.rule, dynamic),
+                       rec_without=kernel.recognised(new_sim, taus, t.rule, dynamic) if len(gens) else np.zeros(0, bool),
                        best_is_outlier=gens["ref_file"].isin(refs.loc[out, "file_id"]))
     cra = (gens.groupby(["model", "variant"])
                .agg(n=("file_id", "size"), cra_all=("rec_all", "mean"), cra_without_outliers=("rec_without", "mean"),

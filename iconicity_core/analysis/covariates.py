@@ -78,7 +78,7 @@ def semantic_distinctiveness(con, text_embedder, n_phrases: int = 1000) -> str:
     t = text_embedder.embed_text([v or "" for v in titles.values()])
     p = text_embedder.embed_text(phrases)
     best = (t @ p.T).max(axis=1)
-    values = {s: float(np.clip(1.0 - b, 0.0, 2.0)) for s, b in zip(titles, best)}
+    values = {s: float(np.clip(1.0 - b, 0.0, 2.0)) for s, b in zip(titles, best, strict=True)}
     details = {"embedder": text_embedder.info.key, "phrases": f"wordfreq top {n_phrases} English words (3+ letters)",
                "rule": "1 - max cosine(title, phrase)"}
     return _write(con, {"title_distinctiveness": (values, "clip text tower", details)},

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Filters, Thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 from ..core.sweeps import exceed_fraction, group_stats_at, pass_counts, ranking_stability
 
 IMAGE_COLUMNS = ["model", "slug", "kind", "variant", "file_id", "clip_sim", "recognised", "vr", "vi", "label"]
@@ -133,20 +133,20 @@ class Engine:
 
     def cells(self, match: str = "any") -> np.ndarray:
         """The per-cell similarities a matching mode reads."""
-        K.check_match(match)
+        kernel.check_match(match)
         return self.a.same_pos if match == "same-position" else self.a.cells
 
     def recognised(self, t: Thresholds) -> np.ndarray:
         """Recognition flags (the kernel's rule, the dynamic threshold for dynamic references)."""
         def build():
-            tau = K.clip_taus(self.a.dynamic, t.clip_tau, t.dynamic_tau)[self.a.slug]
-            return K.recognised(self.a.clip, tau, t.rule, self.a.dynamic[self.a.slug])
+            tau = kernel.clip_taus(self.a.dynamic, t.clip_tau, t.dynamic_tau)[self.a.slug]
+            return kernel.recognised(self.a.clip, tau, t.rule, self.a.dynamic[self.a.slug])
         return self.memo(("rec", t.clip_tau, t.dynamic_tau, t.rule), build)
 
     def vr(self, t: Thresholds) -> np.ndarray:
         """VR_i of every image (the kernel's rule, the thresholds' matching mode)."""
         return self.memo(("vr", t.patch_tau, t.rule, t.match),
-                         lambda: K.visual_reuse(self.cells(t.match), t.patch_tau, t.rule))
+                         lambda: kernel.visual_reuse(self.cells(t.match), t.patch_tau, t.rule))
 
     # -- tables (the same rows and values as `iconicity metrics --by ...`) ------------------------
     def reference_arrays(self, t: Thresholds, f: Filters) -> dict[str, np.ndarray]:
@@ -157,14 +157,14 @@ class Engine:
         """CRA / VR / VI / CRT of a subset of the images (a map selection): per (model, reference,
         variant) group of the subset, then macro means over the groups."""
         r = self._groups(t, m)
-        out = {k: float(K.macro_mean(np.zeros(len(r[k]), np.int64), r[k], 1)[0]) for k in K.METRICS}
-        return out | {"images": int(m.sum()), "groups": int(len(r["n"]))}
+        out = {k: float(kernel.macro_mean(np.zeros(len(r[k]), np.int64), r[k], 1)[0]) for k in kernel.METRICS}
+        return out | {"images": int(m.sum()), "groups": len(r["n"])}
 
     def _groups(self, t: Thresholds, m: np.ndarray) -> dict[str, np.ndarray]:
         """Per (model, slug, variant) group among the images of ``m``: codes, n and the kernel's metrics."""
-        stats = K.group_stats(self._ref[m], self.recognised(t)[m], self.vr(t)[m], len(self._ref_keys))
+        stats = kernel.group_stats(self._ref[m], self.recognised(t)[m], self.vr(t)[m], len(self._ref_keys))
         keep = stats.n > 0
-        out = {k: v[keep] for k, v in K.finish(stats, t.pooling).items()}
+        out = {k: v[keep] for k, v in kernel.finish(stats, t.pooling).items()}
         return {"model": self._ref_model[keep], "slug": self._ref_slug[keep], "variant": self._ref_variant[keep],
                 "n": stats.n[keep], **out}
 
@@ -176,15 +176,15 @@ class Engine:
                                "slug": np.array(a.slugs, object)[r["slug"]],
                                "kind": np.where(a.dynamic[r["slug"]], "dynamic", "static").astype(object),
                                "variant": np.array(a.variants, object)[r["variant"]],
-                               "n": r["n"], **{c: r[c] for c in K.METRICS}})
+                               "n": r["n"], **{c: r[c] for c in kernel.METRICS}})
             return df.assign(pooling=t.pooling, match=t.match)
         return self.memo(("reftable", t, f), build)
 
     def model_table(self, t: Thresholds, f: Filters = Filters()) -> pd.DataFrame:
         """``metrics --by model``: the kernel's macro means over references per (model, kind, variant) and
         with ``kind = 'all'``."""
-        return self.memo(("modeltable", t, f), lambda: K.model_table(
-            self.reference_table(t, f)[K.REFERENCE_COLUMNS]).assign(pooling=t.pooling, match=t.match))
+        return self.memo(("modeltable", t, f), lambda: kernel.model_table(
+            self.reference_table(t, f)[kernel.REFERENCE_COLUMNS]).assign(pooling=t.pooling, match=t.match))
 
     def image_table(self, t: Thresholds, f: Filters = Filters()) -> pd.DataFrame:
         """``metrics --by image`` without the relative path and seed (the dashboard looks them up for the
@@ -259,7 +259,7 @@ class Engine:
             curves = {}
             for name, frac in (("cra", exceed_fraction(g, clip, taus, t.rule, dyn)),
                                ("vr", exceed_fraction(g, cells, taus, t.rule))):
-                per_model = np.stack([K.macro_mean(model_of_group, frac[:, j], len(a.models))
+                per_model = np.stack([kernel.macro_mean(model_of_group, frac[:, j], len(a.models))
                                       for j in range(len(taus))], axis=1)[models]
                 names = np.array(a.models, object)[models]
                 curves[name] = pd.DataFrame({"tau": np.tile(taus, len(names)), "model": np.repeat(names, len(taus)),
@@ -276,12 +276,12 @@ class Engine:
         models = np.unique(model_of_group)
         rows = []
         counts = pass_counts(clip, clip_taus, rule, dynamic)     # recognised at clip_taus[j] <=> counts > j
-        stats = {pt: group_stats_at(g, counts, len(clip_taus), K.visual_reuse(cells, pt, rule), n_groups)
+        stats = {pt: group_stats_at(g, counts, len(clip_taus), kernel.visual_reuse(cells, pt, rule), n_groups)
                  for pt in patch_taus}
         for j, ct in enumerate(clip_taus):
             for pt in patch_taus:
-                crt = K.finish(stats[pt][j], pooling)["crt"]
-                per_model = K.macro_mean(model_of_group, crt)
+                crt = kernel.finish(stats[pt][j], pooling)["crt"]
+                per_model = kernel.macro_mean(model_of_group, crt)
                 rows += [(ct, pt, self.a.models[mc], float(per_model[mc])) for mc in models]
         return pd.DataFrame(rows, columns=["clip_tau", "patch_tau", "model", "crt"])
 

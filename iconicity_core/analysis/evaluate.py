@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import db
@@ -18,7 +19,7 @@ from ..config import N_RESAMPLES, Filters, Thresholds
 from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, read_and_load
 from ..io.labels import read_labels
 from ..io.provenance import sha256_file
-from .measures import PAIR_MEASURES, SSCD, Measure, cosine_measure, evaluation_table
+from .plain_measures import PAIR_MEASURES, SSCD, Measure, cosine_measure, evaluation_table
 
 log = logging.getLogger(__name__)
 MEASURE_ORDER = ("clip_sim", "vr", "mean_cell_sim", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd")
@@ -36,7 +37,7 @@ class Evaluation:
     problems: list[tuple[str, str]] = field(default_factory=list)   # labels file rows
 
 
-def _load(path: Path | None, name: str, skipped: list) -> object | None:
+def _load(path: Path | None, name: str, skipped: list) -> Image.Image | None:
     if path is None:
         skipped.append((name, "file not found (or outside its dataset folder) — restore it or drop its label"))
         return None
@@ -66,7 +67,7 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
     store the scores under a new evaluate run, and return the AUC table."""
     run_id = db.runs.resolve(con, run_id)
     labels, problems = read_labels(labels_file) if labels_file else (None, [])
-    img = db.metrics.metrics_table(con, "image", t, Filters(), run_id)
+    img = db.metrics_sql.metrics_table(con, "image", t, Filters(), run_id)
     if labels is not None:
         img["label"] = img["image"].map(labels)
     else:                                             # the database's labels, then the dashboard's sidecar
@@ -90,7 +91,7 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
                 refs = db.views.reference_images(con, run_id, r.slug)
                 kept = refs[refs["kept"]]
                 ref_paths = db.views.image_paths(con, list(kept["file_id"]))
-                ims = [im for f, rel in zip(kept["file_id"], kept["relpath"])
+                ims = [im for f, rel in zip(kept["file_id"], kept["relpath"], strict=True)
                        if (im := _load(ref_paths[f], rel, skipped)) is not None]
                 ref_features[r.slug] = {name: [m.featurize(im) for im in ims] for name, m in measures.items()}
             if not ref_features[r.slug][next(iter(measures))]:
@@ -105,9 +106,9 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
         for item, why in skipped:
             log.warning("skipped %s: %s", item, why)
         df = pd.DataFrame(rows, columns=["file_id", "measure", "value"])
-        db.measures.write(con, rec.run_id, df)
-        scores = img.merge(db.measures.read(con, rec.run_id), on="file_id")
-        scores = scores.merge(db.measures.mean_cell_sims(con, run_id), on="file_id")
+        db.measure_scores.write(con, rec.run_id, df)
+        scores = img.merge(db.measure_scores.read(con, rec.run_id), on="file_id")
+        scores = scores.merge(db.measure_scores.mean_cell_sims(con, run_id), on="file_id")
         table = evaluation_table(scores, [m for m in MEASURE_ORDER if m in scores], precision, n_resamples)
         n_scored = int(scores["file_id"].nunique())
         rec.outputs.update({"n_scored": n_scored, "n_skipped": len(img) - n_scored,
@@ -128,13 +129,13 @@ def with_sidecar_labels(con, images: pd.DataFrame) -> pd.Series:
 def stored_measures(con, t: Thresholds, run_id: str, f: Filters = Filters()) -> pd.DataFrame | None:
     """Per-image labels, CLIP similarity, VR and the scores of the latest evaluate run over ``run_id``
     (None if `evaluate` never ran on it)."""
-    ev = db.measures.latest_evaluate_run(con, run_id)
+    ev = db.measure_scores.latest_evaluate_run(con, run_id)
     if ev is None:
         return None
-    b = db.measures.read(con, ev)
+    b = db.measure_scores.read(con, ev)
     if b.empty:
         return None
-    return db.metrics.metrics_table(con, "image", t, f, run_id).merge(b, on="file_id")
+    return db.metrics_sql.metrics_table(con, "image", t, f, run_id).merge(b, on="file_id")
 
 
 def measure_columns(scores: pd.DataFrame) -> list[str]:

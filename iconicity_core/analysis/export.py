@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import db
 from ..config import Thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 from ..core.grid import parse_grid
 from ..io.csvfiles import to_csv
 from ..io.outputs import fence_output, fenced_folder, write_output
@@ -26,32 +26,32 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     The threshold rule is the run's (``>=`` for a run scored with ``--preset authors``)."""
     run_id = db.runs.resolve(con, run_id)
     out = fence_output(out_dir, "folder")            # never a database, its maps folder, a file; created below
-    run = db.runs.get(con, run_id)
+    run = db.runs.require(con, run_id)
     rows, cols = parse_grid(run["grid"])
     base = db.exports.generated_rows(con, run_id).merge(db.exports.reference_info(con, run_id), on="slug", how="left")
     # the scripts' `slug` is the folder name ("Great Wave"); ours (normalised) is kept beside it
     base = base.rename(columns={"slug": "iconicity_slug"}).assign(slug=lambda d: d["folder"].fillna(d["iconicity_slug"]))
     dynamic = base["mode"].to_numpy() == "dynamic"
-    base["cra_pass"] = K.recognised(base["cra_sim"].to_numpy(float), K.clip_taus(dynamic, t.clip_tau, t.dynamic_tau),
+    base["cra_pass"] = kernel.recognised(base["cra_sim"].to_numpy(float), kernel.clip_taus(dynamic, t.clip_tau, t.dynamic_tau),
                                     t.rule, dynamic)
     cells = db.exports.cell_summaries(con, run_id, t.patch_tau, t.rule, t.match)
     vr = base.merge(cells, on="file_id")
     vr["grid_rows"], vr["grid_cols"] = rows, cols
     vr["n_ref_patches"] = vr["n_ref_kept"] * rows * cols
     core = ["mode", "model", "slug", "iconicity_slug", "ref_image_path", "gen_image_path"]
-    vr_cols = core + ["grid_rows", "grid_cols", "n_ref_patches", "n_gen_patches", "vr_max", "vr_mean", "vr_p90"]
+    vr_cols = [*core, "grid_rows", "grid_cols", "n_ref_patches", "n_gen_patches", "vr_max", "vr_mean", "vr_p90"]
     tables: dict[Path, tuple[pd.DataFrame, str]] = {}
     for kind in ("static", "dynamic"):
         dyn = DYN_COLS if kind == "dynamic" else []
         part = base[(base["mode"] == kind) & base["cra_pass"]]
-        tables[out / f"results_cra_{kind}.csv"] = (part[core + ["cra_sim", "cra_pass"] + dyn + ["variant"]],
+        tables[out / f"results_cra_{kind}.csv"] = (part[[*core, "cra_sim", "cra_pass", *dyn, "variant"]],
                                                    "generations that pass the CLIP threshold (the script's rows)")
         tables[out / f"results_vr_{kind}.csv"] = (vr[vr["mode"] == kind][vr_cols + dyn + ["variant"]],
                                                   "one row per generated image; per-cell maxima summarised")
-    tables[out / "iconicity_images.csv"] = (vr[core + ["variant", "cra_sim", "cra_pass", "vr_max", "vr_mean", "vr_p90",
-                                                       "vr", "n_gen_patches"]],
+    image_columns = [*core, "variant", "cra_sim", "cra_pass", "vr_max", "vr_mean", "vr_p90", "vr", "n_gen_patches"]
+    tables[out / "iconicity_images.csv"] = (vr[image_columns],
                                             "every generated image, with cra_pass and the thresholded vr")
-    rule = K.RULE_TEXT[t.rule]
+    rule = kernel.RULE_TEXT[t.rule]
     config = {"format": "authors", "thresholds": t.as_dict(), "threshold_rule": rule, "out": str(out)}
     fenced_folder(out)
     for path in tables:                              # every file fenced before anything is written

@@ -57,7 +57,7 @@ def load(database: str | Path, run_id: str, method: str, image_ids) -> tuple[pd.
 def compute(con, run_id: str, method: str = "pca", database: str | Path | None = None) -> pd.DataFrame:
     """Project the CLIP embeddings of the run's images (those the database kept: score with
     ``--keep-embeddings all`` to map generated images too) and store the map beside the database."""
-    run = db.runs.get(con, run_id)
+    run = db.runs.require(con, run_id)
     files = db.views.map_files(con, run_id)
     ids, vecs = db.embeddings.all_of(con, run["clip_key"], sorted(set(files["image_id"].dropna())))
     return store(database or db.path_of(con), run_id, method, ids, vecs)
@@ -98,6 +98,8 @@ def map_run(con, run_id: str, method: str = "pca") -> tuple[Path, int]:
     from ..io.provenance import record_files
 
     database = db.path_of(con)
+    if database is None:
+        raise ValueError("a map is stored beside its database: open a database file, not an in-memory one")
     with db.runs.recorded(con, "map", {"method": method}, parent_run=run_id) as rec:
         out = compute(con, run_id, method, database)
         path = sidecar(database, run_id, method)

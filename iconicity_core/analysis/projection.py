@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 METHODS = ("pca", "umap")
@@ -66,7 +68,7 @@ def nearest(query: np.ndarray, vectors: np.ndarray, k: int = 12, chunk: int = 65
     return order, sims[order]
 
 
-def in_region(x: np.ndarray, y: np.ndarray, boxes: list[dict] = (), lassos: list[dict] = ()) -> np.ndarray:
+def in_region(x: np.ndarray, y: np.ndarray, boxes: Sequence[dict] = (), lassos: Sequence[dict] = ()) -> np.ndarray:
     """Which points lie in any of the selected regions: boxes ``{"x": [x0, x1], "y": [y0, y1]}`` (edges
     included) and lasso polygons ``{"x": [...], "y": [...]}`` (closed; matplotlib's point-in-polygon),
     in data coordinates as Plotly reports them.

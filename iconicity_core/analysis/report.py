@@ -33,7 +33,7 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
     out = fence_output(out, "folder")                # never a database, its maps folder, a file; created below
     if n_resamples < 1:
         raise InvalidArgument(f"n_resamples must be at least 1, got {n_resamples}")
-    refs = with_covariates(db.metrics.metrics_table(con, "reference", t, Filters(), run_id), db.refs.table(con))
+    refs = with_covariates(db.metrics_sql.metrics_table(con, "reference", t, Filters(), run_id), db.refs.table(con))
     if variant is not None and variant in set(refs["variant"]):
         refs = refs[refs["variant"] == variant]
     elif refs["variant"].nunique() > 1:
@@ -66,7 +66,7 @@ def write_analysis(con, out: str | Path, t: Thresholds, covariates: list[str] | 
         if len(corr):
             import plotly.express as px
 
-            from ..core.display import esc, model_colours
+            from ..display import esc, model_colours
 
             d = corr[corr["kind"] == "all"].assign(err_hi=lambda x: x.ci_high - x.rho, err_lo=lambda x: x.rho - x.ci_low)
             colours = {esc(m): c for m, c in model_colours(refs["model"].unique()).items()} | {"pooled": "#000000"}

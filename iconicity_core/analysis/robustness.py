@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import kendalltau, wilcoxon
 
 from ..config import N_RESAMPLES, ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS, Filters, Thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 from ..errors import InvalidArgument, NoResults
 from .engine import Engine
 
@@ -69,7 +69,7 @@ def position_independence(engine: Engine, t: Thresholds, f: Filters = Filters(),
     a = engine.reference_table(replace(t, match="any", pooling="all"), f)
     s = engine.reference_table(replace(t, match="same-position", pooling="all"), f)
     keys = ["model", "slug", "kind", "variant"]
-    both = a[keys + ["vr"]].merge(s[keys + ["vr"]], on=keys, suffixes=("_any", "_same"))
+    both = a[[*keys, "vr"]].merge(s[[*keys, "vr"]], on=keys, suffixes=("_any", "_same"))
     per_model = both.groupby("model")[["vr_any", "vr_same"]].mean()
     with np.errstate(invalid="ignore", divide="ignore"):
         per_model["ratio_same_to_any"] = per_model["vr_same"] / per_model["vr_any"]
@@ -108,7 +108,7 @@ def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=ROBUSTNESS_CLIP_TA
 
     base = at(t.clip_tau, t.patch_tau)
     base_rank = _per_model(base, "crt")
-    base_quad = K.quadrants(base["cra"], base["vr"])
+    base_quad = kernel.quadrants(base["cra"], base["vr"])
     rows, points, majorities = [], [], {}
     for ct in clip_taus:
         for pt in patch_taus:
@@ -121,7 +121,7 @@ def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=ROBUSTNESS_CLIP_TA
                                 for suffix, col in (("", "mean"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high"))}})
             rank = _per_model(refs, "crt").reindex(base_rank.index)
             kt = kendalltau(base_rank.to_numpy(), rank.to_numpy()).statistic if len(rank) > 1 else np.nan
-            quad = K.quadrants(refs["cra"], refs["vr"])
+            quad = kernel.quadrants(refs["cra"], refs["vr"])
             points.append({"clip_tau": ct, "patch_tau": pt, "kendall_tau": kt,
                            "quadrant_changed": float(np.mean(quad != base_quad)) if len(quad) else np.nan,
                            "ranking": " > ".join(rank.sort_values(ascending=False, kind="stable").index)})
@@ -132,8 +132,8 @@ def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=ROBUSTNESS_CLIP_TA
 
 def _majority_quadrants(refs: pd.DataFrame) -> dict[str, str]:
     """Per model: the quadrant most of its references are in (ties: the first in the kernel's order)."""
-    q = refs.assign(quadrant=K.quadrants(refs["cra"], refs["vr"]))
-    order = {name: i for i, name in enumerate(K.QUADRANTS)}
+    q = refs.assign(quadrant=kernel.quadrants(refs["cra"], refs["vr"]))
+    order = {name: i for i, name in enumerate(kernel.QUADRANTS)}
     out = {}
     for model, g in q.groupby("model"):
         counts = g["quadrant"].value_counts()
@@ -191,8 +191,8 @@ def perturbation(engine: Engine, t: Thresholds, f: Filters = Filters(), base: st
             both = w[[("cra", base), ("cra", variant)]].dropna()
             if d["cra"].notna().sum() == 0:
                 continue
-            rec_base = both[("cra", base)] > K.QUADRANT_CUT
-            still = both[("cra", variant)] > K.QUADRANT_CUT
+            rec_base = both[("cra", base)] > kernel.QUADRANT_CUT
+            still = both[("cra", variant)] > kernel.QUADRANT_CUT
             held = (rec_base & still)
             dvr_held = (w[("vr", variant)] - w[("vr", base)])[held.reindex(w.index, fill_value=False)]
             ci = bootstrap_means(pd.concat([d, dvr_held.rename("vr_held")], axis=1).reset_index(drop=True),

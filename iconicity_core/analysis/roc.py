@@ -68,8 +68,8 @@ def auc_ci(y: np.ndarray, s: np.ndarray, n_resamples: int = N_RESAMPLES, seed: i
             if n_pos and n_neg:                           # sums of whole and half counts: exact in float64
                 below = np.cumsum(neg) - neg              # negatives strictly below each level
                 boots.append(float(pos @ (below + 0.5 * neg)) / (n_pos * n_neg))
-    boots = np.asarray(boots, np.float64)
-    lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) else (np.nan, np.nan)
+    values = np.asarray(boots, np.float64)
+    lo, hi = np.percentile(values, [2.5, 97.5]) if len(values) else (np.nan, np.nan)
     return auc, float(lo), float(hi)
 
 

@@ -6,7 +6,8 @@
 * ``share``    share (one offline HTML explorer)
 * ``covariates`` covariates uniqueness | distinctiveness | ambiguity | frequency | popularity | dates
 * ``analysis`` analyze, evaluate, calibrate
-* ``explore``  map, labels import | export
+* ``maps``     map
+* ``labels``   labels import | export
 * ``study``    references build | fetch-images | curate, prompts perturb, generate
 
 **One error boundary** (:class:`Boundary`, the app's group class, so it holds in-process as on the command line):
@@ -26,7 +27,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from . import analysis, covariates, explore, results, scoring, share, study
+from . import analysis, covariates, labels, maps, results, scoring, share, study
 from .options import close_all, one_line
 
 
@@ -50,7 +51,7 @@ def known_failure(e: BaseException) -> str | None:
 class Boundary(TyperGroup):
     """The command group that turns known failures into one line and exit status 2 (see the module docstring)."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):      # a command's own exit, usage errors: click's job
@@ -92,7 +93,7 @@ def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Also pri
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-for module in (scoring, results, share, covariates, analysis, explore, study):
+for module in (scoring, results, share, covariates, analysis, maps, labels, study):
     module.register(app)
 
 

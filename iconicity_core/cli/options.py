@@ -116,7 +116,7 @@ def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: f
 
     run_id = resolve_run(con, run)
     try:
-        return run_id, config.run_thresholds(database.runs.get(con, run_id).get("config"), clip_tau, clip_tau_dynamic,
+        return run_id, config.run_thresholds(database.runs.require(con, run_id).get("config"), clip_tau, clip_tau_dynamic,
                                              patch_tau, pooling, match)
     except (ValueError, LookupError) as e:
         fail(str(e))
@@ -130,7 +130,7 @@ def close_all() -> None:
     while OPEN:
         try:
             OPEN.pop().close()
-        except Exception:       # noqa: BLE001 - closing what may already be closed
+        except Exception:
             pass
 
 

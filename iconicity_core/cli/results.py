@@ -41,11 +41,11 @@ def metrics(
     """CRA / VR / VI / CRT from stored similarities, at any thresholds (nothing is re-embedded)."""
     from .. import db as database
 
-    if by not in database.metrics.BY:
-        fail(f"--by must be one of {', '.join(database.metrics.BY)}")
+    if by not in database.metrics_sql.BY:
+        fail(f"--by must be one of {', '.join(database.metrics_sql.BY)}")
     con = open_db(db, read_only=True)
     run_id, t = thresholds(con, run, clip_tau, clip_tau_dynamic, patch_tau, pooling, match)
-    df = database.metrics.metrics_table(con, by, t, run_id=run_id)
+    df = database.metrics_sql.metrics_table(con, by, t, run_id=run_id)
     emit(df, fmt, output, {"by": by, "run_id": run_id, "thresholds": t.as_dict(), "vi_pooling": t.pooling,
                            "match": t.match})
 
@@ -109,7 +109,7 @@ def runs_show(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run id
 
     con = open_db(_db(ctx, db), read_only=True)
     rid = _find(con, run_id)
-    rec = database.runs.get(con, rid) | {"produced": database.runs.produced_counts(con, rid)}
+    rec = database.runs.require(con, rid) | {"produced": database.runs.produced_counts(con, rid)}
     rec["warnings"] = database.runs.warnings_for(rec)
     typer.echo(json.dumps(rec, indent=2, default=str))
 

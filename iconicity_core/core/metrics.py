@@ -289,7 +289,7 @@ def reference_scores(clip_sim, cells, clip_tau: float, patch_tau: float, pooling
     rec = recognised(clip_sim, clip_tau, rule, dynamic)
     vr = visual_reuse(cells, patch_tau, rule)
     out = finish(group_stats(np.zeros(len(rec), np.int64), rec, vr, 1), pooling)
-    return {"n": int(len(rec)), **{k: float(v[0]) for k, v in out.items()}}
+    return {"n": len(rec), **{k: float(v[0]) for k, v in out.items()}}
 
 
 def quadrants(cra, vr) -> np.ndarray:

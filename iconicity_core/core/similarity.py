@@ -103,7 +103,7 @@ def reuse_map(ref_files: list, ref_cells: list, reused) -> dict:
     {'a': {3: [0, 1]}}
     """
     out: dict = {}
-    for gen_cell, (f, c, hit) in enumerate(zip(ref_files, ref_cells, reused)):
+    for gen_cell, (f, c, hit) in enumerate(zip(ref_files, ref_cells, reused, strict=True)):
         if hit:
             out.setdefault(f, {}).setdefault(int(c), []).append(gen_cell)
     return out

@@ -96,13 +96,13 @@ def pass_counts(values, taus, rule: str = "gt", dynamic=None) -> np.ndarray:
     """How many of ``taus`` (ascending) each value passes (:func:`pass_counter`; ``dynamic``: ``None``, a bool,
     or one per value).
 
-    >>> from iconicity_core.core import metrics as K
+    >>> from iconicity_core.core import metrics as kernel
     >>> taus = TAU_GRID
     >>> v = np.array([0.3, 0.30000001, np.nan, -0.2, 1.5])
     >>> pass_counts(v, taus).tolist(), pass_counts(v, taus, "ge").tolist()
     ([30, 31, 0, 0, 101], [31, 31, 0, 0, 101])
     >>> c = pass_counts(v, taus)
-    >>> all(((c > j) == K.passes(v, taus[j])).all() for j in range(101))
+    >>> all(((c > j) == kernel.passes(v, taus[j])).all() for j in range(101))
     True
     >>> at = np.full(2, float(np.float32(0.7)))           # float32(0.7) passes 0.70 only for a static reference
     >>> pass_counts(at, taus, "authors", dynamic=np.array([False, True])).tolist()
@@ -118,12 +118,12 @@ def group_stats_at(groups: np.ndarray, counts: np.ndarray, n_taus: int, vr: np.n
     is recognised at ``taus[j]`` iff ``counts > j``. Two bincounts over (group, count) and a reverse cumulative
     sum replace one full pass per threshold.
 
-    >>> from iconicity_core.core import metrics as K
+    >>> from iconicity_core.core import metrics as kernel
     >>> g, sims, vr = np.array([0, 0, 1, 1]), np.array([0.2, 0.6, 0.6, 0.9]), np.array([0.5, 1.0, 0.0, 0.25])
     >>> taus = np.array([0.5, 0.6])
     >>> [s.n_rec.tolist() for s in group_stats_at(g, pass_counts(sims, taus), 2, vr, 2)]
     [[1.0, 2.0], [0.0, 1.0]]
-    >>> at, one = group_stats_at(g, pass_counts(sims, taus), 2, vr, 2)[1], K.group_stats(g, K.passes(sims, 0.6), vr, 2)
+    >>> at, one = group_stats_at(g, pass_counts(sims, taus), 2, vr, 2)[1], kernel.group_stats(g, kernel.passes(sims, 0.6), vr, 2)
     >>> all(np.array_equal(getattr(at, f), getattr(one, f)) for f in ("n", "n_rec", "vr_sum", "vr_rec_sum"))
     True
     """

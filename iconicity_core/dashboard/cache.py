@@ -18,7 +18,7 @@ from ..analysis.engine import Arrays, Engine
 def file_version(path: Path) -> tuple:
     """Identity of a database file's contents for cache keys: size and modification time of the file
     and of its write-ahead log (a writer that has not checkpointed yet changes the log)."""
-    out = []
+    out: list[int | None] = []
     for p in (path, path.with_name(path.name + ".wal")):
         try:
             s = p.stat()
@@ -36,7 +36,7 @@ def read(path: str, fn):
 @st.cache_data(max_entries=8, show_spinner=False)
 def kinds(path: str, version: tuple) -> dict[str, str]:
     """slug -> static / dynamic."""
-    return _read(path, lambda con: dict(zip(*database.refs.table(con)[["slug", "kind"]].to_numpy().T)))
+    return _read(path, lambda con: dict(zip(*database.refs.table(con)[["slug", "kind"]].to_numpy().T, strict=True)))
 
 
 def _read(path: str, fn):
@@ -117,8 +117,8 @@ def patch_matches(path: str, version: tuple, run_id: str, file_id: str) -> tuple
 def measures(path: str, version: tuple, run_id: str) -> pd.DataFrame | None:
     """Scores of the latest `iconicity evaluate` over the run (None if it never ran)."""
     def read(con):
-        ev = database.measures.latest_evaluate_run(con, run_id)
-        return None if ev is None else database.measures.read(con, ev)
+        ev = database.measure_scores.latest_evaluate_run(con, run_id)
+        return None if ev is None else database.measure_scores.read(con, ev)
     return _read(path, read)
 
 
@@ -134,14 +134,14 @@ def map_coordinates(path: str, version: tuple, run_id: str, method: str) -> tupl
     why, and when it could not be stored). None when the run kept no CLIP embeddings."""
     from ..analysis import maps
 
-    if not _read(path, lambda con: database.embeddings.count(con, database.runs.get(con, run_id)["clip_key"])):
+    if not _read(path, lambda con: database.embeddings.count(con, database.runs.require(con, run_id)["clip_key"])):
         return None, None                     # the run kept no vectors: nothing to read, place or store
     image_ids = set(map_files(path, version, run_id)["image_id"].dropna())
     stored, problem = maps.load(path, run_id, method, image_ids)
     if stored is not None:
         missing = image_ids - set(stored["image_id"])
         if not missing or not _read(path, lambda con: database.embeddings.have(
-                con, database.runs.get(con, run_id)["clip_key"], sorted(missing))):
+                con, database.runs.require(con, run_id)["clip_key"], sorted(missing))):
             return stored, None                                  # (else a resumed run added images: map again)
     ids, vecs = clip_index(path, version, run_id)          # loaded once for the map and for Find similar
     try:
@@ -160,12 +160,12 @@ def map_files(path: str, version: tuple, run_id: str) -> pd.DataFrame:
 @st.cache_resource(max_entries=2, show_spinner="Loading the CLIP embeddings (once per database version)…")
 def clip_index(path: str, version: tuple, run_id: str):
     """``(image ids, float16 unit vectors)`` of every image of the run that has a stored CLIP embedding."""
-    if not _read(path, lambda con: database.embeddings.count(con, database.runs.get(con, run_id)["clip_key"])):
+    if not _read(path, lambda con: database.embeddings.count(con, database.runs.require(con, run_id)["clip_key"])):
         return np.asarray([]), np.zeros((0, 0), np.float16)
     files = map_files(path, version, run_id)
 
     def read(con):
-        key = database.runs.get(con, run_id)["clip_key"]
+        key = database.runs.require(con, run_id)["clip_key"]
         ids, vecs = database.embeddings.all_of(con, key, sorted(set(files["image_id"].dropna())))
         return np.asarray(ids), vecs.reshape(len(ids), -1).astype(np.float16) if ids else np.zeros((0, 0), np.float16)
     return _read(path, read)

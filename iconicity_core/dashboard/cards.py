@@ -7,7 +7,7 @@ import functools
 import json
 from collections.abc import Callable
 
-from ..viz import figures
+from ..viz import card, overlays
 from . import data
 
 
@@ -15,7 +15,7 @@ def finding_card(ctx, slug: str, file_id: str, gallery) -> tuple[str, object]:
     """``(html, heatmap image)`` for ``file_id`` at the page's thresholds and matching (``gallery``: its scores)."""
     view = data.patch_view(ctx, slug, file_id)
     paths = data.cache.image_paths(*ctx.key, (file_id,))
-    gen = figures.display_image(paths[file_id])
+    gen = overlays.display_image(paths[file_id])
     g = gallery.set_index("file_id").loc[file_id]
     scores = {f"recognition similarity ({ctx.recognition})": round(float(g.clip_sim), 4),
               "recognised": bool(g.recognised), "VR (share of cells reused)": round(float(g.vr), 4),
@@ -27,8 +27,8 @@ def finding_card(ctx, slug: str, file_id: str, gallery) -> tuple[str, object]:
     cells = [{"cell": int(r.cell), "sim": float(r.sim), "same_pos_sim": float(r.same_pos_sim), "matched": r.matched,
               "reused": bool(r.reused)} for r in view["table"].itertuples()]
     refs = [im for _, _, im in view["references"]]
-    return figures.finding_card(gen, view["overlay"], refs, view["row"], scores, settings(ctx)["thresholds"], provenance,
-                                scale=figures.colour_scale(), cells=cells), view["overlay"]
+    return card.finding_card(gen, view["overlay"], refs, view["row"], scores, settings(ctx)["thresholds"], provenance,
+                                scale=overlays.colour_scale(), cells=cells), view["overlay"]
 
 
 def settings(ctx) -> dict:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ..analysis.engine import Engine
 from ..config import Filters, Thresholds
-from . import cache, widgets
+from . import cache, opening, sidebar, widgets
 
 
 @dataclass
@@ -32,20 +32,20 @@ class Context:
     @property
     def recognition(self) -> str:
         """The recognition embedder's real name ("CLIP ViT-B-32", "appearance baseline")."""
-        from ..core.display import embedder_name
+        from ..display import embedder_name
 
         return embedder_name(self.info.get("clip_info"))
 
     @property
     def realization(self) -> str:
-        from ..core.display import embedder_name
+        from ..display import embedder_name
 
         return embedder_name(self.info.get("dino_info"))
 
     @property
     def colours(self) -> dict[str, str]:
         """One colour per model of the database, the same on every page and chart."""
-        from ..core.display import model_colours
+        from ..display import model_colours
 
         return model_colours(self.options["models"])
 
@@ -60,16 +60,16 @@ def page(title: str) -> Iterator[Context]:
     """Set up one page run: the shared sidebar (drawn here when the page runs without ``app.py`` —
     a deep link to a fresh server, or ``AppTest.switch_page``), notices, the title and the provenance
     line; yields a :class:`Context`."""
-    if not st.session_state.pop(widgets.ENTRY_FLAG, False):
+    if not st.session_state.pop(opening.ENTRY_FLAG, False):
         st.set_page_config(page_title="Iconicity Explorer", layout="wide")
-        widgets.first_start()
+        opening.first_start()
         with st.sidebar:
-            widgets.sidebar()
-    view = widgets.current_view()
+            sidebar.sidebar()
+    view = opening.current_view()
     if view is None:
         st.stop()
     path, choices, info = view
-    widgets.show_notices()
+    opening.show_notices()
     ss = st.session_state
     if ss.get("run") is None:
         st.info("This database has no scores yet — run `iconicity score DATASET --db ...` first.")
@@ -88,4 +88,4 @@ def page(title: str) -> Iterator[Context]:
     try:
         yield ctx
     finally:
-        widgets.sync_url()                       # what the page chose (an image, a toggle) goes into the link too
+        sidebar.sync_url()                       # what the page chose (an image, a toggle) goes into the link too

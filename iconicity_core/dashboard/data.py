@@ -1,7 +1,7 @@
 """The score tables each page shows, from the engine and the cached reads (covariates, paths) —
 memoised per inputs, so a rerun that changes nothing recomputes nothing and a slider move recomputes
-only what depends on it. (The Map, Find similar and Compare runs: :mod:`.explore`; labels:
-:mod:`.labelling`.)"""
+only what depends on it. (The Map: :mod:`.mapping`; Find similar: :mod:`.neighbours`; Compare runs:
+:mod:`.run_comparison`; labels: :mod:`.labeller`.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -9,10 +9,10 @@ import pandas as pd
 
 from ..analysis import correlation, tables
 from ..config import ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS, ROBUSTNESS_STEP, Filters
-from ..core import metrics as K
+from ..core import metrics as kernel
 from ..io.csvfiles import to_csv
 from . import cache
-from .labelling import labels_version, sidecar_labels
+from .labeller import labels_version, sidecar_labels
 
 
 def references(ctx) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def gallery(ctx, slug: str, sort: str = "clip_sim", descending: bool = True) -> 
     f = ctx.filters
     df = ctx.engine.image_table(ctx.thresholds, Filters(f.models, f.kinds, f.variants, (slug,)))
     df = df.merge(cache.file_rows(*ctx.key, tuple(df["file_id"])), on="file_id", how="left")
-    df["high_reuse"] = K.high_reuse(df["vr"])
+    df["high_reuse"] = kernel.high_reuse(df["vr"])
     given = sidecar_labels(ctx)                       # a person's label (the sidecar) over the database's
     if given:
         df["label"] = df["file_id"].map(given).fillna(df["label"])
@@ -159,7 +159,7 @@ def calibration(ctx, target_precision: float = 0.9, n_resamples: int = 199) -> p
         a = ctx.engine.a
         dynamic = a.dynamic[a.slug[ctx.engine.labelled(f, frozenset(given))]]   # the kinds the rule may compare apart
         if given:
-            labels = np.array([given.get(i, lab) for i, lab in zip(ids, labels)], object)
+            labels = np.array([given.get(i, lab) for i, lab in zip(ids, labels, strict=True)], object)
         return calibrate(labels, clip, cells, t.rule, target_precision, n_resamples, dynamic=dynamic)
     return ctx.engine.memo(("calibrate", f, t.rule, t.match, target_precision, n_resamples,
                             labels_version(ctx)), build)
@@ -171,7 +171,7 @@ def patch_view(ctx, slug: str, file_id: str, alpha: float = 0.45) -> dict:
     cells it reused outlined, the per-cell table, and the image's numbers."""
     from ..core.grid import parse_grid
     from ..core.similarity import reuse_map
-    from ..viz import figures
+    from ..viz import overlays
 
     t = ctx.thresholds
     rows, cols = parse_grid(ctx.info["grid"])
@@ -179,17 +179,17 @@ def patch_view(ctx, slug: str, file_id: str, alpha: float = 0.45) -> dict:
     refs = cache.reference_images(*ctx.key, ctx.run_id, slug)
     paths = cache.image_paths(*ctx.key, (file_id, *refs["file_id"]))
     ref_index = {f: k for k, f in enumerate(refs["file_id"])}
-    sims = m[K.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
-    hit = K.reused(sims, t.patch_tau, t.rule)
-    names = [f"R{ref_index.get(f, '?')}c{c}" for f, c in zip(m["ref_file"], m["ref_cell"])] if t.match == "any" else None
-    overlay = figures.patch_overlay(figures.display_image(paths[file_id]), sims, hit, rows, cols, names, alpha)
+    sims = m[kernel.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
+    hit = kernel.reused(sims, t.patch_tau, t.rule)
+    names = [f"R{ref_index.get(f, '?')}c{c}" for f, c in zip(m["ref_file"], m["ref_cell"], strict=True)] if t.match == "any" else None
+    overlay = overlays.patch_overlay(overlays.display_image(paths[file_id]), sims, hit, rows, cols, names, alpha)
     used = reuse_map(m["ref_file"].tolist(), m["ref_cell"].tolist(), hit) if t.match == "any" else {}
-    references = [(k, r, figures.reference_overlay(figures.display_image(paths[r.file_id]), used.get(r.file_id, {}), rows, cols))
+    references = [(k, r, overlays.reference_overlay(overlays.display_image(paths[r.file_id]), used.get(r.file_id, {}), rows, cols))
                   for k, r in enumerate(refs.itertuples()) if r.kept]
-    table = m.assign(reused=hit, matched=[f"{n} ({rel})" for n, rel in zip(names or [""] * len(m), m["ref_relpath"])]
+    table = m.assign(reused=hit, matched=[f"{n} ({rel})" for n, rel in zip(names or [""] * len(m), m["ref_relpath"], strict=True)]
                      if names else "")[["cell", "sim", "same_pos_sim", "matched", "reused"]]
     return {"overlay": overlay, "references": references, "table": table, "row": row,
-            "vr": float(K.visual_reuse(sims[None], t.patch_tau, t.rule)[0]), "n_reused": int(hit.sum()), "k": len(sims),
+            "vr": float(kernel.visual_reuse(sims[None], t.patch_tau, t.rule)[0]), "n_reused": int(hit.sum()), "k": len(sims),
             "same_mean": float(m["same_pos_sim"].mean())}
 
 
@@ -244,7 +244,7 @@ def grid_taus(ctx) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 def column_name(name: str) -> str:
     """A column's name in words (for chart categories)."""
-    from ..core.display import column_label
+    from ..display import column_label
 
     return column_label(name)
 
@@ -280,7 +280,7 @@ def column_docs() -> str:
 def with_ci(df: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
     """A table for people: every ``x`` with ``x_ci_low`` / ``x_ci_high`` becomes one column "x [95 % CI]"
     ("0.412 [0.350, 0.470]"), every ``x_p_wilcoxon`` a p-value column beside it."""
-    from ..core.display import column_label
+    from ..display import column_label
 
     out = pd.DataFrame(index=df.index)
     fmt = "{:+.3f}" if signed else "{:.3f}"
@@ -292,7 +292,7 @@ def with_ci(df: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
         elif f"{c}_ci_low" in df.columns:
             out[f"{column_label(c)} [95 % CI]"] = [
                 "" if v != v else f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
-                for v, lo, hi in zip(df[c], df[f"{c}_ci_low"], df[f"{c}_ci_high"])]
+                for v, lo, hi in zip(df[c], df[f"{c}_ci_low"], df[f"{c}_ci_high"], strict=True)]
         else:
             out[c] = df[c]
     return out.reset_index(drop=True)

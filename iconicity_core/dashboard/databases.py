@@ -58,7 +58,7 @@ def needs_demo(path: Path) -> bool:
     return demo_state(path) in ("missing", "old")
 
 
-def ensure_demo(path: Path, progress: Callable[[float, str], None]) -> None:
+def ensure_demo(path: Path, progress: Callable[[float, str], object]) -> None:
     """Build (or rebuild) the demo database when :func:`needs_demo` (two sessions starting at once do not
     race: the build holds a file lock and the second one waits)."""
     if not needs_demo(path):

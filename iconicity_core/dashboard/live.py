@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..config import MATCHES, POOLINGS, run_thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 from ..web import payload as wp
 from ..web.bundle import bundle
 from ..web.style import css
@@ -43,7 +43,7 @@ def _component():
 def payload(path: str, version: tuple, run_id: str) -> tuple[str, bytes]:
     """``(id, bytes)`` of a run's data for the browser (built once per database version, shared by sessions)."""
     from ..analysis.correlation import POOLED_DECIMALS
-    from ..core.display import model_colours
+    from ..display import model_colours
     from ..share.build import BOOTSTRAP
 
     eng = cache.engine(path, version, run_id)
@@ -58,7 +58,7 @@ def payload(path: str, version: tuple, run_id: str) -> tuple[str, bytes]:
                  round(t.patch_tau, 2), t.pooling, t.rule, t.match)
     pid = wp.payload_id(path, version, run_id)
     built = wp.build(eng, refs, covs, info, op, texts(info, t.rule), model_colours(choices["models"]),
-                     {"cut": K.QUADRANT_CUT, "names": list(K.QUADRANTS), "colours": list(QUADRANT_COLOURS)},
+                     {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS), "colours": list(QUADRANT_COLOURS)},
                      BOOTSTRAP, POOLED_DECIMALS, {"pid": pid})
     return pid, built.container()
 

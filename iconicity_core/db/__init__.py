@@ -5,11 +5,11 @@
 
 * ``schema`` tables and migrations · ``runs`` recorded computations · ``embeddings`` float16 vectors
 * ``ingest`` / ``scores`` the scorer's writes · ``refs`` references and covariate columns
-* ``metrics`` CRA / VR / VI / CRT as SQL (the reference implementation) · ``views`` reads behind the
-  dashboard · ``measures`` evaluate's plain-measure scores · ``captions`` caption counting · ``exports`` the
-  authors' CSV rows
+* ``metrics_sql`` CRA / VR / VI / CRT as SQL (the kernel's statistics per image; the reference implementation)
+  · ``views`` reads behind the dashboard · ``measure_scores`` evaluate's plain-measure scores · ``captions``
+  caption counting · ``exports`` the authors' CSV rows
 """
-from . import captions, embeddings, exports, ingest, measures, metrics, refs, runs, schema, scores, views
+from . import captions, embeddings, exports, ingest, measure_scores, metrics_sql, refs, runs, schema, scores, views
 from .connection import (
     DatabaseBusy,
     DatabaseError,
@@ -23,5 +23,5 @@ from .connection import (
 )
 
 __all__ = ["DatabaseBusy", "DatabaseError", "DatabaseMissing", "NotADatabase", "SchemaError", "captions", "connect",
-           "embeddings", "exports", "ingest", "measures", "metrics", "path_of", "peek_meta", "refs", "runs", "schema",
+           "embeddings", "exports", "ingest", "measure_scores", "metrics_sql", "path_of", "peek_meta", "refs", "runs", "schema",
            "scores", "transaction", "views"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..core import metrics as K
+from ..core import metrics as kernel
 
 
 def reference_info(con, run_id: str) -> pd.DataFrame:
@@ -33,10 +33,10 @@ def generated_rows(con, run_id: str) -> pd.DataFrame:
 def cell_summaries(con, run_id: str, patch_tau: float, rule: str = "gt", match: str = "any") -> pd.DataFrame:
     """Per generated file: max / mean / p90 of the per-cell best similarities (of the matching mode), cell
     count, and VR (the kernel's: reused cells over cells, with its cut)."""
-    K.check_match(match)
-    col = K.MATCH_COLUMNS[match]                       # a code constant, never user text
+    kernel.check_match(match)
+    col = kernel.MATCH_COLUMNS[match]                       # a code constant, never user text
     df = con.execute(
         f"""SELECT file_id, max({col}) AS vr_max, avg({col}) AS vr_mean, quantile_cont({col}, 0.9) AS vr_p90,
                    count(*) AS n_gen_patches, count(*) FILTER (WHERE {col} > ?) AS n_reused
-            FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [K.cut(patch_tau, rule), run_id]).df()
-    return df.assign(vr=K.vr_from_counts(df.pop("n_reused").to_numpy(), df["n_gen_patches"].to_numpy()))
+            FROM cell_sims WHERE run_id = ? GROUP BY file_id""", [kernel.cut(patch_tau, rule), run_id]).df()
+    return df.assign(vr=kernel.vr_from_counts(df.pop("n_reused").to_numpy(), df["n_gen_patches"].to_numpy()))

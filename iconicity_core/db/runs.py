@@ -109,13 +109,21 @@ def score_run_ids(con) -> list[str]:
     return [r[0] for r in con.execute("SELECT run_id FROM runs WHERE kind = 'score' ORDER BY updated_at DESC, run_id").fetchall()]
 
 
+def require(con, run_id: str) -> dict:
+    """One run as a dict, or LookupError naming it (for a run id that was resolved, or checked, before)."""
+    rec = get(con, run_id)
+    if rec is None:
+        raise LookupError(f"no run {run_id!r} in this database — see `iconicity runs`")
+    return rec
+
+
 def get(con, run_id: str) -> dict | None:
     """One run as a dict (JSON columns decoded)."""
     cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
     row = cur.fetchone()
     if row is None:
         return None
-    rec = dict(zip([d[0] for d in cur.description], row))
+    rec = dict(zip([d[0] for d in cur.description], row, strict=True))
     for k in _JSON:
         if isinstance(rec.get(k), str):
             rec[k] = json.loads(rec[k])
@@ -191,7 +199,7 @@ def table(con) -> pd.DataFrame:
 
 def produced_counts(con, run_id: str) -> dict[str, int]:
     """Rows each table holds for a run (what `runs delete` would remove)."""
-    q = lambda sql: con.execute(sql, [run_id]).fetchone()[0]  # noqa: E731
+    q = lambda sql: con.execute(sql, [run_id]).fetchone()[0]
     return {"clip_sims": q("SELECT count(*) FROM clip_sims WHERE run_id = ?"),
             "cell_sims": q("SELECT count(*) FROM cell_sims WHERE run_id = ?"),
             "ref_dedup": q("SELECT count(*) FROM ref_dedup WHERE run_id = ?"),

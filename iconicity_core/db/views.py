@@ -19,7 +19,7 @@ def run_info(con, run_id: str) -> dict:
 
 def choices(con) -> dict[str, list[str]]:
     """Values the filters may take (the allow-lists for URL parameters)."""
-    q = lambda sql: [r[0] for r in con.execute(sql).fetchall()]  # noqa: E731
+    q = lambda sql: [r[0] for r in con.execute(sql).fetchall()]
     return {"models": q("SELECT DISTINCT model FROM files WHERE role='generation' AND model IS NOT NULL ORDER BY 1"),
             "kinds": q("SELECT DISTINCT kind FROM refs ORDER BY 1"),
             "variants": q("SELECT DISTINCT variant FROM files WHERE role='generation' AND variant IS NOT NULL ORDER BY 1"),
@@ -70,7 +70,7 @@ def image_row(con, run_id: str, file_id: str) -> dict | None:
         return None
     keys = ["file_id", "relpath", "model", "slug", "variant", "prompt", "seed", "label", "clip_sim", "ref_file",
             "title", "kind"]
-    return dict(zip(keys, row))
+    return dict(zip(keys, row, strict=True))
 
 
 def image_path(con, file_id: str) -> Path | None:

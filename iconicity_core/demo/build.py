@@ -48,10 +48,10 @@ def demo_covariates(slug: str) -> dict[str, int]:
     reference (:func:`..simulate.fame`: famous works are replicated more, so it correlates with VR), and
     ``demo_year`` is noise (no relation, on purpose)."""
     rng = np.random.default_rng(S.seed_for("covariates", slug))
-    return {"demo_sitelinks": int(round(21 + 380 * S.fame(slug) ** 1.5)), "demo_year": int(rng.integers(1900, 2020))}
+    return {"demo_sitelinks": round(21 + 380 * S.fame(slug) ** 1.5), "demo_year": int(rng.integers(1900, 2020))}
 
 
-def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None) -> Path:
+def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[float, str], object] | None = None) -> Path:
     """Write references, simulated generations and the two CSV files under ``root`` (replacing a folder only
     when the demo made it: :func:`owns_dataset`)."""
     if not owns_dataset(root):
@@ -117,7 +117,7 @@ def pretrained_available() -> bool:
 
 
 def build_demo(db: str | Path, dataset_dir: str | Path | None = None, embedders: str = "auto",
-               per_cell: int = PER_CELL, progress: Callable[[float, str], None] | None = None,
+               per_cell: int = PER_CELL, progress: Callable[[float, str], object] | None = None,
                quiet: bool = False, create_parents: bool = True) -> ScoreSummary | None:
     """Build the demo dataset and score it into ``db`` (written to a temporary file, then moved in
     place, under a file lock). Returns None when another process built it while this one waited.

@@ -92,7 +92,7 @@ def partial(ref: Image.Image, background: Image.Image, rng: np.random.Generator)
     k = int(rng.integers(4, 11))
     take = rng.choice(16, size=k, replace=False)
     put = rng.choice(16, size=k, replace=False)
-    for a, b in zip(take, put):
+    for a, b in zip(take, put, strict=True):
         out.paste(src.crop(boxes[a]), boxes[b][:2])
     return out
 

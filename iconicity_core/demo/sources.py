@@ -56,7 +56,7 @@ def _crops(im: Image.Image, boxes: list[tuple[float, float, float, float]]) -> l
 def _grace() -> Image.Image:
     import matplotlib.cbook
 
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+    with open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), "rb") as f:
         return Image.open(f).convert("RGB")
 
 

@@ -160,5 +160,18 @@ def load_cells(model: str = DEFAULT_DINO_MODEL, mode: str = "crop", rows: int = 
                                                            resize=resize), decode)
 
 
-__all__ = ["BASELINE", "CellEmbedder", "EmbedderInfo", "EmbedderSpec", "GlobalEmbedder", "ModelLoadError", "PIXELS",
-           "list_embedders", "load_cells", "load_global", "register", "resolve_device", "spec_for"]
+__all__ = [
+    "BASELINE",
+    "PIXELS",
+    "CellEmbedder",
+    "EmbedderInfo",
+    "EmbedderSpec",
+    "GlobalEmbedder",
+    "ModelLoadError",
+    "list_embedders",
+    "load_cells",
+    "load_global",
+    "register",
+    "resolve_device",
+    "spec_for",
+]

@@ -22,11 +22,15 @@ uint8 antialiased bicubic on the pixels in place (about 4x cheaper on a CPU; wit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .base import EmbedderInfo, GlobalEmbedder, ModelLoadError, file_digest, fixed_shape_chunks
+
+if TYPE_CHECKING:
+    import torch
 
 CLIP_PREPROCESS = ("open_clip", "hf")
 CLIP_RESIZES = ("auto", "pil", "uint8")
@@ -74,7 +78,7 @@ def shortest_side_size(w: int, h: int, size: int) -> tuple[int, int]:
     return int(size * w / h), size
 
 
-def uint8_resize_crop(im: Image.Image, size: int, floor_crop: bool) -> torch.Tensor:  # noqa: F821
+def uint8_resize_crop(im: Image.Image, size: int, floor_crop: bool) -> torch.Tensor:
     """Shortest side to ``size`` with torch's uint8 antialiased bicubic kernel (channels-last, no copy of the
     input), then a centre crop at ``round`` (open_clip) or ``floor`` (Hugging Face): a ``(3, S, S)`` uint8 tensor."""
     import torch
@@ -83,8 +87,8 @@ def uint8_resize_crop(im: Image.Image, size: int, floor_crop: bool) -> torch.Ten
     x = torch.from_numpy(np.array(im.convert("RGB"), np.uint8)).permute(2, 0, 1)[None]
     w, h = shortest_side_size(im.width, im.height, size)
     y = F.interpolate(x, size=(h, w), mode="bicubic", antialias=True)
-    top = (h - size) // 2 if floor_crop else int(round((h - size) / 2.0))
-    left = (w - size) // 2 if floor_crop else int(round((w - size) / 2.0))
+    top = (h - size) // 2 if floor_crop else round((h - size) / 2.0)
+    left = (w - size) // 2 if floor_crop else round((w - size) / 2.0)
     return y[0, :, top : top + size, left : left + size].contiguous()
 
 

@@ -24,12 +24,16 @@ Where the resizing happens (``resize``, recorded in the embedder key and info):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from ..core.grid import cell_boxes, split_ranges
 from .base import CellEmbedder, EmbedderInfo, ModelLoadError, dir_digest, fixed_shape_chunks, hf_token
+
+if TYPE_CHECKING:
+    import torch
 
 PATCH_MODES = ("crop", "token")
 CELL_PREPROCESS = ("squash", "center-crop")
@@ -169,7 +173,7 @@ class Dinov3CellEmbedder(CellEmbedder):
         """uint8 ``(N, 3, H, W)`` on the device -> normalised float (``ToTensor`` then ``Normalize``)."""
         return x.float().div(255).sub(self.mean).div(self.std)
 
-    def _torch_resized(self, cells: list) -> torch.Tensor:  # noqa: F821
+    def _torch_resized(self, cells: list) -> torch.Tensor:
         """``torch`` path: cells cut at their own size, resized on the device in float (bilinear, antialias)
         as before 0.2.0 — cells of one size together, in their order."""
         import torch
@@ -230,13 +234,6 @@ def _hwc_view(im: Image.Image):
 
     a = np.array(im.convert("RGB"), np.uint8)               # writable: torch shares its memory
     return torch.from_numpy(a).permute(2, 0, 1)[None]
-
-
-def _to_tensor(im: Image.Image):
-    import torch
-
-    a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0)
 
 
 def center_crop_transform(size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):

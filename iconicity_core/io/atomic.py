@@ -78,9 +78,9 @@ def write_csv(path: str | Path, header: list[str], rows, dicts: bool = False, cr
 
     buf = io.StringIO(newline="")
     if dicts:
-        w = csv.DictWriter(buf, fieldnames=header, extrasaction="ignore", restval="")
-        w.writeheader()
-        w.writerows(rows)
+        dw = csv.DictWriter(buf, fieldnames=header, extrasaction="ignore", restval="")
+        dw.writeheader()
+        dw.writerows(rows)
     else:
         w = csv.writer(buf)
         w.writerow(header)

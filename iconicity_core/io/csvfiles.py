@@ -253,7 +253,7 @@ def read_generations(path: Path) -> tuple[list[GenerationRow], list[tuple[str, s
     """``generations.csv`` -> rows with path, model and slug filled in, and problems."""
     t = read_table(path, GEN_COLUMNS)
     if not {"path", "model", "slug"} <= set(t.columns):
-        return [], t.problems + [(path.name, "needs at least the columns path,model,slug — file ignored")]
+        return [], [*t.problems, (path.name, "needs at least the columns path,model,slug — file ignored")]
     problems = list(t.problems)
     out = []
     for line, row in t.rows:

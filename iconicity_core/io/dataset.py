@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,17 @@ from ..core.names import norm_slug
 from .csvfiles import CORE_COLUMNS, GEN_COLUMNS, CSVError, read_generations, read_references, read_text
 from .images import AUTHORS_EXTENSIONS, is_image_path
 
-__all__ = ["CORE_COLUMNS", "CSVError", "Dataset", "FileEntry", "GEN_COLUMNS", "Reference", "norm_slug",
-           "scan_authors_layout", "scan_dataset"]
+__all__ = [
+    "CORE_COLUMNS",
+    "GEN_COLUMNS",
+    "CSVError",
+    "Dataset",
+    "FileEntry",
+    "Reference",
+    "norm_slug",
+    "scan_authors_layout",
+    "scan_dataset",
+]
 
 
 @dataclass
@@ -144,9 +154,9 @@ def _shared_folders(gen_dirs: dict[str, list[Path]], problems: list[tuple[str, s
     for folder, models in sorted(by_folder.items()):
         if len(set(models)) > 1:
             shared.setdefault(tuple(sorted(set(models))), []).append(folder)
-    for models, folders in shared.items():
+    for users, folders in shared.items():
         n = len(folders)
-        problems.append((", ".join(models), f"models {' and '.join(repr(m) for m in models)} read the same generation "
+        problems.append((", ".join(users), f"models {' and '.join(repr(m) for m in users)} read the same generation "
                                             f"folder{'s' if n > 1 else ''} ({n}, e.g. {folders[0]}): each model's images "
                                             "are scored, while the released scripts (their resume check is keyed on "
                                             "the image path) would skip them for every model but the first — "
@@ -236,7 +246,7 @@ def _listed_generations(root: Path, references: dict[str, Reference],
     return out
 
 
-def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
+def scan_authors_layout(ref_root: str | Path, gen_roots: Mapping[str, str | Path],
                         prompts_csv: str | Path, kind: str, slug_column: str = "label_clean",
                         decode: str = "careful") -> Dataset:
     """The authors' layout: one reference root (a folder per slug), one generation root per model,
@@ -253,7 +263,7 @@ def scan_authors_layout(ref_root: str | Path, gen_roots: dict[str, str | Path],
     reader = csv.DictReader(text.splitlines())
     if slug_column not in (reader.fieldnames or []):
         raise CSVError(f"{prompts_csv}: column {slug_column!r} not found (columns: {reader.fieldnames})")
-    title_col = next((c for c in ("label", "title", "prompt") if c in reader.fieldnames), None)
+    title_col = next((c for c in ("label", "title", "prompt") if c in (reader.fieldnames or [])), None)
     for row in reader:
         slug = norm_slug(row[slug_column] or "")
         if slug and slug not in references:

@@ -70,7 +70,7 @@ def load_rgb(
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(data))
+            im: Image.Image = Image.open(io.BytesIO(data))
             if im.width * im.height > max_pixels:
                 raise ImageLoadError(
                     f"{name}: {im.width}x{im.height} pixels is over the limit of {max_pixels:,} "

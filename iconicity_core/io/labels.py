@@ -148,7 +148,7 @@ def parse(path: str | Path, required: tuple[str, ...] = ("image", "label")) -> P
                     out.problems.append((f"{name}:{line}", out.error))
                     return out
             names = header or COLUMNS
-            row = {n: unneutralise(c) for n, c in zip(names, cells) if n}
+            row = {n: unneutralise(c) for n, c in zip(names, cells, strict=False) if n}
             row.setdefault("label", "")
             row["label"] = row["label"].lower()
             out.rows.append((line, row))
@@ -204,7 +204,7 @@ def by_file(database: str | Path, file_ids, images) -> dict[str, str]:
     {'f1': 'replica', 'f2': 'replica'}
     """
     at: dict[str, list[str]] = {}
-    for fid, image in zip(file_ids, images):
+    for fid, image in zip(file_ids, images, strict=True):
         at.setdefault(image, []).append(fid)
     known = set(file_ids)
     out: dict[str, str] = {}

@@ -70,17 +70,19 @@ class EmbedActor:
             os._exit(1)                       # a crashed worker: Ray restarts the actor and retries the batch
         tasks = [Task(str(i), str(p), None if s < 0 else int(s), None if m < 0 else float(m), bool(g), bool(c), bool(h))
                  for i, p, s, m, g, c, h in zip(batch["image_id"], batch["path"], batch["size"], batch["mtime"],
-                                                batch["need_global"], batch["need_cells"], batch["need_phash"])]
+                                                batch["need_global"], batch["need_cells"], batch["need_phash"], strict=True)]
         prep = [prepare(t, self.clip, self.cells, self.max_pixels, self.decode) for t in tasks]
         gi = [k for k, p in enumerate(prep) if p["error"] is None and p["g"] is not None]
         ci = [k for k, p in enumerate(prep) if p["error"] is None and p["c"] is not None]
-        g = self.clip.embed_prepared([prep[k]["g"] for k in gi]) if gi else None
-        c = self.cells.embed_prepared([prep[k]["c"] for k in ci]) if ci else None
         gv, cv = [b""] * len(prep), [b""] * len(prep)
-        for j, k in enumerate(gi):
-            gv[k] = np.asarray(g[j], np.float32).tobytes()
-        for j, k in enumerate(ci):
-            cv[k] = np.asarray(c[j], np.float32).tobytes()
+        if gi:
+            g = self.clip.embed_prepared([prep[k]["g"] for k in gi])
+            for j, k in enumerate(gi):
+                gv[k] = np.asarray(g[j], np.float32).tobytes()
+        if ci:
+            c = self.cells.embed_prepared([prep[k]["c"] for k in ci])
+            for j, k in enumerate(ci):
+                cv[k] = np.asarray(c[j], np.float32).tobytes()
         return {"image_id": [p["image_id"] for p in prep], "error": [p["error"] or "" for p in prep],
                 "width": [p["width"] or 0 for p in prep], "height": [p["height"] or 0 for p in prep],
                 "phash": [p["phash"] or "" for p in prep], "g": gv, "c": cv,
@@ -152,7 +154,8 @@ class RayStage:
 
     def _batches(self, ds, ck: str, dk: str):
         for out in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=2):
-            batch, new = [], {ck: {}, dk: {}}
+            batch: list = []
+            new: dict[str, dict] = {ck: {}, dk: {}}
             for i, iid in enumerate(out["image_id"]):
                 err = str(out["error"][i]) or None
                 batch.append({"image_id": str(iid), "error": err, "width": int(out["width"][i]) or None,

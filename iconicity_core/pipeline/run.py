@@ -3,12 +3,16 @@ embedding stage on this machine or on a Ray cluster."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import db
 from ..embedders import CellEmbedder, GlobalEmbedder
 from ..io.dataset import Dataset
 from .ingest import sync_dataset
 from .scorer import LocalStage, Scorer, ScoreSummary
+
+if TYPE_CHECKING:
+    from .ray_backend import RayStage
 
 BACKENDS = ("local", "ray")
 
@@ -20,7 +24,7 @@ def score_dataset(ds: Dataset, database: str | Path, clip: GlobalEmbedder, cells
     if backend not in BACKENDS:
         raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     con = db.connect(database)
-    stage = None
+    stage: LocalStage | RayStage | None = None
     try:
         sync_dataset(con, ds, progress=kw.get("progress", True))
         if backend == "ray":

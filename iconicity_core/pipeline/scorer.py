@@ -128,8 +128,8 @@ def embed_prepared(clip: GlobalEmbedder, cells: CellEmbedder, ok: list[dict]) ->
     does not re-embed CLIP); raw vectors by embedder key and image id."""
     gi = [p for p in ok if p["g"] is not None]
     ci = [p for p in ok if p["c"] is not None]
-    new_g = dict(zip([p["image_id"] for p in gi], clip.embed_prepared([p["g"] for p in gi]))) if gi else {}
-    new_c = dict(zip([p["image_id"] for p in ci], cells.embed_prepared([p["c"] for p in ci]))) if ci else {}
+    new_g = dict(zip([p["image_id"] for p in gi], clip.embed_prepared([p["g"] for p in gi]), strict=True)) if gi else {}
+    new_c = dict(zip([p["image_id"] for p in ci], cells.embed_prepared([p["c"] for p in ci]), strict=True)) if ci else {}
     return {clip.info.key: new_g, cells.info.key: new_c}
 
 
@@ -207,8 +207,8 @@ class Scorer:
         for slug, group in by_slug.items():
             hashes = [imagehash.hex_to_hash(r[3]) for r in group]
             dups = phash_dedup(hashes, self.phash_max) if group[0][4] == "dynamic" else [None] * len(group)
-            kept_by_slug[slug] = [(r[0], r[2]) for r, d in zip(group, dups) if d is None]
-            dedup += [(self.run_id, r[0], slug, d is None, d and group[d[0]][0], d and d[1]) for r, d in zip(group, dups)]
+            kept_by_slug[slug] = [(r[0], r[2]) for r, d in zip(group, dups, strict=True) if d is None]
+            dedup += [(self.run_id, r[0], slug, d is None, d and group[d[0]][0], d and d[1]) for r, d in zip(group, dups, strict=True)]
         refsets = {s: hashlib.sha1("|".join(sorted(f"{f}:{i}" for f, i in k)).encode()).hexdigest()
                    for s, k in kept_by_slug.items()}
         old = scores_db.refsets(self.con, self.run_id)
@@ -228,7 +228,7 @@ class Scorer:
         ck, dk = self.clip.info.key, self.cells.info.key
         ids = list(dict.fromkeys(t[2] for t in todo))
         have_g, have_c = emb_db.have(self.con, ck, ids), emb_db.have(self.con, dk, ids)
-        first = {}
+        first: dict = {}
         for t in todo:
             first.setdefault(t[2], t)
         tasks = [Task(iid, first[iid][1], first[iid][4], first[iid][5], iid not in have_g, iid not in have_c)
@@ -310,7 +310,7 @@ class _Writer:
 
         self.s, self.bar, self.total = scorer, bar, len(todo)
         self.pending = Counter(t[2] for t in todo)       # files still to write, per image
-        self.mem: dict[str, tuple] = {}                  # vectors of images with files still to write
+        self.mem: dict[str, list] = {}                   # vectors of images with files still to write
         self.q: queue.Queue = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
         self.cache: dict[str, tuple] = {}

@@ -32,7 +32,7 @@ class Task:
 
 def prepare(task: Task, clip, cells, max_pixels: int = DEFAULT_MAX_PIXELS, decode: str = "careful") -> dict:
     """Read, check, decode and prepare one image; never raises (errors come back per item)."""
-    out = {"image_id": task.image_id, "error": None, "width": None, "height": None, "phash": None,
+    out: dict = {"image_id": task.image_id, "error": None, "width": None, "height": None, "phash": None,
            "g": None, "c": None}
     path = Path(task.path)
     try:
@@ -133,7 +133,8 @@ def stream(tasks: list[Task], clip, cells, batch_size: int = 32, workers: int | 
 
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_Prepared(tasks, clip, cells, max_pixels, decode), batch_size=batch_size, shuffle=False,
+    dataset = _Prepared(tasks, clip, cells, max_pixels, decode)   # map-style: __getitem__ and __len__, as torch reads it
+    loader: DataLoader = DataLoader(dataset, batch_size=batch_size, shuffle=False,  # type: ignore[arg-type]
                         num_workers=min(workers, max(1, -(-len(tasks) // batch_size))), collate_fn=list,
                         prefetch_factor=2, worker_init_fn=partial(_worker_init, os.getpid()), pin_memory=pin_memory)
     try:

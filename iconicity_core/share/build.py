@@ -23,8 +23,8 @@ import numpy as np
 from ..analysis.correlation import POOLED_DECIMALS
 from ..api import Results
 from ..config import Filters, Thresholds
-from ..core import metrics as K
-from ..core.display import embedder_name, model_colours
+from ..core import metrics as kernel
+from ..display import embedder_name, model_colours
 from ..web import payload as wp
 from ..web.bundle import bundle
 from ..web.style import css
@@ -84,7 +84,7 @@ def _provenance(res: Results, db_path: Path) -> list[list[str]]:
            ["realization", f"{embedder_name(i.get('dino_info'))} — key {i.get('dino_key')}"],
            ["grid, patch mode", f"{i.get('grid')}, {i.get('patch_mode')}"],
            ["preset", str(cfg.get("preset") or "default")],
-           ["threshold rule", f"{K.symbol(op.rule)} ({op.rule})"],
+           ["threshold rule", f"{kernel.symbol(op.rule)} ({op.rule})"],
            ["operating point", f"recognition τ {op.clip_tau:.2f} (dynamic references {op.dynamic_tau:.2f}), patch τ "
                                f"{op.patch_tau:.2f}" + (f" — from {where}" if where else "")],
            ["scored with", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "–"],
@@ -152,7 +152,7 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
         "evidence": [], "ref_images": {}, "images": [], "images_note": "",
     }
     built = wp.build(eng, refs, covs, {**res.info, "run_id": res.run_id}, op, texts(res.info, t.rule),
-                     model_colours(a.models), {"cut": K.QUADRANT_CUT, "names": list(K.QUADRANTS),
+                     model_colours(a.models), {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS),
                                                "colours": list(QUADRANT_COLOURS)},
                      BOOTSTRAP, POOLED_DECIMALS, extra)
     payload = built.shared()

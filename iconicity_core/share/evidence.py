@@ -56,7 +56,7 @@ def labels_of(database, engine, files: pd.DataFrame) -> dict[str, str]:
     latest where it has one, else the database's."""
     a = engine.a
     rows = engine.rows_of(files["file_id"])
-    out = {fid: a.labels[a.label[r]] for fid, r in zip(files["file_id"], rows) if r >= 0 and a.label[r] >= 0}
+    out = {fid: a.labels[a.label[r]] for fid, r in zip(files["file_id"], rows, strict=True) if r >= 0 and a.label[r] >= 0}
     from ..io.labels import by_file
 
     return out | by_file(database, list(files["file_id"]), list(files["image"]))

@@ -44,10 +44,10 @@ def curate(out_dir: str | Path, embedder, candidates: str | Path | None = None, 
             except ImageLoadError as e:
                 rows.append((slug, p.name, "unreadable", str(e), ""))
         dups = phash_dedup([imagehash.phash(im) for _, im in ok], phash_max)
-        for (p, _), d in zip(ok, dups):
+        for (p, _), d in zip(ok, dups, strict=True):
             if d is not None:
                 rows.append((slug, p.name, "duplicate", f"pHash distance {d[1]} to {ok[d[0]][0].name}", ""))
-        uniq = [x for x, d in zip(ok, dups) if d is None]
+        uniq = [x for x, d in zip(ok, dups, strict=True) if d is None]
         if not uniq:
             continue
         v = embedder.embed([im for _, im in uniq])

@@ -129,7 +129,7 @@ def generate(dataset: str | Path, model: str, n: int = 10, variant: str = "title
         generators = [torch.Generator(gen_device).manual_seed(s) for *_, s in batch]
         images = pipe([p for _, _, p, _ in batch], num_inference_steps=steps, guidance_scale=guidance,
                       height=size, width=size, generator=generators).images
-        for (rel, slug, prompt, s), im in zip(batch, images):
+        for (rel, slug, prompt, s), im in zip(batch, images, strict=True):
             dest = ds / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(dest) as tmp:

@@ -116,7 +116,7 @@ def perturb(dataset: str | Path, variants: tuple[str, ...] = ("title", "synonym"
                 rows.append((slug, v, prompt, "; ".join(f"{a}->{b}" for a, b in changes) or "no synonym: title kept"))
             elif v == "description":
                 if desc.get(slug):
-                    rows.append((slug, v, desc[slug], f"from {Path(descriptions).name}"))
+                    rows.append((slug, v, desc[slug], f"from {Path(str(descriptions)).name}"))
             else:
                 raise ValueError(f"unknown variant {v!r}: title, synonym or description")
     out = ds / "prompts.csv"

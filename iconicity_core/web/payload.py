@@ -64,7 +64,9 @@ class Payload:
     (little-endian, each at a multiple of 8 bytes)."""
 
     def __init__(self, meta: dict, arrays: dict[str, np.ndarray | None]) -> None:
-        parts, layout, offset = [], {}, 0
+        parts: list[bytes] = []
+        layout: dict[str, dict | None] = {}
+        offset = 0
         for name, a in arrays.items():
             if a is None:
                 layout[name] = None
@@ -99,8 +101,8 @@ def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colou
     titles and covariates), the run's record ``info`` and operating point ``op`` (its rule quantises every
     similarity), the words ``text`` (:func:`iconicity_core.web.text.texts`)."""
     from ..analysis.tables import covariate_label
-    from ..core.display import column_label
     from ..core.grid import parse_grid
+    from ..display import column_label
 
     a = engine.a
     rows, cols = parse_grid(info["grid"])

@@ -10,13 +10,13 @@ shared file and the dashboard say the same thing in the same words. The views on
 from __future__ import annotations
 
 from ..config import QUADRANT_COLOURS  # noqa: F401  (re-exported: the payload's quadrants)
-from ..core import metrics as K
-from ..core.display import column_label, embedder_name
+from ..core import metrics as kernel
+from ..display import column_label, embedder_name
 
 
 def definitions(info: dict, rule: str) -> list[str]:
     """CRA, VR, VI and CRT exactly as computed, in the run's words (its embedders, grid and rule)."""
-    cmp, rec, real = K.symbol(rule), embedder_name(info.get("clip_info")), embedder_name(info.get("dino_info"))
+    cmp, rec, real = kernel.symbol(rule), embedder_name(info.get("clip_info")), embedder_name(info.get("dino_info"))
     return [f"A generation is recognised when its best {rec} similarity to the reference's images is {cmp} the "
             "recognition τ (dynamic references — films, series — have their own τ).",
             "CRA (recognition accuracy): the share of a reference's generations that are recognised.",
@@ -27,15 +27,15 @@ def definitions(info: dict, rule: str) -> list[str]:
             "over all of them.",
             "CRT (recognition × transformation) = CRA × VI: recognised, and made new.",
             "Per model: means over references (each reference counts once), per prompt variant.",
-            f"Quadrants of the plane: recognised when CRA > {K.QUADRANT_CUT}, reused when VR > {K.QUADRANT_CUT} "
+            f"Quadrants of the plane: recognised when CRA > {kernel.QUADRANT_CUT}, reused when VR > {kernel.QUADRANT_CUT} "
             "(nothing recognised counts as no reuse)."]
 
 
 def texts(info: dict, rule: str) -> dict:
     """The words of the live views for a run (``info``: its record, as :func:`iconicity_core.db.views.run_info`)."""
     rec, real = embedder_name(info.get("clip_info")), embedder_name(info.get("dino_info"))
-    cmp = K.symbol(rule)
-    metric_names = {m: column_label(m) for m in K.METRICS}
+    cmp = kernel.symbol(rule)
+    metric_names = {m: column_label(m) for m in kernel.METRICS}
     columns = {c: column_label(c) for c in ("model", "kind", "variant", "n", "n_refs", "cra", "vr", "vi", "crt",
                                               "covariate", "metric")}
     columns |= {"rho": "Spearman ρ", "ci": "95 % CI"}
@@ -73,7 +73,7 @@ def texts(info: dict, rule: str) -> dict:
             "csv_models": "⤓ per-model CSV", "csv_refs": "⤓ per-reference CSV",
             "definitions_title": "What CRA, VR, VI and CRT are",
             "caption": f"A point is one reference and one model; click it to open that reference. Recognised: CRA > "
-                       f"{K.QUADRANT_CUT} · reused: VR > {K.QUADRANT_CUT} (a reference with nothing recognised counts as "
+                       f"{kernel.QUADRANT_CUT} · reused: VR > {kernel.QUADRANT_CUT} (a reference with nothing recognised counts as "
                        "no reuse).",
             "plane": {"title": "Recognition × realization  (● static, ◆ dynamic)",
                       "x": "recognition: CRA (share of generations recognised)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import Filters, Thresholds
-from ..core import metrics as K
+from ..core import metrics as kernel
 from . import runs
 
 BY = ("image", "reference", "model")
@@ -34,9 +34,9 @@ def image_stats(con, run_id: str, patch_tau: float, rule: str, match: str = "any
     """Per scored generated image: ``model, slug, kind, variant, image, file_id, label, seed, clip_sim,
     n_reused, n_cells`` — ``n_reused`` counting the cells whose similarity (``match``: best anywhere, or
     same position) passes the patch threshold. Only images with every cell scored take part."""
-    K.check_match(match)
-    col = K.MATCH_COLUMNS[match]                       # a code constant, never user text
-    params = {"run": run_id, "pcut": K.cut(patch_tau, rule)}
+    kernel.check_match(match)
+    col = kernel.MATCH_COLUMNS[match]                       # a code constant, never user text
+    params = {"run": run_id, "pcut": kernel.cut(patch_tau, rule)}
     return con.execute(f"""
         WITH cellagg AS (
             SELECT file_id, count(*) AS n_cells, count(*) FILTER (WHERE {col} > $pcut) AS n_reused
@@ -60,12 +60,12 @@ def metrics_table(con, by: str, t: Thresholds = Thresholds(), f: Filters = Filte
     run_id = runs.resolve(con, run_id)
     img = image_stats(con, run_id, t.patch_tau, t.rule, t.match, f)
     dynamic = img["kind"].to_numpy() == "dynamic"
-    rec = K.recognised(img["clip_sim"].to_numpy(float), K.clip_taus(dynamic, t.clip_tau, t.dynamic_tau), t.rule,
+    rec = kernel.recognised(img["clip_sim"].to_numpy(float), kernel.clip_taus(dynamic, t.clip_tau, t.dynamic_tau), t.rule,
                        dynamic)
-    vr = K.vr_from_counts(img["n_reused"].to_numpy(), img["n_cells"].to_numpy())
+    vr = kernel.vr_from_counts(img["n_reused"].to_numpy(), img["n_cells"].to_numpy())
     if by == "image":
         return img.assign(recognised=rec, vr=vr, vi=1.0 - vr)[IMAGE_COLUMNS]
-    table = K.reference_table(img, rec, vr, t.pooling)
+    table = kernel.reference_table(img, rec, vr, t.pooling)
     if by == "model":
-        table = K.model_table(table)
+        table = kernel.model_table(table)
     return table.assign(pooling=t.pooling, match=t.match)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from ..config import PALETTE
+from .config import PALETTE
 
 
 def esc(text) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis.labelling import label_queue
+from ..analysis.label_queue import label_queue
 from . import cache
 
 
@@ -23,7 +23,7 @@ def sidecar_labels(ctx) -> dict[str, str]:
 
 
 def queue(ctx, n: int = 200, seed: int = 0) -> list[str]:
-    """Generated images to label next under the filters (:func:`iconicity_core.analysis.labelling.label_queue`)."""
+    """Generated images to label next under the filters (:func:`iconicity_core.analysis.label_queue.label_queue`)."""
     return label_queue(ctx.engine, ctx.engine.mask(ctx.filters), sidecar_labels(ctx), n, seed)
 
 
@@ -38,7 +38,7 @@ def session_queue(ctx) -> list[str]:
         ss["label_queue"], ss["label_queue_for"] = queue(ctx), key
     known = ctx.engine.rows_of(ss["label_queue"]) >= 0
     if not known.all():                                  # e.g. the database was re-scored meanwhile
-        ss["label_queue"] = [f for f, ok in zip(ss["label_queue"], known) if ok]
+        ss["label_queue"] = [f for f, ok in zip(ss["label_queue"], known, strict=True) if ok]
     return ss["label_queue"]
 
 

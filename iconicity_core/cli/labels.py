@@ -1,28 +1,11 @@
-"""`iconicity map` (the 2-D map of a run's images) and `iconicity labels import|export` (the labels
-sidecar the dashboard writes)."""
+"""`iconicity labels import|export`: the human labels sidecar (DB.labels.csv) the dashboard writes."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
-from .options import Db, Run, fail, open_db, out_option, resolve_run
-
-
-def map_(db: Db, method: str = typer.Option("pca", help="pca, or umap (needs umap-learn)."), run: Run = None) -> None:
-    """Compute the 2-D map of a score run's images from their CLIP embeddings (stored beside the
-    database; the dashboard's Map page reads it)."""
-    from ..analysis.maps import map_run
-
-    con = open_db(db)
-    try:
-        path, n = map_run(con, resolve_run(con, run), method)
-    except (LookupError, ValueError, OSError) as e:
-        fail(str(e))
-    finally:
-        con.close()
-    typer.echo(f"{n} images mapped -> {path}")
-
+from .options import Db, fail, open_db, out_option
 
 labels_app = typer.Typer(no_args_is_help=True, help="Human labels, kept in DB.labels.csv beside the database.")
 
@@ -74,5 +57,4 @@ def labels_import(db: Db, csv_file: Path = typer.Argument(..., help="CSV with im
 
 
 def register(app: typer.Typer) -> None:
-    app.command("map")(map_)
     app.add_typer(labels_app, name="labels")

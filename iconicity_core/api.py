@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from . import db
-from .config import KINDS, Filters, Thresholds, run_thresholds
+from .config import KINDS, Filters, Match, Pooling, Rule, Thresholds, run_thresholds
 from .core import metrics as kernel
 from .core.sweeps import SENSITIVITY_GRID, TAU_GRID
 from .errors import InvalidArgument, PartialRunWarning
@@ -134,8 +134,8 @@ class Results:
 
     # -- thresholds --------------------------------------------------------------------------------
     def thresholds(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
-                   patch_tau: float | None = None, pooling: str | None = None, rule: str | None = None,
-                   match: str | None = None) -> Thresholds:
+                   patch_tau: float | None = None, pooling: Pooling | None = None, rule: Rule | None = None,
+                   match: Match | None = None) -> Thresholds:
         """The values given, else the run's operating point and rule — exactly as the CLI resolves them; the dynamic
         references' τ written out (the static one when the run has no other), as the dashboard shows it."""
         from dataclasses import replace
@@ -145,8 +145,8 @@ class Results:
 
     # -- tables ------------------------------------------------------------------------------------
     def metrics(self, by: str = "model", clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
-                patch_tau: float | None = None, pooling: str | None = None, rule: str | None = None,
-                match: str | None = None, **filters) -> pd.DataFrame:
+                patch_tau: float | None = None, pooling: Pooling | None = None, rule: Rule | None = None,
+                match: Match | None = None, **filters) -> pd.DataFrame:
         """``iconicity metrics --by image|reference|model``: the same columns and values (filters:
         ``models``, ``kinds``, ``variants``, ``slugs``, each a name or a list)."""
         t = self.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, rule, match)
@@ -156,7 +156,7 @@ class Results:
             return db.metrics_sql.metrics_table(con, by, t, self.filters(**filters), self.run_id)
 
     def images(self, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
-               patch_tau: float | None = None, rule: str | None = None, match: str | None = None,
+               patch_tau: float | None = None, rule: Rule | None = None, match: Match | None = None,
                **filters) -> pd.DataFrame:
         """The generated images with their scores (``metrics(by="image")``) and a ``path`` column: the file,
         when it lies inside its registered dataset root and exists (else None)."""
@@ -179,8 +179,8 @@ class Results:
                               "path relative to the dataset root, as in metrics(by='image'))")
         return fid
 
-    def cells(self, image: str, patch_tau: float | None = None, rule: str | None = None,
-              match: str | None = None) -> pd.DataFrame:
+    def cells(self, image: str, patch_tau: float | None = None, rule: Rule | None = None,
+              match: Match | None = None) -> pd.DataFrame:
         """One generated image's cells: best similarity anywhere (``sim``), the reference image and cell it
         matched, the best same-position similarity, and ``reused`` at the thresholds (the kernel's rule)."""
         t = self.thresholds(patch_tau=patch_tau, rule=rule, match=match)
@@ -189,8 +189,8 @@ class Results:
         sims = m[kernel.MATCH_COLUMNS[t.match]].to_numpy(np.float32)
         return m.assign(reused=kernel.reused(sims, t.patch_tau, t.rule))
 
-    def patch_overlay(self, image: str, patch_tau: float | None = None, rule: str | None = None,
-                      match: str | None = None):
+    def patch_overlay(self, image: str, patch_tau: float | None = None, rule: Rule | None = None,
+                      match: Match | None = None):
         """The generated image with its grid tinted by similarity and the reused cells outlined (a
         ``PIL.Image``; a placeholder when the file is not readable)."""
         from .core.grid import parse_grid
@@ -216,8 +216,8 @@ class Results:
                 self._engine = Engine(Arrays.from_columns(db.views.engine_arrays(con, self.run_id)))
         return self._engine
 
-    def sweep(self, taus=None, grid=None, pooling: str | None = None, rule: str | None = None,
-              match: str | None = None, **filters) -> dict[str, pd.DataFrame]:
+    def sweep(self, taus=None, grid=None, pooling: Pooling | None = None, rule: Rule | None = None,
+              match: Match | None = None, **filters) -> dict[str, pd.DataFrame]:
         """Threshold sensitivity per model: ``cra`` (CRA vs CLIP τ), ``vr`` (VR over all generations vs
         patch τ) and ``grid`` (CRT over the grid of both) — macro means over references, prompt variants
         pooled."""

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal, cast, get_args
 
 from .errors import InvalidArgument
 
@@ -24,8 +25,9 @@ CLIP_TAU = 0.70
 #: Realization threshold on a cell's best DINOv3 similarity.
 PATCH_TAU = 0.60
 #: VI(c) is pooled over the recognised generations (default) or over all of them.
-POOLINGS: tuple[str, ...] = ("recognised", "all")
-POOLING = "recognised"
+Pooling = Literal["recognised", "all"]          #: VI(c) over the recognised generations (the paper) or all
+POOLINGS: tuple[Pooling, ...] = get_args(Pooling)
+POOLING: Pooling = "recognised"
 #: Dynamic references within this pHash Hamming distance are near-duplicates (the authors' rule).
 PHASH_MAX = 18
 #: Grid of cells for the patch-level scores.
@@ -37,11 +39,13 @@ KINDS: tuple[str, ...] = ("static", "dynamic")
 #: How a similarity is compared with its threshold: ``gt`` (``s > tau``, the paper), ``ge`` (``s >= tau``) or
 #: ``authors`` (the released scripts, kind by kind: ``>=``, a static reference's CLIP similarity compared in
 #: float32 as compute_CRA.py does; ``core/metrics.py``, *Rules*).
-RULES: tuple[str, ...] = ("gt", "ge", "authors")
+Rule = Literal["gt", "ge", "authors"]          #: s > τ (the paper), s >= τ, the released scripts' >= (kernel.cut)
+RULES: tuple[Rule, ...] = get_args(Rule)
 #: Which cell similarity decides reuse: ``any`` (best match anywhere in any reference image, the paper)
 #: or ``same-position`` (the cell at the same grid position only).
-MATCHES: tuple[str, ...] = ("any", "same-position")
-MATCH = "any"
+Match = Literal["any", "same-position"]        #: a cell's best match anywhere (the paper) or at its own position
+MATCHES: tuple[Match, ...] = get_args(Match)
+MATCH: Match = "any"
 #: Score presets: ``paper`` = the method as published (docs/method.md); ``authors`` = the released
 #: scripts (docs/method.md, "Reproducing the released scripts").
 PRESETS: dict[str, dict] = {
@@ -76,9 +80,9 @@ class Thresholds:
     clip_tau: float = CLIP_TAU
     clip_tau_dynamic: float | None = None      # None: same as clip_tau
     patch_tau: float = PATCH_TAU
-    pooling: str = POOLING
-    rule: str = "gt"                           # gt: s > tau (the paper); ge: s >= tau; authors: the scripts' >=
-    match: str = MATCH                         # any: best cell match anywhere (the paper); same-position
+    pooling: Pooling = POOLING
+    rule: Rule = "gt"                           # gt: s > tau (the paper); ge: s >= tau; authors: the scripts' >=
+    match: Match = MATCH                         # any: best cell match anywhere (the paper); same-position
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
@@ -116,8 +120,8 @@ class Filters:
 
 
 def run_thresholds(run_config: dict | None, clip_tau: float | None = None, clip_tau_dynamic: float | None = None,
-                   patch_tau: float | None = None, pooling: str | None = None, match: str | None = None,
-                   rule: str | None = None) -> Thresholds:
+                   patch_tau: float | None = None, pooling: Pooling | None = None, match: Match | None = None,
+                   rule: Rule | None = None) -> Thresholds:
     """Thresholds for reading a score run: the values given, else the run's operating point (its
     embedders' defaults, recorded with the run), else the paper's; the run's threshold rule unless
     ``rule`` is given. The CLI, the notebook API and the dashboard all start here.
@@ -130,7 +134,7 @@ def run_thresholds(run_config: dict | None, clip_tau: float | None = None, clip_
     """
     cfg = run_config or {}
     op = cfg.get("operating_point") or {}
-    rule = rule or cfg.get("threshold_rule") or op.get("rule") or "gt"
+    rule = rule or cast(Rule, cfg.get("threshold_rule") or op.get("rule") or "gt")   # checked by Thresholds
     op_tau = op.get("clip_tau", CLIP_TAU)
     op_dyn = op.get("clip_tau_dynamic")
     if clip_tau_dynamic is None and op_dyn is not None and op_dyn != op_tau:

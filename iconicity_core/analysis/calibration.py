@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ..config import N_RESAMPLES
+from ..config import N_RESAMPLES, Rule
 from ..core import metrics as kernel
 from ..core.sweeps import TAU_GRID
 from ..errors import NoResults
@@ -77,7 +77,7 @@ def roc_frame(separations: list[Separation]) -> pd.DataFrame:
 #: Candidate thresholds (the sliders' resolution).
 
 
-def _sweep(y: np.ndarray, score: np.ndarray, rule: str, dynamic=None) -> pd.DataFrame:
+def _sweep(y: np.ndarray, score: np.ndarray, rule: Rule, dynamic=None) -> pd.DataFrame:
     """TPR, FPR, precision and Youden's J of calling a score that passes tau (the kernel's rule; ``dynamic``
     as in :func:`iconicity_core.core.metrics.passes`) positive, at every tau of :data:`TAU_GRID` (one pass
     over the scores)."""
@@ -92,7 +92,7 @@ def _sweep(y: np.ndarray, score: np.ndarray, rule: str, dynamic=None) -> pd.Data
     return pd.DataFrame({"tau": TAU_GRID, "tpr": tpr, "fpr": fpr, "precision": precision, "j": tpr - fpr})
 
 
-def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: str = "gt", target_precision: float = 0.9,
+def calibrate(labels, clip_sim: np.ndarray, cells: np.ndarray, rule: Rule = "gt", target_precision: float = 0.9,
               n_resamples: int = N_RESAMPLES, dynamic=None) -> pd.DataFrame:
     """Which thresholds do human (or simulated) labels support? (``dynamic``: whether each image's reference
     is dynamic, for the rules that compare the kinds' CLIP similarities differently; ``None`` compares them

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config import Filters, Thresholds
+from ..config import Filters, Match, Pooling, Rule, Thresholds
 from ..core import metrics as kernel
 from ..core.sweeps import exceed_fraction, group_stats_at, pass_counts, ranking_stability
 
@@ -131,7 +131,7 @@ class Engine:
             return m
         return self.memo(("mask", f), build)
 
-    def cells(self, match: str = "any") -> np.ndarray:
+    def cells(self, match: Match = "any") -> np.ndarray:
         """The per-cell similarities a matching mode reads."""
         kernel.check_match(match)
         return self.a.same_pos if match == "same-position" else self.a.cells
@@ -220,7 +220,7 @@ class Engine:
                 "recognised": ok & (self.recognised(t)[r] if self.n else False),
                 "vr": np.where(ok, self.vr(t)[r] if self.n else np.nan, np.nan)}
 
-    def labelled_arrays(self, f: Filters, also: frozenset[str], match: str = "any"):
+    def labelled_arrays(self, f: Filters, also: frozenset[str], match: Match = "any"):
         """``(file_ids, database labels, CLIP similarities, cells of the matching mode)`` of :meth:`labelled`
         images — what calibration needs."""
         m = self.labelled(f, also)
@@ -268,7 +268,7 @@ class Engine:
             return curves
         return self.memo(("sweeps", f, t.pooling, t.rule, t.match, tuple(taus), tuple(grid_taus)), build)
 
-    def grid(self, g, model_of_group, clip, cells, clip_taus, patch_taus, pooling: str, rule: str,
+    def grid(self, g, model_of_group, clip, cells, clip_taus, patch_taus, pooling: Pooling, rule: Rule,
              dynamic=None) -> pd.DataFrame:
         """Per-model CRT at every (CLIP tau, patch tau) (groups ``g``: model x slug, variants pooled; ``dynamic``:
         whether each image's reference is dynamic, for the rules that compare the kinds differently)."""

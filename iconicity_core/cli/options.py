@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, cast
 
 import typer
 
@@ -107,6 +107,11 @@ def resolve_run(con, run: str | None) -> str:
     return run_id
 
 
+def checked(pooling: str, match: str) -> tuple[config.Pooling, config.Match]:
+    """The typed options (words from the command line; :class:`config.Thresholds` refuses any other value)."""
+    return cast(config.Pooling, pooling), cast(config.Match, match)
+
+
 def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: float | None,
                patch_tau: float | None, pooling: str = config.POOLING,
                match: str = config.MATCH) -> tuple[str, config.Thresholds]:
@@ -117,7 +122,7 @@ def thresholds(con, run: str | None, clip_tau: float | None, clip_tau_dynamic: f
     run_id = resolve_run(con, run)
     try:
         return run_id, config.run_thresholds(database.runs.require(con, run_id).get("config"), clip_tau, clip_tau_dynamic,
-                                             patch_tau, pooling, match)
+                                             patch_tau, *checked(pooling, match))
     except (ValueError, LookupError) as e:
         fail(str(e))
 
@@ -163,8 +168,14 @@ def emit(df, fmt: str, output: Path | None = None, meta: dict | None = None) -> 
         fail(f"--format must be csv or json, got {fmt!r}")
     if output:
         write_output(output, text)
+        wrote(output)
     else:
         sys.stdout.write(text)
+
+
+def wrote(*paths: Path) -> None:
+    """Say which files a command wrote (on stderr, so what it prints stays parseable)."""
+    typer.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
 
 
 def report_items(items: list[tuple[str, str]], prefix: str) -> None:

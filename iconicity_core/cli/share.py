@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from .options import MATCH, POOLING, ClipTau, ClipTauDynamic, Db, Match, PatchTau, Pooling, Run, fail, out_option, warn
+from .options import MATCH, POOLING, ClipTau, ClipTauDynamic, Db, Match, PatchTau, Pooling, Run, checked, fail, out_option, warn
 
 
 def share(
@@ -50,7 +50,8 @@ def share(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PartialRunWarning)     # said below, as one line
             res = Results(db, run)
-        t = res.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling, match=match)
+        pooling_, match_ = checked(pooling, match)
+        t = res.thresholds(clip_tau, clip_tau_dynamic, patch_tau, pooling_, match=match_)
     except (ValueError, LookupError, database.DatabaseError) as e:
         fail(str(e))
     if res.partial_note:

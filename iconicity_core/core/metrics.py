@@ -48,14 +48,10 @@ Per model, kind and variant: macro means over references (:func:`macro_mean`, Na
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from ..config import MATCHES, POOLINGS, RULES
-
-Pooling = Literal["recognised", "all"]
-Rule = Literal["gt", "ge"]
+from ..config import MATCHES, POOLINGS, RULES, Pooling, Rule
 
 #: Which stored per-cell similarity each matching mode reads (column of ``cell_sims``).
 MATCH_COLUMNS = {"any": "sim", "same-position": "same_pos_sim"}
@@ -79,7 +75,7 @@ def check_pooling(pooling: str) -> None:
         raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
 
 
-def symbol(rule: str) -> str:
+def symbol(rule: Rule) -> str:
     """How a rule reads in text: ``>`` or ``≥``."""
     check_rule(rule)
     return ">" if rule == "gt" else "≥"
@@ -91,7 +87,7 @@ RULE_TEXT = {"gt": "strict >", "ge": ">=",
                         "everything else in float64)"}
 
 
-def cut(tau: float, rule: str = "gt", dynamic: bool | None = None) -> float:
+def cut(tau: float, rule: Rule = "gt", dynamic: bool | None = None) -> float:
     """The float64 cut ``c`` with ``v passes tau  <=>  v > c`` for every float64 ``v`` (``dynamic``: what
     ``v`` is, see the module's *Rules*).
 
@@ -105,7 +101,7 @@ def cut(tau: float, rule: str = "gt", dynamic: bool | None = None) -> float:
     return float(cuts(tau, rule, dynamic))
 
 
-def cuts(tau, rule: str = "gt", dynamic=None) -> np.ndarray:
+def cuts(tau, rule: Rule = "gt", dynamic=None) -> np.ndarray:
     """:func:`cut` of every threshold and kind (``tau`` and ``dynamic`` broadcast against each other).
 
     Under ``authors`` a static reference's similarity passes when ``float32(v) >= float32(tau)``: with
@@ -146,7 +142,7 @@ def _float32_cut(t: np.ndarray) -> np.ndarray:
     return np.where(even, np.nextafter(mid, -np.inf), mid)
 
 
-def cut32(tau: float, rule: str = "gt", dynamic: bool | None = None) -> np.float32:
+def cut32(tau: float, rule: Rule = "gt", dynamic: bool | None = None) -> np.float32:
     """The float32 cut ``c`` with ``v > c  <=>  float64(v) > cut(tau, rule, dynamic)`` for every float32 ``v``
     — so float32 similarities are compared without converting them, with exactly the float64 (SQL)
     answer: the largest float32 not above the float64 cut.
@@ -162,7 +158,7 @@ def cut32(tau: float, rule: str = "gt", dynamic: bool | None = None) -> np.float
     return np.nextafter(c32, np.float32(-np.inf)) if np.float64(c32) > c else c32
 
 
-def passes(values, tau, rule: str = "gt", dynamic=None) -> np.ndarray:
+def passes(values, tau, rule: Rule = "gt", dynamic=None) -> np.ndarray:
     """Which values pass ``tau`` (a number, or an array broadcast against ``values``); ``dynamic``: ``None``
     (not a recognition decision), or a bool or per-value array (see the module's *Rules*). Float32 arrays
     with one threshold and kind are compared in float32 with :func:`cut32` (the float64 answer, without a
@@ -173,7 +169,7 @@ def passes(values, tau, rule: str = "gt", dynamic=None) -> np.ndarray:
     return v.astype(np.float64, copy=False) > cuts(tau, rule, dynamic)
 
 
-def recognised(clip_sim, tau, rule: str = "gt", dynamic=None) -> np.ndarray:
+def recognised(clip_sim, tau, rule: Rule = "gt", dynamic=None) -> np.ndarray:
     """Per-generation recognition flags: the best CLIP similarity ``s_i`` passes ``tau`` (a number or a
     per-image array, e.g. from :func:`clip_taus`); ``dynamic``: whether each image's reference is dynamic
     (a bool or per-image array) — needed by the rules that compare the kinds differently (``authors``)."""
@@ -194,17 +190,17 @@ def clip_taus(dynamic, clip_tau: float, clip_tau_dynamic: float | None = None) -
     return np.where(np.asarray(dynamic, bool), np.float64(dyn), np.float64(clip_tau))
 
 
-def reused(cells, tau: float, rule: str = "gt") -> np.ndarray:
+def reused(cells, tau: float, rule: Rule = "gt") -> np.ndarray:
     """Per-cell reuse flags: a cell's best similarity passes the patch threshold (same shape)."""
     return passes(cells, tau, rule)
 
 
-def reused_count(cells, tau: float, rule: str = "gt") -> np.ndarray:
+def reused_count(cells, tau: float, rule: Rule = "gt") -> np.ndarray:
     """How many cells of each image (row) are reused."""
     return reused(np.atleast_2d(np.asarray(cells)), tau, rule).sum(axis=1, dtype=np.int32)
 
 
-def visual_reuse(cells, tau: float, rule: str = "gt") -> np.ndarray:
+def visual_reuse(cells, tau: float, rule: Rule = "gt") -> np.ndarray:
     """VR_i of each image (row of ``cells``, every image with the same number of cells): the fraction
     of its cells that are reused."""
     c = np.atleast_2d(np.asarray(cells))
@@ -239,7 +235,7 @@ def group_stats(group, rec, vr, n_groups: int | None = None) -> GroupStats:
                       np.bincount(g, weights=np.where(rec, vr, 0.0), minlength=n_groups))
 
 
-def finish(stats: GroupStats, pooling: str = "recognised") -> dict[str, np.ndarray]:
+def finish(stats: GroupStats, pooling: Pooling = "recognised") -> dict[str, np.ndarray]:
     """CRA, VR, VI and CRT of each group from its sufficient statistics (groups with ``n = 0`` give NaN
     CRA and VR; they are usually left out before).
 
@@ -282,8 +278,8 @@ def macro_mean(group, values, n_groups: int | None = None) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def reference_scores(clip_sim, cells, clip_tau: float, patch_tau: float, pooling: str = "recognised",
-                     rule: str = "gt", dynamic: bool | None = None) -> dict[str, float]:
+def reference_scores(clip_sim, cells, clip_tau: float, patch_tau: float, pooling: Pooling = "recognised",
+                     rule: Rule = "gt", dynamic: bool | None = None) -> dict[str, float]:
     """All numbers of one group of generations at once: ``n, cra, vr, vi, crt`` (as in ``metrics --by
     reference``), through :func:`group_stats` and :func:`finish`."""
     rec = recognised(clip_sim, clip_tau, rule, dynamic)
@@ -314,7 +310,7 @@ REFERENCE_COLUMNS = ["model", "slug", "kind", "variant", "n", "cra", "vr", "vi",
 MODEL_COLUMNS = ["model", "kind", "variant", "n_refs", "cra", "vr", "vi", "crt"]
 
 
-def reference_table(images, rec, vr, pooling: str = "recognised"):
+def reference_table(images, rec, vr, pooling: Pooling = "recognised"):
     """``--by reference``: one row per (model, slug, variant) of ``images`` (a frame with ``model, slug,
     kind, variant``; ``rec`` and ``vr`` per image), sorted by model, slug, variant.
 

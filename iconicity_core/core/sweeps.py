@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from ..config import Rule
 from .metrics import GroupStats, cut, cut32, cuts
 
 #: THE threshold grid: 0.00, 0.01, ..., 1.00 — the sliders' positions, the sweeps' thresholds and the bytes the
@@ -17,7 +18,7 @@ TAU_GRID = np.round(np.linspace(0.0, 1.0, 101), 2)
 SENSITIVITY_GRID = np.round(np.linspace(0.3, 0.9, 7), 2)
 
 
-def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: str = "gt",
+def exceed_fraction(groups: np.ndarray, values: np.ndarray, taus: np.ndarray, rule: Rule = "gt",
                     dynamic=None) -> np.ndarray:
     """For each group, the fraction of its values that pass each threshold (the kernel's rule).
 
@@ -53,7 +54,7 @@ def _passing(by_count: np.ndarray) -> np.ndarray:
     return by_count[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:].astype(np.float64)
 
 
-def pass_counter(taus, rule: str = "gt", dynamic: bool | None = None):
+def pass_counter(taus, rule: Rule = "gt", dynamic: bool | None = None):
     """A function of an array that gives, per value, how many of ``taus`` (ascending) it passes under the
     kernel's rule (``dynamic``: one kind for every value, as in :func:`iconicity_core.core.metrics.cut`) — so
     ``value passes taus[j]  <=>  j < count``. One byte per value then says whether it passes at every
@@ -73,7 +74,7 @@ def pass_counter(taus, rule: str = "gt", dynamic: bool | None = None):
     return count
 
 
-def _counter(taus, rule: str, dynamic):
+def _counter(taus, rule: Rule, dynamic):
     """``count(x, rows)``: :func:`pass_counter` of the values ``x``, which are the rows ``rows`` (a slice) of
     the values ``dynamic`` describes — one kind for all (``None`` or a bool), or one per row."""
     if dynamic is None or np.ndim(dynamic) == 0:
@@ -92,7 +93,7 @@ def _counter(taus, rule: str, dynamic):
     return count
 
 
-def pass_counts(values, taus, rule: str = "gt", dynamic=None) -> np.ndarray:
+def pass_counts(values, taus, rule: Rule = "gt", dynamic=None) -> np.ndarray:
     """How many of ``taus`` (ascending) each value passes (:func:`pass_counter`; ``dynamic``: ``None``, a bool,
     or one per value).
 

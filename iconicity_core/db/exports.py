@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..config import Match, Rule
 from ..core import metrics as kernel
 
 
@@ -30,7 +31,7 @@ def generated_rows(con, run_id: str) -> pd.DataFrame:
            WHERE c.run_id = ? ORDER BY f.model, f.slug, f.relpath""", [run_id]).df()
 
 
-def cell_summaries(con, run_id: str, patch_tau: float, rule: str = "gt", match: str = "any") -> pd.DataFrame:
+def cell_summaries(con, run_id: str, patch_tau: float, rule: Rule = "gt", match: Match = "any") -> pd.DataFrame:
     """Per generated file: max / mean / p90 of the per-cell best similarities (of the matching mode), cell
     count, and VR (the kernel's: reused cells over cells, with its cut)."""
     kernel.check_match(match)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import Filters, Thresholds
+from ..config import Filters, Match, Rule, Thresholds
 from ..core import metrics as kernel
 from . import runs
 
@@ -29,7 +29,7 @@ def where_filters(f: Filters, params: dict) -> str:
     return (" AND " + " AND ".join(parts)) if parts else ""
 
 
-def image_stats(con, run_id: str, patch_tau: float, rule: str, match: str = "any",
+def image_stats(con, run_id: str, patch_tau: float, rule: Rule, match: Match = "any",
                 f: Filters = Filters()) -> pd.DataFrame:
     """Per scored generated image: ``model, slug, kind, variant, image, file_id, label, seed, clip_sim,
     n_reused, n_cells`` — ``n_reused`` counting the cells whose similarity (``match``: best anywhere, or

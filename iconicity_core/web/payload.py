@@ -28,6 +28,7 @@ import struct
 
 import numpy as np
 
+from ..config import Rule
 from ..core.sweeps import TAU_GRID, pass_counts
 
 #: Every fifth threshold of the grid: the heat maps of CRT over (recognition τ, patch τ).
@@ -36,7 +37,7 @@ MAGIC = b"ICX1"
 _TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16", np.dtype(np.uint32): "u32"}
 
 
-def quantise(values, rule: str, dynamic=None) -> np.ndarray:
+def quantise(values, rule: Rule, dynamic=None) -> np.ndarray:
     """One byte per value: how many grid thresholds it passes (0..101); ``dynamic`` (one per value) for the rules
     that compare the kinds' CLIP similarities differently (:func:`iconicity_core.core.metrics.cut`)."""
     return pass_counts(np.asarray(values), TAU_GRID, rule, dynamic).astype(np.uint8)

@@ -9,12 +9,15 @@ shared file and the dashboard say the same thing in the same words. The views on
 """
 from __future__ import annotations
 
-from ..config import QUADRANT_COLOURS  # noqa: F401  (re-exported: the payload's quadrants)
+from ..config import (
+    QUADRANT_COLOURS,  # noqa: F401  (re-exported: the payload's quadrants)
+    Rule,
+)
 from ..core import metrics as kernel
 from ..display import column_label, embedder_name
 
 
-def definitions(info: dict, rule: str) -> list[str]:
+def definitions(info: dict, rule: Rule) -> list[str]:
     """CRA, VR, VI and CRT exactly as computed, in the run's words (its embedders, grid and rule)."""
     cmp, rec, real = kernel.symbol(rule), embedder_name(info.get("clip_info")), embedder_name(info.get("dino_info"))
     return [f"A generation is recognised when its best {rec} similarity to the reference's images is {cmp} the "
@@ -31,7 +34,7 @@ def definitions(info: dict, rule: str) -> list[str]:
             "(nothing recognised counts as no reuse)."]
 
 
-def texts(info: dict, rule: str) -> dict:
+def texts(info: dict, rule: Rule) -> dict:
     """The words of the live views for a run (``info``: its record, as :func:`iconicity_core.db.views.run_info`)."""
     rec, real = embedder_name(info.get("clip_info")), embedder_name(info.get("dino_info"))
     cmp = kernel.symbol(rule)

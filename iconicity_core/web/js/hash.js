@@ -18,7 +18,7 @@ export function toHash(state) {
   }).filter(Boolean).join('&');
 }
 
-function dec(x) { try { return decodeURIComponent(x); } catch (e) { return null; } }
+function dec(x) { try { return decodeURIComponent(x); } catch { return null; } }
 
 /** Read an address's hash into ``state`` (a copy is returned) for data ``D``: {state, notes}. */
 export function fromHash(D, hash, start) {
@@ -31,7 +31,7 @@ export function fromHash(D, hash, start) {
     if (HASH_KEYS.indexOf(k) < 0) { notes.push('ignored unknown setting ' + k); return; }
     if (k === 'clip_tau' || k === 'clip_tau_dynamic' || k === 'patch_tau') {
       const x = v.trim() === '' ? NaN : Number(v);
-      try { tauIndex(D, x, k); state[k] = Math.round(x * 100) / 100; } catch (e) { notes.push('ignored ' + k + '=' + v + ' (not a 0.00–1.00 step of 0.01)'); }
+      try { tauIndex(D, x, k); state[k] = Math.round(x * 100) / 100; } catch { notes.push('ignored ' + k + '=' + v + ' (not a 0.00–1.00 step of 0.01)'); }
     } else if (lists[k] && v === '(none)') state[k] = ['(none)'];
     else if (lists[k]) {
       const vals = raw ? raw.split(',').map(dec).filter((x) => x !== null) : [];

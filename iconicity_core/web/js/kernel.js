@@ -80,7 +80,7 @@ export function reusedCounts(D, kp, match) {
   const s = D.scratch, key = kp + '|' + match;
   s.counts = s.counts || [];
   for (const c of s.counts) if (c.key === key) return c.out;
-  let slot = s.counts.length < 2 ? {key: null, out: new Uint16Array(D.N)} : s.counts.shift();
+  const slot = s.counts.length < 2 ? {key: null, out: new Uint16Array(D.N)} : s.counts.shift();
   const cells = cellsOf(D, match), out = slot.out, N = D.N, K = D.K;
   if (K % 4 === 0 && cells.byteOffset % 4 === 0) {
     // four bytes at a time: a byte b (<= 101 < 128) passes when b > kp, i.e. (b | 0x80) - (kp + 1) keeps bit 7

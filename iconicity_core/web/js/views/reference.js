@@ -44,7 +44,7 @@ export function makeReference(box, D, store) {
   function render() {
     const st = store.get();
     let r;
-    try { r = resolve(D, params(st)); } catch (e) { return; }
+    try { r = resolve(D, params(st)); } catch { return; }
     const slug = st.ref || pick.value, key = r.key + '|' + slug;
     if (pick.value !== slug) pick.value = slug;
     if (key === drawn) return;

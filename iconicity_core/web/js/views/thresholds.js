@@ -39,7 +39,7 @@ export function makeThresholds(box, D, store) {
   function draw() {
     const s = store.get();
     let r;
-    try { r = resolve(D, params(s)); } catch (e) { return; }
+    try { r = resolve(D, params(s)); } catch { return; }
     const cv = curves(D, r);
     cra.draw(cv.taus, cv.cra, s.clip_tau);
     vr.draw(cv.taus, cv.vr, s.patch_tau);

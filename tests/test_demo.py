@@ -58,7 +58,7 @@ def test_demo_first_screen_separates_the_simulated_models(demo_db):
     con.close()
     m = m[(m.kind == "all") & (m.variant == "title")].set_index("model")
     assert (t.clip_tau, t.patch_tau) == (0.47, 0.61)
-    assert m.loc["replicator-xl", "vr"] > m.loc["painter-2", "vr"] + 0.2          # measured: 0.670 vs 0.431
+    assert m.loc["replicator-xl", "vr"] > m.loc["painter-2", "vr"] + 0.2          # the exact values: tests/golden
     assert m.loc["painter-2", "cra"] > m.loc["noisy-mini", "cra"] + 0.25
     assert m.loc["noisy-mini", "cra"] == m["cra"].min()
     assert m.loc["replicator-xl", "vr"] == m["vr"].max()
@@ -68,7 +68,7 @@ def test_demo_first_screen_separates_the_simulated_models(demo_db):
 def test_demo_calibration(demo_db):
     tables, _ = _tables(demo_db)
     cal = calibration_table(tables["image"]).set_index("separation")
-    # reinterpretations keep a setting or a poster's layout, so some reuse some cells: measured AUC 0.863
+    # reinterpretations keep a setting or a poster's layout, so some reuse some cells
     assert cal.loc["VR: replica vs reinterpretation", "roc_auc"] >= 0.83
     labels = tables["image"]["label"].value_counts()
     rec = cal.loc["recognition similarity: recognisable vs miss"]

@@ -81,8 +81,8 @@ def same(page_rows: list[dict], want: list[dict]) -> None:
 
 
 @pytest.mark.parametrize("which", ["demo", "synthetic under >="])
-def test_live_tables_are_iconicity_metrics(which, small_demo_db, ge_synthetic_db, browser, tmp_path):
-    db = small_demo_db if which == "demo" else ge_synthetic_db
+def test_live_tables_are_iconicity_metrics(which, request, browser, tmp_path):
+    db = request.getfixturevalue("small_demo_db" if which == "demo" else "ge_synthetic_db")
     url, proc = serve(db, tmp_path)
     errors: list = []
     try:

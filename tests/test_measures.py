@@ -93,6 +93,7 @@ def test_evaluate_cli_with_user_labels_and_sscd(tmp_path, small_dataset, tiny_mo
                             "--dino-model", str(tiny_models["dino"]),
                             "--out", str(out), "--n-resamples", "50", "--quiet"])
     assert r.exit_code == 0, r.output
+    assert f"wrote {out}, {out.with_suffix('.meta.json')}" in r.stderr        # every file it writes, named
     t = pd.read_csv(out).set_index(["separation", "measure"])
     assert {"clip_sim", "vr", "phash", "ssim", "tiled_l2", "appearance", "dino_global", "sscd"} <= set(
         t.index.get_level_values(1))

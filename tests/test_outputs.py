@@ -268,6 +268,8 @@ def test_each_writer_command_changes_only_its_declared_outputs(place, tmp_path):
         changed = _changed(before, _snapshot(tmp_path))
         outside = {c for c in changed if c not in declared and not any(c.startswith(d) for d in declared if d.endswith("/"))}
         assert not outside, (args[0], outside)
+        unnamed = {c for c in changed - own if not c.endswith(".lock") and Path(c).name not in r.output}
+        assert not unnamed, (args[0], "writes without naming", unnamed, r.output[-500:])
     runs = json.loads(cli("runs", "--db", place, "--format", "json"))["rows"]
     export_run = next(r["run_id"] for r in runs if r["kind"] == "export")
     before = _snapshot(tmp_path)

@@ -224,8 +224,8 @@ def fine_grid_db(tmp_path_factory) -> Path:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("which", ["demo", "synthetic", "fine grid"])
-def test_page_computes_what_iconicity_metrics_computes(which, demo_db, ge_synthetic_db, fine_grid_db, browser, tmp_path):
-    db = {"demo": demo_db, "synthetic": ge_synthetic_db, "fine grid": fine_grid_db}[which]
+def test_page_computes_what_iconicity_metrics_computes(which, request, browser, tmp_path):
+    db = request.getfixturevalue({"demo": "demo_db", "synthetic": "ge_synthetic_db", "fine grid": "fine_grid_db"}[which])
     path = build_share(db, images="evidence" if which == "demo" else "none").write(tmp_path / "f.html")
     o = Opened(browser, path)
     res = iconicity_core.open(db)

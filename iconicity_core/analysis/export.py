@@ -22,7 +22,7 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
     ``results_cra_dynamic.csv`` (only the generations that pass the CLIP threshold, as the script
     writes them) and ``results_vr_static.csv`` / ``results_vr_dynamic.csv`` (max / mean / p90 of the
     per-cell maxima, no thresholded VR) — plus ours, ``iconicity_images.csv``, with every generated image,
-    ``cra_pass`` and the thresholded ``vr``. Each with a ``.meta.json``; recorded as an ``export`` run.
+    ``cra_pass`` and the thresholded ``vr``. Each with a ``.meta.json``; recorded as an ``export`` run; returns every file written.
     The threshold rule is the run's (``>=`` for a run scored with ``--preset authors``)."""
     run_id = db.runs.resolve(con, run_id)
     out = fence_output(out_dir, "folder")            # never a database, its maps folder, a file; created below
@@ -67,4 +67,4 @@ def export_authors(con, out_dir: str | Path, t: Thresholds = Thresholds(), run_i
             files[path.with_suffix(".meta.json")] = write_output(path.with_suffix(".meta.json"),
                                                                  json.dumps(meta, indent=2, default=str))
         rec.outputs.update(record_files(files, db.path_of(con)))
-    return list(tables)
+    return list(files)

@@ -20,6 +20,7 @@ from .options import (
     Quiet,
     Run,
     at_least_one,
+    checked,
     emit,
     fail,
     open_db,
@@ -28,6 +29,7 @@ from .options import (
     resolve_run,
     thresholds,
     warn,
+    wrote,
 )
 
 
@@ -104,6 +106,7 @@ def evaluate(
                "n_skipped": len(ev.skipped), "thresholds": t.as_dict(), "precision": precision,
                "bootstrap_resamples": n_resamples}
     write_output(meta_out, json.dumps(summary, indent=2))
+    wrote(out, meta_out)
     if fmt == "json":
         typer.echo(json.dumps({**summary, "rows": json.loads(ev.table.to_json(orient="records"))}, indent=2))
         return
@@ -188,7 +191,8 @@ def robustness(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PartialRunWarning)     # said below, as one line
             res = Results(db, run)
-        t = res.thresholds(pooling=pooling, match=match)
+        pooling_, match_ = checked(pooling, match)
+        t = res.thresholds(pooling=pooling_, match=match_)
     except (LookupError, ValueError) as e:
         fail(str(e))
     if res.partial_note:
@@ -202,6 +206,8 @@ def robustness(
             write_output(out / f"{name}.csv", to_csv(df))
             write_output(out / f"{name}.tex", df.to_latex(index=False, float_format="%.3f", na_rep="--", escape=True))
         write_output(out / "robustness.meta.json", _json.dumps(meta, indent=2))
+        wrote(*(out / f"{n}.{x}" for n in ("robustness", "robustness_points", "conclusions") for x in ("csv", "tex")),
+              out / "robustness.meta.json")
     if fmt == "json":
         typer.echo(_json.dumps({**meta, **{k: _json.loads(g[k].to_json(orient="records")) for k in
                                            ("table", "points", "conclusions")}}, indent=2))

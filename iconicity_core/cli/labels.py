@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from .options import Db, fail, open_db, out_option
+from .options import Db, fail, open_db, out_option, wrote
 
 labels_app = typer.Typer(no_args_is_help=True, help="Human labels, kept in DB.labels.csv beside the database.")
 
@@ -27,6 +27,7 @@ def labels_export(db: Db, out: Path | None = out_option("file", None, "--out", "
                     err=True)
     if out:
         write_output(out, text)
+        wrote(out)
     else:
         typer.echo(text, nl=False)
 

@@ -141,14 +141,15 @@ def first_start() -> None:
 
 
 def _build_demo(path: Path) -> None:
-    """First start: build the demo in the main area, with what it is and a progress bar (about 45 s)."""
+    """First start: build the demo in the main area, with what it is and a progress bar."""
+    from ..demo.build import what_it_is  # the scorer's imports, only on a first start
+
     box = st.empty()
     try:
         with box.container():
             st.title("Iconicity Explorer")
-            st.markdown("**First start: building the demo database** (about 45 seconds, offline). It scores 1,600 "
-                        "images of four simulated text-to-image models against ten freely licensed reference images, "
-                        "so every page has something to show.")
+            st.markdown(f"**First start: building the demo database** (under a minute, offline). {what_it_is()} "
+                        "Every page has something to show.")
             bar = st.progress(0.0, "starting…")
             databases.ensure_demo(path, lambda f, m: bar.progress(min(1.0, f), m))
     finally:

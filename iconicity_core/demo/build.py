@@ -101,6 +101,17 @@ def build_dataset(root: Path, per_cell: int = PER_CELL, progress: Callable[[floa
     return root
 
 
+def what_it_is(per_cell: int = PER_CELL) -> str:
+    """The demo in one sentence, counted from what the builder makes.
+
+    >>> what_it_is()
+    'It scores 1,600 images of 4 simulated text-to-image models against 10 freely licensed reference works.'
+    """
+    n = len(S.MODELS) * len(SOURCES) * len(VARIANTS) * per_cell
+    return (f"It scores {n:,} images of {len(S.MODELS)} simulated text-to-image models against {len(SOURCES)} freely "
+            "licensed reference works.")
+
+
 def pretrained_available() -> bool:
     """True when CLIP ViT-B-32/openai and DINOv3 ViT-S/16 are already in the local Hub cache."""
     try:

@@ -87,6 +87,19 @@ def pipeline_throughput() -> str:
     return "\n".join(out)
 
 
+def pipeline_stages() -> str:
+    r = _load("pipeline_stages")
+    out = [f"Measured {r['measured']} (`{r['bench']}`; {r['machine']}; {r['setup']}; decoding alone: "
+           f"{r['decode_bound_img_s']} img/s).", "",
+           "| case | scoring | without workers | of decoding alone | decode | prepare | transfer | hash | match | write "
+           "| bytes across |", "|---|" + "---:|" * 10]
+    for x in r["rows"]:
+        ms = " | ".join(f"{x[k]} ms" for k in ("decode_ms", "prepare_ms", "transfer_ms", "hash_ms", "match_ms", "write_ms"))
+        out.append(f"| {x['case']} | {x['score_img_s']} img/s | {x['without_workers_img_s']} img/s | "
+                   f"{x['score_img_s'] / r['decode_bound_img_s']:.0%} | {ms} | {x['bytes_across_kb']:,} kB |")
+    return "\n".join(out)
+
+
 def caption_counts() -> str:
     r = _load("caption_counts")
     return (f"Measured {r['measured']} (`{r['bench']}`; {r['machine']}): {r['captions']:,} synthetic captions, "
@@ -95,7 +108,7 @@ def caption_counts() -> str:
 
 
 TABLES = {"browser_latency": browser_latency, "embed_throughput": embed_throughput,
-          "pipeline_throughput": pipeline_throughput, "caption_counts": caption_counts}
+          "pipeline_throughput": pipeline_throughput, "pipeline_stages": pipeline_stages, "caption_counts": caption_counts}
 BLOCK = re.compile(r"<!-- bench:(\w+) -->.*?<!-- /bench -->", re.S)
 
 

@@ -58,10 +58,8 @@ PRESETS: dict[str, dict] = {
 }
 #: Bootstrap resamples of every confidence interval unless a command or a page says otherwise.
 N_RESAMPLES = 999
-#: The paper's sensitivity check (`iconicity robustness`): recognition τ x patch τ; the dashboard centres a grid
-#: of the same step on the current thresholds.
-ROBUSTNESS_CLIP_TAUS: tuple[float, ...] = (0.6, 0.7, 0.8)
-ROBUSTNESS_PATCH_TAUS: tuple[float, ...] = (0.5, 0.6, 0.7)
+#: The paper's sensitivity check (`iconicity robustness`, the Thresholds page): recognition τ and patch τ each one
+#: step below, at and above the operating point (the paper's 0.6/0.7/0.8 x 0.5/0.6/0.7 around 0.70 / 0.60).
 ROBUSTNESS_STEP = 0.1
 #: One colour per model, by the model's rank among the database's (Okabe & Ito's colour-blind-safe palette without
 #: yellow, then Paul Tol's muted scheme), and one per quadrant of the plane (replicated, reinterpreted, reused

@@ -22,11 +22,12 @@ def model_args(tiny_models, mode: str = "crop") -> list[str]:
             "--dino-model", str(tiny_models["dino"]), "--patch-mode", mode, "--device", "cpu", "--quiet"]
 
 
-def invoke(*args):
-    """Run `iconicity ARGS` in-process; return click's Result (exit_code, output, stdout)."""
+def invoke(*args, typed: str | None = None):
+    """Run `iconicity ARGS` in-process (``typed``: what a person types); return click's Result (exit_code, output,
+    stdout)."""
     from iconicity_core.cli import app
 
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return CliRunner().invoke(app, [str(a) for a in args], input=typed)
 
 
 def cli(*args, code: int = 0) -> str:

@@ -83,6 +83,20 @@ def test_dates_and_csv_import(con, tmp_path):
     assert got["guernica"] is None
 
 
+def test_distinctiveness_without_weights_gives_advice_that_works(con, tmp_path, monkeypatch):
+    """The CLIP load error's "or use --clip-model baseline" is image-only advice: distinctiveness needs a text tower."""
+    from helpers import invoke
+
+    con.close()
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_hf_home"))            # offline, nothing cached
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    r = invoke("covariates", "distinctiveness", "--db", tmp_path / "c.duckdb", "--clip-model", "ViT-B-32",
+               "--clip-pretrained", "openai")
+    assert r.exit_code == 2, r.output
+    assert "could not load CLIP model" in r.stderr, r.stderr
+    assert "--clip-model baseline" not in r.stderr
+
+
 @pytest.mark.slow
 def test_semantic_distinctiveness_with_clip_text_tower(con, tmp_path, tiny_models):
     from typer.testing import CliRunner

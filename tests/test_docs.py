@@ -50,12 +50,13 @@ def test_an_empty_benchmark_block_is_filled_and_the_text_between_blocks_kept():
     assert report.rendered(out) == out
 
 
-def test_the_demo_table_in_the_docs_is_the_golden_file():
+@pytest.mark.parametrize("name", ["demo", "evaluate"])
+def test_the_demo_tables_in_the_docs_are_the_golden_files(name):
     golden = _module(ROOT / "tests" / "golden" / "regenerate.py")
-    doc = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
-    assert "<!-- golden:demo -->" in doc
-    assert golden.docs_with_table(doc, golden.GOLDEN.read_text()) == doc, \
-        "run `python tests/golden/regenerate.py --docs-only`"
+    path, page, _ = golden.TABLES[name]
+    doc = page.read_text(encoding="utf-8")
+    assert f"<!-- golden:{name} -->" in doc
+    assert golden.docs_with_table(doc, path.read_text(), name) == doc, "run `python tests/golden/regenerate.py --docs-only`"
 
 
 def test_the_operating_points_the_docs_state_are_the_registrys():
@@ -64,6 +65,17 @@ def test_the_operating_points_the_docs_state_are_the_registrys():
     doc = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
     rec, real = spec_for("recognition", "baseline").default_tau, spec_for("realization", "baseline").default_tau
     assert f"recognition τ {rec:.2f} and patch τ {real:.2f}" in doc
+
+
+def test_iconicity_embedders_lists_each_operating_point():
+    """The docs send readers to `iconicity embedders` for the operating points: it prints each one's."""
+    from helpers import cli
+
+    from iconicity_core.embedders import list_embedders
+
+    rows = {tuple(line.split()[:3]) for line in cli("embedders").splitlines()[1:]}
+    for e in list_embedders():
+        assert (e.role, e.name, "–" if e.default_tau is None else f"{e.default_tau:.2f}") in rows
 
 
 def test_the_defaults_the_readme_states_are_the_configs():
@@ -81,3 +93,10 @@ def test_the_demo_is_its_golden_file(demo_db):
     out = subprocess.run([sys.executable, "-m", "iconicity_core.cli", "metrics", "--db", str(demo_db), "--by", "model",
                           "--format", "csv"], capture_output=True, text=True, check=True).stdout
     assert out == (ROOT / "tests" / "golden" / "demo_metrics_by_model.csv").read_text()
+
+
+@pytest.mark.slow
+def test_the_demos_evaluate_is_its_golden_file(demo_db):
+    """`iconicity evaluate`'s ROC-AUCs on the full demo, exactly (the docs' table of plain measures shows them)."""
+    golden = _module(ROOT / "tests" / "golden" / "regenerate.py")
+    assert golden.evaluate_csv(demo_db) == golden.GOLDEN_EVALUATE.read_text()

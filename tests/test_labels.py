@@ -128,3 +128,21 @@ def test_spreadsheet_formula_cells_are_neutralised_on_export(small_dataset, tmp_
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_an_export_with_no_label_and_calibrate_on_it_say_what_is_missing(small_dataset, tmp_path):
+    """A header-only labels file is named as the problem (not "the database has no labels" beside --labels), and the
+    export of a database nobody labelled says why it is only a header and what evaluate uses instead."""
+    database = tmp_path / "s.duckdb"
+    cli("score", small_dataset, "--db", database, *BASELINE)
+    out = tmp_path / "l.csv"
+    r = invoke("labels", "export", "--db", database, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "nobody has labelled images" in r.stderr
+    assert "database's own labels" in r.stderr
+    for cmd in ("calibrate", "evaluate"):
+        r = invoke(cmd, "--db", database, "--labels", out, *(["--out", tmp_path / "e.csv"] if cmd == "evaluate" else []))
+        assert r.exit_code == 2, r.output
+        assert f"{out} names no scored generated image with a label" in r.stderr, r.stderr
+    r = invoke("calibrate", "--db", database)
+    assert "label images on the dashboard's Label page, or pass --labels" in r.stderr, r.stderr

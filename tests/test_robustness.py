@@ -152,6 +152,11 @@ def test_the_robustness_command_writes_tables_and_says_what_flips(tmp_path):
     grid = pd.read_csv(tmp_path / "rob" / "robustness.csv")
     assert len(grid[["clip_tau", "patch_tau"]].drop_duplicates()) == 9
     assert set(grid["model"]) == {"model_a", "model_b"}
+    op = json.loads(cli("robustness", "--db", database, "--format", "json", "--n-resamples", "5"))["operating_point"]
+    assert sorted(set(grid["clip_tau"])) == pytest.approx([op["clip_tau"] + d for d in (-0.1, 0, 0.1)])   # centred
+    assert sorted(set(grid["patch_tau"])) == pytest.approx([op["patch_tau"] + d for d in (-0.1, 0, 0.1)])
+    far = cli("robustness", "--db", database, "--n-resamples", "5", "--clip-taus", "0.95", "--patch-taus", "0.95")
+    assert all("(0 of" not in line for line in far.splitlines() if line.startswith("[FLIPS]")), far
     data = json.loads(cli("robustness", "--db", database, "--format", "json", "--n-resamples", "20",
                           "--clip-taus", "0.5,0.9", "--patch-taus", "0.6"))
     assert len(data["points"]) == 2

@@ -9,7 +9,7 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from helpers import BASELINE, cli
+from helpers import BASELINE, cli, invoke
 
 from iconicity_core import db as database
 from iconicity_core.analysis import maps
@@ -60,8 +60,16 @@ def test_every_computation_is_listed_shown_and_deletable(scored_db, tmp_path):
     assert "sitelinks" in database.refs.columns(con)
     con.close()
 
-    # an analyze run: unchanged files go, a file edited since is kept
+    # an analyze run: asked first, in words, with its files counted; "no" keeps everything
     an = kinds["analyze"]["run_id"]
+    n_files = len(list((tmp_path / "an").iterdir()))
+    r = invoke("runs", "delete", an, "--db", db, typed="n\n")
+    assert r.exit_code == 1
+    assert f"up to {n_files} file(s) it wrote" in r.output, r.output
+    assert "--yes" in r.output
+    assert "{" not in r.output                                                    # words, not a dict
+    assert len(list((tmp_path / "an").iterdir())) == n_files
+    # unchanged files go, a file edited since is kept
     (tmp_path / "an" / "correlations.tex").write_text("my edits")
     out = cli("runs", "delete", an, "--db", db, "--yes")
     assert not (tmp_path / "an" / "correlations.csv").exists()

@@ -155,7 +155,7 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
     the run id."""
     from .. import db
     from ..config import run_thresholds
-    from ..io.labels import read_labels
+    from ..io.labels import no_labels_message, read_labels
     from ..io.provenance import sha256_file
 
     arrays = db.views.engine_arrays(con, run_id)
@@ -174,7 +174,7 @@ def calibrate_run(con, run_id: str, labels_file=None, target_precision: float = 
                               "label": labels})
         labels = with_sidecar_labels(con, files).astype(object)
     if labels.notna().sum() == 0:
-        raise NoResults("no labelled images: the database has no labels — pass --labels with an image,label CSV")
+        raise NoResults(no_labels_message(labels_file))
     given = labels.dropna()
     if not ((given.isin(RECOGNISABLE).any() and (given == "miss").any())
             or ((given == "replica").any() and (given == "reinterpretation").any())):

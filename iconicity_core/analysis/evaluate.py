@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .. import db
 from ..config import N_RESAMPLES, Filters, Thresholds
 from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, read_and_load
-from ..io.labels import read_labels
+from ..io.labels import no_labels_message, read_labels
 from ..io.provenance import sha256_file
 from .plain_measures import PAIR_MEASURES, SSCD, Measure, cosine_measure, evaluation_table
 
@@ -74,7 +74,7 @@ def evaluate(con, t: Thresholds, labels_file: Path | None = None, sscd: Path | N
         img["label"] = with_sidecar_labels(con, img)
     img = img[img["label"].notna()].reset_index(drop=True)
     if img.empty:
-        raise ValueError("no labelled images: the database has no labels — pass --labels with an image,label CSV")
+        raise ValueError(no_labels_message(labels_file))
     measures = _measures(sscd, dino_model)
     config = {"thresholds": t.as_dict(), "precision": precision, "bootstrap_resamples": n_resamples,
               "measures": sorted(measures), "dino_model": dino_model, "labels": "file" if labels_file else "database"}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, wilcoxon
 
-from ..config import N_RESAMPLES, ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS, Filters, Thresholds
+from ..config import N_RESAMPLES, ROBUSTNESS_STEP, Filters, Thresholds
 from ..core import metrics as kernel
 from ..errors import InvalidArgument, NoResults
 from .engine import Engine
@@ -79,15 +79,31 @@ def position_independence(engine: Engine, t: Thresholds, f: Filters = Filters(),
 
 
 # -- the sensitivity grid ----------------------------------------------------------------------------------------
-def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=ROBUSTNESS_CLIP_TAUS, patch_taus=ROBUSTNESS_PATCH_TAUS,
+def around(t: Thresholds) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The sensitivity grid of the paper's check centred on ``t``: each threshold one step below, at and above.
+
+    >>> around(Thresholds(0.7, None, 0.6))
+    ((0.6, 0.7, 0.8), (0.5, 0.6, 0.7))
+    >>> around(Thresholds(0.47, None, 0.61))
+    ((0.37, 0.47, 0.57), (0.51, 0.61, 0.71))
+    """
+    steps = (-ROBUSTNESS_STEP, 0.0, ROBUSTNESS_STEP)
+    c, p = round(t.clip_tau, 2), round(t.patch_tau, 2)
+    return tuple(round(c + d, 2) for d in steps), tuple(round(p + d, 2) for d in steps)
+
+
+def sensitivity_grid(engine: Engine, t: Thresholds, clip_taus=None, patch_taus=None,
                      f: Filters = Filters(), variant: str | None = None, n_resamples: int = N_RESAMPLES,
                      seed: int = 0) -> dict:
     """Per (CLIP τ, patch τ, model): CRA / VR / CRT macro means over references with bootstrap CIs; per grid
     point: Kendall τ of the model ranking by CRT against the ranking at ``t`` (the operating point), and the
     share of (model, reference) points whose quadrant differs from the operating point's; and the list of
     conclusions that hold across the whole grid or flip. A run with a distinct dynamic CLIP τ keeps its offset
-    (dynamic τ = grid τ + (τ_dynamic − τ)). ``variant``: one prompt variant (default: ``title`` when present)."""
+    (dynamic τ = grid τ + (τ_dynamic − τ)). The grid: ``clip_taus`` x ``patch_taus``, each by default
+    :func:`around` ``t``. ``variant``: one prompt variant (default: ``title`` when present)."""
     variants = list(engine.a.variants)
+    clip_taus = around(t)[0] if clip_taus is None else clip_taus
+    patch_taus = around(t)[1] if patch_taus is None else patch_taus
     if n_resamples < 1:
         raise InvalidArgument(f"n_resamples must be at least 1, got {n_resamples}")
     if not variants:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..config import N_RESAMPLES, ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS
+from ..config import N_RESAMPLES
 from .options import (
     MATCH,
     POOLING,
@@ -161,9 +161,9 @@ def _floats(text: str, name: str) -> list[float]:
 
 def robustness(
     db: Db,
-    clip_taus: str = typer.Option(",".join(map(str, ROBUSTNESS_CLIP_TAUS)),
-                                  help="Recognition thresholds of the grid (the paper's check)."),
-    patch_taus: str = typer.Option(",".join(map(str, ROBUSTNESS_PATCH_TAUS)), help="Patch thresholds of the grid."),
+    clip_taus: str | None = typer.Option(None, help="Recognition thresholds of the grid, e.g. 0.6,0.7,0.8 (default: "
+                                                    "the run's operating point and 0.1 either side, the paper's check)."),
+    patch_taus: str | None = typer.Option(None, help="Patch thresholds of the grid (default: the operating point ± 0.1)."),
     pooling: Pooling = POOLING, match: Match = MATCH, run: Run = None,
     variant: str | None = typer.Option(None, help="Prompt variant (default: title)."),
     n_resamples: int = typer.Option(N_RESAMPLES, help="Bootstrap resamples over references."),
@@ -186,7 +186,8 @@ def robustness(
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
     at_least_one(n_resamples, "--n-resamples")
-    grid_taus = _floats(clip_taus, "--clip-taus"), _floats(patch_taus, "--patch-taus")
+    grid_taus = (None if clip_taus is None else _floats(clip_taus, "--clip-taus"),
+                 None if patch_taus is None else _floats(patch_taus, "--patch-taus"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PartialRunWarning)     # said below, as one line
@@ -215,7 +216,7 @@ def robustness(
     typer.echo(g["points"].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     typer.echo("")
     for r in g["conclusions"].itertuples():
-        mark = "holds" if r.holds_everywhere else "FLIPS"
+        mark = "holds" if r.holds_everywhere else "fails" if r.holds_at.startswith("0 of") else "FLIPS"
         typer.echo(f"[{mark}] {r.statement} ({r.holds_at} grid points)" + (f" — flips at {r.flips_at}" if r.flips_at else ""))
 
 

@@ -60,7 +60,9 @@ def cov_distinctiveness(
     try:
         emb = load_global(clip_model, clip_pretrained, device=resolve_device(device))
     except ModelLoadError as e:
-        fail(str(e))
+        from ..embedders.clip import BASELINE_HINT
+
+        fail(str(e).replace(BASELINE_HINT, "."))                  # the baseline has no text tower: no such advice
     typer.echo("added: " + semantic_distinctiveness(con, emb, n_phrases))
 
 

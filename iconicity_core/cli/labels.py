@@ -13,7 +13,9 @@ labels_app = typer.Typer(no_args_is_help=True, help="Human labels, kept in DB.la
 @labels_app.command("export")
 def labels_export(db: Db, out: Path | None = out_option("file", None, "--out", "-o", help="CSV file (default stdout; "
                                                          "never the labels file itself or a database).")) -> None:
-    """The current labels as image,label (what `evaluate --labels` and `calibrate --labels` read)."""
+    """The labels people gave (the dashboard's Label page, `labels import`) as image,label, the form `evaluate --labels`
+    and `calibrate --labels` read. The database's own labels (the demo's) are not in it: `evaluate` and `calibrate`
+    use those, with these over them, when no --labels is given."""
     from ..io import labels
     from ..io.outputs import write_output
 
@@ -22,9 +24,11 @@ def labels_export(db: Db, out: Path | None = out_option("file", None, "--out", "
     for item, msg in problems:
         typer.secho(f"problem: {item}: {msg}" if item not in msg else f"problem: {msg}", fg="yellow", err=True)
     text = labels.export_csv(db)
-    if labels.sidecar(db).exists() and not labels.current(db):
-        typer.secho(f"warning: {labels.sidecar(db)} holds no usable label — the export is only a header", fg="yellow",
-                    err=True)
+    if not labels.current(db):
+        where = (f"{labels.sidecar(db)} holds no usable label" if labels.sidecar(db).exists() else
+                 f"nobody has labelled images of {db} yet (no {labels.sidecar(db).name})")
+        typer.secho(f"warning: {where} — the export is only a header. `evaluate` and `calibrate` without --labels use "
+                    "the database's own labels, if it has any.", fg="yellow", err=True)
     if out:
         write_output(out, text)
         wrote(out)

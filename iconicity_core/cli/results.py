@@ -136,7 +136,13 @@ def runs_delete(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run 
     con = open_db(path)
     rid = _find(con, run_id)
     counts = database.runs.produced_counts(con, rid)
-    if not yes and not typer.confirm(f"delete run {rid} and what it produced ({counts})?"):
+    n_files = sum(len(owned_files(r.get("outputs") or {}, path)) for r in database.runs.with_children(con, rid))
+    words = {"clip_sims": "recognition similarities", "cell_sims": "cell similarities", "ref_dedup": "reference checks",
+             "measure_scores": "plain-measure scores", "covariate_columns": "covariate columns", "child_runs": "child runs"}
+    what = [f"{n:,} {words[k]}" for k, n in counts.items() if n]
+    what += [f"up to {n_files} file(s) it wrote, where unchanged"] if n_files else []
+    if not yes and not typer.confirm(f"delete run {rid} and what it produced ({', '.join(what) or 'no rows or files'})? "
+                                     "(--yes skips this question)"):
         raise typer.Exit(1)
     for rec in database.runs.delete(con, rid):
         for p, digest, why in owned_files(rec.get("outputs") or {}, path):
@@ -151,11 +157,13 @@ def runs_delete(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run 
 
 
 def embedders() -> None:
-    """List the embedder families that `score` can use."""
+    """List the embedder families that `score` can use, with the threshold each one's scores are read at."""
     from ..embedders import list_embedders
 
+    typer.echo(f"{'role':<12} {'name':<28} {'τ':>5}  description")
     for e in list_embedders():
-        typer.echo(f"{e.role:<12} {e.name:<28} {e.description}")
+        tau = "–" if e.default_tau is None else f"{e.default_tau:.2f}"
+        typer.echo(f"{e.role:<12} {e.name:<28} {tau:>5}  {e.description}")
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

@@ -14,7 +14,7 @@ from .options import Device, Format, Quiet, fail, report_items
 
 
 def score(
-    dataset: Path | None = typer.Argument(None, help="Dataset folder (README, 'Dataset layout'). Omit with --authors-*."),
+    dataset: Path | None = typer.Argument(None, help="Dataset folder (docs/scoring.md, 'Dataset layout'). Omit with --authors-*."),
     db: Path = typer.Option(..., "--db", help="DuckDB file to create or extend."),
     preset: str = typer.Option("paper", help="paper (the published method) or authors (the released scripts: CLIP ViT-B-16, "
                                                "center-crop cells at 256, their >= rule, dynamic τ 0.75, --k-gen 50, "

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import correlation, tables
-from ..config import ROBUSTNESS_CLIP_TAUS, ROBUSTNESS_PATCH_TAUS, ROBUSTNESS_STEP, Filters
+from ..config import Filters
 from ..core import metrics as kernel
 from ..io.csvfiles import to_csv
 from . import cache
@@ -210,7 +210,7 @@ def consistency(ctx, slug: str):
     return ctx.engine.memo(("consistency", ctx.version, slug, t.clip_tau, t.dynamic_tau, t.rule), build)
 
 
-def robustness(ctx, clip_taus=ROBUSTNESS_CLIP_TAUS, patch_taus=ROBUSTNESS_PATCH_TAUS, n_resamples: int = 199) -> dict:
+def robustness(ctx, clip_taus, patch_taus, n_resamples: int = 199) -> dict:
     """The sensitivity grid around the current thresholds (:func:`iconicity_core.analysis.robustness.sensitivity_grid`)."""
     from ..analysis.robustness import sensitivity_grid
 
@@ -234,12 +234,10 @@ def perturbation(ctx, base: str, n_resamples: int = 499):
 
 
 def grid_taus(ctx) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The paper's sensitivity grid (config.ROBUSTNESS_CLIP_TAUS x ROBUSTNESS_PATCH_TAUS) moved to centre on the
-    run's operating point when that differs (the appearance baseline's 0.47 / 0.61)."""
-    t = ctx.thresholds
-    c, p = round(t.clip_tau, 2), round(t.patch_tau, 2)
-    steps = (-ROBUSTNESS_STEP, 0.0, ROBUSTNESS_STEP)
-    return tuple(round(c + d, 2) for d in steps), tuple(round(p + d, 2) for d in steps)
+    """The sensitivity grid around the current thresholds (:func:`iconicity_core.analysis.robustness.around`)."""
+    from ..analysis.robustness import around
+
+    return around(ctx.thresholds)
 
 
 def column_name(name: str) -> str:

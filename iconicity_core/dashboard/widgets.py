@@ -133,7 +133,7 @@ def fmt_p(p) -> str:
 
 
 #: Columns whose values are the project's own names (a metric, a threshold, a covariate): shown in words too.
-NAME_COLUMNS = ("metric", "threshold", "covariate", "column", "term")
+NAME_COLUMNS = ("metric", "threshold", "covariate", "column", "term", "measure")
 
 
 def show_table(df, key: str | None = None, formats: dict | None = None, **kw):

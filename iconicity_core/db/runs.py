@@ -208,6 +208,12 @@ def produced_counts(con, run_id: str) -> dict[str, int]:
             "child_runs": q("SELECT count(*) FROM runs WHERE parent_run = ?")}
 
 
+def with_children(con, run_id: str) -> list[dict]:
+    """The run's record and its child runs' (what :func:`delete` removes)."""
+    ids = [run_id] + [r[0] for r in con.execute("SELECT run_id FROM runs WHERE parent_run = ?", [run_id]).fetchall()]
+    return [r for i in ids if (r := get(con, i)) is not None]
+
+
 def delete(con, run_id: str) -> list[dict]:
     """Delete a run, its child runs, and every row they produced (similarities, de-duplication,
     measure scores, covariate columns); embeddings no remaining score run uses go too. Returns the
@@ -218,8 +224,8 @@ def delete(con, run_id: str) -> list[dict]:
     rec = get(con, run_id)
     if rec is None:
         raise LookupError(f"no run {run_id!r} — see `iconicity runs --db ...`")
-    ids = [run_id] + [r[0] for r in con.execute("SELECT run_id FROM runs WHERE parent_run = ?", [run_id]).fetchall()]
-    records = [r for i in ids if (r := get(con, i)) is not None]
+    records = with_children(con, run_id)
+    ids = [r["run_id"] for r in records]
     with transaction(con):
         for i in ids:
             for tbl in ("clip_sims", "cell_sims", "ref_dedup", "slug_refsets"):

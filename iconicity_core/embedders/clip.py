@@ -99,6 +99,9 @@ def to_uint8_tensor(im: Image.Image):
     return torch.from_numpy(np.asarray(im.convert("RGB"), np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
+#: The last words of a failed CLIP load where an image embedder will do (not for a text tower).
+BASELINE_HINT = "; or use --clip-model baseline for the weight-free appearance baseline (not semantic)."
+
 class OpenClipEmbedder(GlobalEmbedder):
     """Global image embedder. ``pretrained`` is an open_clip tag (``openai``) or a checkpoint path.
 
@@ -134,8 +137,7 @@ class OpenClipEmbedder(GlobalEmbedder):
                 "What to do: check the model name (open_clip.list_models()) and tag "
                 "(open_clip.list_pretrained()); if this machine is offline, download the weights "
                 "once where there is network (they are cached under ~/.cache/huggingface) or pass "
-                "--clip-pretrained /path/to/checkpoint.safetensors; or use --clip-model baseline "
-                "for the weight-free appearance baseline (not semantic)."
+                "--clip-pretrained /path/to/checkpoint.safetensors" + BASELINE_HINT
             ) from None
         self.model = net.eval()
         self.model_name = model

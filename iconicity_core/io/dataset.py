@@ -173,7 +173,7 @@ def scan_dataset(root: str | Path, decode: str = "careful") -> Dataset:
     refs_csv = root / "references.csv"
     if not refs_csv.is_file():
         raise FileNotFoundError(
-            f"{refs_csv} is missing — write one with columns slug,title,kind (see README, "
+            f"{refs_csv} is missing — write one with columns slug,title,kind (see docs/scoring.md, "
             "'Dataset layout'), or use --authors-refs/--authors-gen for the authors' layout"
         )
     rows, covs, problems = read_references(refs_csv)

@@ -328,3 +328,16 @@ def export_csv(database: str | Path) -> str:
     w.writerow(["image", "label"])
     w.writerows((neutralise(i), lab) for i, lab in sorted(current(database).items()))
     return buf.getvalue()
+
+
+def no_labels_message(labels_file: str | Path | None) -> str:
+    """What to say when no scored image has a label: the file given names none of them, or there are none at all.
+
+    >>> no_labels_message("l.csv").split(":")[0]
+    'l.csv names no scored generated image with a label'
+    """
+    if labels_file is not None:
+        return (f"{labels_file} names no scored generated image with a label: it needs rows image,label with the image "
+                "path as `iconicity metrics --by image` prints it and a label among " + ", ".join(LABELS))
+    return ("no labelled images: neither the database nor its labels sidecar has a label — label images on the "
+            "dashboard's Label page, or pass --labels with an image,label CSV")

@@ -3,7 +3,8 @@
 Starts `streamlit run app.py` on a free port (on the demo database, or ``--db``), opens every page in headless
 Chromium (Debian's, through Playwright) at 1280x720 and 1920x1080, waits until Streamlit has finished the run,
 and writes ``<out>/<width>x<height>/<page>.png`` (the first screen) and ``..._full.png`` (the whole page); then
-the same for the shared file of that database (``shared``; ``--no-shared`` to skip).
+the same for the shared file of that database (``shared``; ``--no-shared`` to skip). Exits 1, naming them,
+when any page shows an error box, so a broken page is never mistaken for a screenshot of the look.
 
     python bench/screenshots.py [--db FILE] [--out shots/] [--pages overview patches]
 """
@@ -23,8 +24,8 @@ SIZES = ((1280, 720), (1920, 1080))
 
 
 def settle(page, timeout_ms: int = 240_000) -> None:
-    """The page is done when its title is there and Streamlit's running indicator has gone."""
-    page.locator("h1").first.wait_for(timeout=timeout_ms)
+    """The page is done when its title (or an error) is there and Streamlit's running indicator has gone."""
+    page.locator('h1, [data-testid="stException"]').first.wait_for(timeout=timeout_ms)
     page.wait_for_timeout(400)                 # the indicator appears after a short delay
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
@@ -51,6 +52,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"])
+            broken: list[str] = []
             for w, h in SIZES:
                 out = args.out / f"{w}x{h}"
                 out.mkdir(parents=True, exist_ok=True)
@@ -61,8 +63,9 @@ def main() -> None:
                     settle(tab)
                     tab.screenshot(path=str(out / f"{name}.png"))
                     tab.screenshot(path=str(out / f"{name}_full.png"), full_page=True)
-                    body = tab.locator("body").inner_text()
-                    bad = [w for w in ("Traceback", "Error", "Exception") if w in body]
+                    errors = tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+                    bad = errors.first.inner_text().strip().splitlines()[0][:200] if errors.count() else ""
+                    broken += [f"{w}x{h} {name}: {bad}"] if bad else []
                     print(f"{w}x{h} {name:<13} {time.perf_counter() - t:5.1f} s" + (f"  !! {bad}" if bad else ""), flush=True)
                 if args.shared:
                     shared = shared_file(args.db, args.out)
@@ -78,6 +81,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+    if broken:
+        raise SystemExit("pages showing an error:\n  " + "\n  ".join(broken))
 
 
 def shared_file(db: Path | None, out: Path) -> Path:
@@ -86,8 +91,7 @@ def shared_file(db: Path | None, out: Path) -> Path:
     from iconicity_core.share import build_share
 
     path = out / "shared.html"
-    if not path.exists():
-        build_share(db or demo_db_path(), images="evidence").write(path)
+    build_share(db or demo_db_path(), images="evidence").write(path)  # always fresh: an old file shows old code
     return path
 
 

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -92,6 +93,12 @@ def wait_quiet(page, quiet_ms: int = 1000, timeout_s: float = 300) -> float:
             return q[0]
         time.sleep(0.05)
     raise TimeoutError("the page did not settle")
+
+
+def machine() -> str:
+    """The machine in words, for the recorded results: cores and the browser's version."""
+    version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip() or "Chromium"
+    return f"{os.cpu_count()} CPU cores; {version} headless, Playwright"
 
 
 def launch(pw):
@@ -307,7 +314,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"bench": "bench/browser_latency.py " + " ".join(
             f"--{k} {v}" for k, v in (("scales", args.scales), ("moves", args.moves), ("sessions", args.sessions))),
-            "measured": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPU cores; Chromium headless, Playwright",
+            "measured": time.strftime("%Y-%m-%d"), "machine": machine(),
             "rows": rows}, indent=1, ensure_ascii=False) + "\n")
     print()
     print(f"{'app':<40}{'value->numbers':>16}{'max':>8}{'release->settled':>18}{'redraws':>9}")

@@ -425,3 +425,36 @@ def test_one_model_keeps_one_colour_in_the_live_views_and_the_charts(app_db):
                     seen.setdefault(name, set()).add(colour)
     assert seen, (seen, live)
     assert all(colours == {live[name]} for name, colours in seen.items()), (seen, live)
+
+
+def test_a_run_too_large_for_one_message_says_how_to_start_the_dashboard(app_db, monkeypatch):
+    import streamlit as st
+
+    limit = st.get_option("server.maxMessageSize")
+    try:
+        st.config.set_option("server.maxMessageSize", 0)           # the option is in whole MB: 0 is below any run
+        at = fresh_app(app_db, monkeypatch)
+        said = " ".join(e.value for e in at.error)
+        assert "more than one message" in said, said
+        assert "--server.maxMessageSize 100 -- --db" in said, said
+        assert not at.exception
+        assert not at.get("bidi_component"), "stopped before the live views, not half drawn"
+        st.config.set_option("server.maxMessageSize", limit)
+        at = fresh_app(app_db, monkeypatch)
+        assert not at.error
+        assert not at.exception
+    finally:
+        st.config.set_option("server.maxMessageSize", limit)
+
+
+@pytest.mark.parametrize("limit_mb", [1, 200, 1000])
+def test_the_message_limit_holds_at_its_boundary(limit_mb):
+    from iconicity_core.dashboard.live import too_big
+
+    edge = int(limit_mb * 1_000_000 * 0.98)
+    assert too_big(edge, limit_mb) is None
+    said = too_big(edge + 1, limit_mb)
+    assert said is not None
+    assert f"({limit_mb:,} MB)" in said
+    need = int(said.split("--server.maxMessageSize ")[1].split()[0])
+    assert need * 1_000_000 * 0.98 >= edge + 1                      # the advised limit carries the data

@@ -63,6 +63,23 @@ def payload(path: str, version: tuple, run_id: str) -> tuple[str, bytes]:
     return pid, built.container()
 
 
+def too_big(size: int, limit_mb: int) -> str | None:
+    """What to do when a run's data for the browser is larger than one Streamlit message may be, else None.
+
+    >>> too_big(80_000_000, 200) is None
+    True
+    >>> "--server.maxMessageSize 300" in too_big(230_000_000, 200)
+    True
+    """
+    if size <= limit_mb * 1_000_000 * 0.98:  # the rest of the message carries a little besides the data
+        return None
+    need = -(-size * 1.1 // 100_000_000) * 100  # the size, rounded up to whole hundreds of MB with room to spare
+    return (f"This run's scores are {size / 1e6:,.0f} MB for the browser, more than one message of this dashboard may "
+            f"carry ({limit_mb:,} MB). Start it with a larger limit: `.venv/bin/streamlit run app.py "
+            f"--server.maxMessageSize {need:.0f} -- --db DATABASE` (the browser then holds about that much), "
+            "or score the study in smaller runs.")
+
+
 def bump() -> None:
     """Python changed the settings (a run's operating point, an applied suggestion): the browser takes them."""
     st.session_state[REV] = st.session_state.get(REV, 0) + 1
@@ -120,6 +137,9 @@ def sidebar(path: Path, run_id: str, choices: dict) -> None:
     ss = st.session_state
     version = cache.file_version(path)
     pid, data = payload(str(path), version, run_id)
+    if ss.get(SENT) != pid and (problem := too_big(len(data), st.get_option("server.maxMessageSize"))):
+        st.error(problem)
+        st.stop()
     comp = _component()
     comp(key="ix_payload", data=data if ss.get(SENT) != pid else {"role": "payload", "pid": pid},
          on_missing_change=_missing, height=0)

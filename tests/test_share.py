@@ -307,6 +307,7 @@ def test_moving_a_slider_recomputes_the_table_and_the_hash_restores_the_view(sma
     assert f"{first['cra']:.3f}" in shown
     pg.select_option("#pooling", "all")
     pg.select_option("#ref-select", "chelsea")
+    pg.wait_for_function("() => location.hash.includes('ref=chelsea')", timeout=PATIENCE_MS)  # written as it settles
     url = pg.url
     assert "clip_tau=0.30" in url or "clip_tau=0.3" in url
     again = Opened(o.page.context.browser, path, "#" + url.split("#", 1)[1])

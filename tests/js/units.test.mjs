@@ -76,6 +76,15 @@ test('a store tells its subscribers what changed, once', () => {
   assert.deepEqual(seen, [[['a'], 'y']]);
 });
 
+test('a failing subscriber leaves the others their update, and its error is still raised', () => {
+  const s = makeStore({a: 1}), seen = [];
+  s.subscribe(() => { throw new Error('a broken view'); });
+  s.subscribe((state) => seen.push(state.a));
+  assert.throws(() => s.set({a: 2}, 'input'), /a broken view/);
+  assert.deepEqual(seen, [2]);
+  assert.equal(s.get().a, 2);
+});
+
 test('a payload that is damaged says so instead of computing nonsense', () => {
   assert.throws(() => fromContainer(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])), /not an Iconicity Explorer payload/);
   const header = new TextEncoder().encode(JSON.stringify({}));

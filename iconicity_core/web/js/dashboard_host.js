@@ -106,7 +106,11 @@ function mount(component) {
         const view = make(inst.box, D, store, onPick, onPage);
         inst.parts.push(view);
         if (view.plane) api.planePoints = () => view.plane.clientPoints();
-        if (data.role === 'correlations') store.subscribe((st, changed) => { if (changed.indexOf('corr_variant') >= 0) inst.set('page', {corr_variant: st.corr_variant}); });
+        if (data.role === 'correlations') {
+          inst.parts.push({unsubscribe: store.subscribe((st, changed) => {
+            if (changed.indexOf('corr_variant') >= 0) inst.set('page', {corr_variant: st.corr_variant});
+          })});
+        }
         api.views[data.role] = true;
       }
       api.isReady = true;

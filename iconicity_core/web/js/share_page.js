@@ -93,7 +93,14 @@ function setup(D, api) {
   prov.append(el('summary', meta.text.share.provenance), pt);
   table(pt, [['k', meta.text.share.what], ['v', meta.text.share.value]], meta.provenance.map((p) => ({k: p[0], v: p[1]})));
   main.appendChild(prov);
-  store.subscribe((state) => { const h = toHash(state); if (location.hash !== h) history.replaceState(null, '', h); });
+  // the address follows the view a moment after it settles: browsers limit how often a page may change it
+  // (Safari: 100 times in 30 s, then an error), and a drag fires dozens of moves
+  let hashLater = 0;
+  const writeHash = () => {
+    const h = toHash(store.get());
+    if (location.hash !== h) try { history.replaceState(null, '', h); } catch { /* limited: the next change writes it */ }
+  };
+  store.subscribe(() => { clearTimeout(hashLater); hashLater = setTimeout(writeHash, 250); });
   window.addEventListener('hashchange', () => {
     if (location.hash === toHash(store.get())) return;
     const next = fromHash(D, location.hash, first);

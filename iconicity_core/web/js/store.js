@@ -19,7 +19,11 @@ export function makeStore(initial) {
       }
       if (!changed.length) return changed;
       state = Object.assign({}, state, partial);
-      for (const fn of Array.from(subs)) fn(state, changed, origin);
+      let failure = null;                       // one failing view must not leave the others behind
+      for (const fn of Array.from(subs)) {
+        try { fn(state, changed, origin); } catch (e) { failure = failure || e; }
+      }
+      if (failure) throw failure;
       return changed;
     },
     subscribe(fn) { subs.add(fn); return () => subs.delete(fn); },

@@ -90,6 +90,7 @@ export function makeControls(box, D, store, onCommit, opts) {
   function commit() { if (onCommit) onCommit(store.get()); }
   for (const s of Object.values(sliders)) {
     s.input.addEventListener('pointerdown', () => { s.dragging = true; });
+    for (const end of ['pointerup', 'pointercancel']) s.input.addEventListener(end, () => { s.dragging = false; });
     s.input.addEventListener('input', () => { store.set(read(), 'input'); });
     s.input.addEventListener('change', () => { s.dragging = false; store.set(read(), 'input'); commit(); });
   }
@@ -100,7 +101,7 @@ export function makeControls(box, D, store, onCommit, opts) {
       store.set(read(), 'input'); commit();
     });
   }
-  store.subscribe((state, changed) => { if (changed.some((k) => SETTINGS.indexOf(k) >= 0)) show(state); });
+  const unsubscribe = store.subscribe((state, changed) => { if (changed.some((k) => SETTINGS.indexOf(k) >= 0)) show(state); });
   show(store.get());
-  return {element: panel, show};
+  return {element: panel, show, unsubscribe};
 }

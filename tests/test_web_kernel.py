@@ -14,13 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iconicity_core.analysis.correlation import POOLED_DECIMALS, correlation_table
+from iconicity_core.analysis.correlation import correlation_table
 from iconicity_core.analysis.engine import Arrays, Engine
 from iconicity_core.config import Filters, Thresholds
-from iconicity_core.core import metrics as kernel
 from iconicity_core.core.sweeps import TAU_GRID, pass_counts, ranking_stability
 from iconicity_core.web import payload as wp
-from iconicity_core.web.text import QUADRANT_COLOURS, texts
+from iconicity_core.web.text import texts
 
 NODE = shutil.which("node")
 RUNNER = Path(__file__).parent / "js" / "run_kernel.mjs"
@@ -68,9 +67,7 @@ def _refs(eng: Engine, seed: int) -> tuple[pd.DataFrame, list[str]]:
 def run_node(eng: Engine, rule: str, cases: list[dict], tmp_path: Path, refs=None, covs=None) -> list[dict]:
     refs, covs = (refs, covs) if refs is not None else _refs(eng, 0)
     op = Thresholds(0.5, None, 0.6, rule=rule)
-    p = wp.build(eng, refs, covs, INFO, op, texts(INFO, rule), {m: "#000" for m in eng.a.models},
-                 {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS), "colours": list(QUADRANT_COLOURS)}, 9,
-                 POOLED_DECIMALS)
+    p = wp.build(eng, refs, covs, INFO, op, texts(INFO, rule), {m: "#000" for m in eng.a.models}, bootstrap=9)
     (tmp_path / "p.bin").write_bytes(p.container())
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     r = subprocess.run([NODE, str(RUNNER), str(tmp_path / "p.bin"), str(tmp_path / "cases.json")], capture_output=True,

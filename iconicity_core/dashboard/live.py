@@ -12,11 +12,10 @@ from pathlib import Path
 import streamlit as st
 
 from ..config import MATCHES, POOLINGS, run_thresholds
-from ..core import metrics as kernel
 from ..web import payload as wp
 from ..web.bundle import bundle
 from ..web.style import css
-from ..web.text import QUADRANT_COLOURS, texts
+from ..web.text import texts
 from . import cache, state
 
 #: The keys of the settings the browser sends back (and Python sends down).
@@ -42,24 +41,19 @@ def _component():
 @st.cache_resource(max_entries=2, show_spinner="Preparing the scores for the browser (once per database version)…")
 def payload(path: str, version: tuple, run_id: str) -> tuple[str, bytes]:
     """``(id, bytes)`` of a run's data for the browser (built once per database version, shared by sessions)."""
-    from ..analysis.correlation import POOLED_DECIMALS
     from ..display import model_colours
-    from ..share.build import BOOTSTRAP
 
     eng = cache.engine(path, version, run_id)
-    _, infos = cache.meta(path, version)
+    choices, infos = cache.meta(path, version)
     info = {**infos[run_id], "run_id": run_id}
     covs, _ = cache.covariates(path, version)
     refs = cache.references(path, version).set_index("slug")
     covs = [c for c in covs if c in refs.columns]
-    choices, _ = cache.meta(path, version)
     t = run_thresholds(info.get("config"))
     op = type(t)(round(t.clip_tau, 2), None if t.clip_tau_dynamic is None else round(t.clip_tau_dynamic, 2),
                  round(t.patch_tau, 2), t.pooling, t.rule, t.match)
     pid = wp.payload_id(path, version, run_id)
-    built = wp.build(eng, refs, covs, info, op, texts(info, t.rule), model_colours(choices["models"]),
-                     {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS), "colours": list(QUADRANT_COLOURS)},
-                     BOOTSTRAP, POOLED_DECIMALS, {"pid": pid})
+    built = wp.build(eng, refs, covs, info, op, texts(info, t.rule), model_colours(choices["models"]), {"pid": pid})
     return pid, built.container()
 
 
@@ -163,7 +157,8 @@ PAGE_KEYS = {
 def view(ctx, role: str, page: dict | None = None):
     """A live view (``overview``, ``thresholds``, ``correlations``) of the current run; returns the component's
     result (``.open_ref``: a reference clicked in the plane)."""
-    pid, _ = payload(*ctx.key, ctx.run_id)
+    # the id the sidebar sent in this rerun (a writer may have committed since: the views follow the data shown)
+    pid = st.session_state.get(SENT) or wp.payload_id(*ctx.key, ctx.run_id)
     key = f"ix_{role}"
     return _component()(key=key, data={"role": role, "pid": pid, "rev": st.session_state.get(REV, 0), "page": page or {},
                                        "waiting": "Computing in the browser…"},

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.correlation import POOLED_DECIMALS
 from ..api import Results
 from ..config import Filters, Thresholds
 from ..core import metrics as kernel
@@ -28,12 +27,10 @@ from ..display import embedder_name, model_colours
 from ..web import payload as wp
 from ..web.bundle import bundle
 from ..web.style import css
-from ..web.text import QUADRANT_COLOURS, texts
+from ..web.text import texts
 from . import evidence as ev
 
 IMAGE_MODES = ("none", "evidence", "all")
-#: Percentile-bootstrap resamples the page draws for each correlation's CI.
-BOOTSTRAP = 199
 #: Bytes a picture costs beyond its data URI (quotes, commas, its index entries).
 _PER_IMAGE = 72
 
@@ -152,9 +149,7 @@ def build_share(db: str | Path, run: str | None = None, thresholds: Thresholds |
         "evidence": [], "ref_images": {}, "images": [], "images_note": "",
     }
     built = wp.build(eng, refs, covs, {**res.info, "run_id": res.run_id}, op, texts(res.info, t.rule),
-                     model_colours(a.models), {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS),
-                                               "colours": list(QUADRANT_COLOURS)},
-                     BOOTSTRAP, POOLED_DECIMALS, extra)
+                     model_colours(a.models), extra)
     payload = built.shared()
     scripts = [bundle("share_page.js", "iife")]
     page_title = payload["title"]

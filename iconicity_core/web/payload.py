@@ -33,6 +33,8 @@ from ..core.sweeps import TAU_GRID, pass_counts
 
 #: Every fifth threshold of the grid: the heat maps of CRT over (recognition τ, patch τ).
 HEATMAP = list(range(0, len(TAU_GRID), 5))
+#: Percentile-bootstrap resamples the browser draws for each correlation's CI.
+BOOTSTRAP = 199
 MAGIC = b"ICX1"
 _TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.uint16): "u16", np.dtype(np.uint32): "u32"}
 
@@ -97,11 +99,14 @@ def payload_id(*parts) -> str:
 
 
 def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colours: dict[str, str],
-          quadrants: dict, bootstrap: int, pooled_decimals: int, extra: dict | None = None) -> Payload:
+          extra: dict | None = None, bootstrap: int = BOOTSTRAP) -> Payload:
     """The payload of one score run: ``engine`` (its arrays), ``refs`` (the references indexed by slug, with
     titles and covariates), the run's record ``info`` and operating point ``op`` (its rule quantises every
     similarity), the words ``text`` (:func:`iconicity_core.web.text.texts`)."""
+    from ..analysis.correlation import POOLED_DECIMALS
     from ..analysis.tables import covariate_label
+    from ..config import QUADRANT_COLOURS
+    from ..core import metrics as kernel
     from ..core.grid import parse_grid
     from ..display import column_label
 
@@ -122,7 +127,8 @@ def build(engine, refs, covariates: list[str], info: dict, op, text: dict, colou
                  "dynamic": a.dynamic.tolist(), "covariate_names": covariates,
                  "covariate_labels": {c: column_label(covariate_label(c)) for c in covariates},
                  "covariates": {c: refs[c].astype(float).tolist() for c in covariates}},
-        "n": engine.n, "k": engine.k, "quadrants": quadrants, "bootstrap": bootstrap, "pooled_decimals": pooled_decimals,
+        "n": engine.n, "k": engine.k, "bootstrap": bootstrap, "pooled_decimals": POOLED_DECIMALS,
+        "quadrants": {"cut": kernel.QUADRANT_CUT, "names": list(kernel.QUADRANTS), "colours": list(QUADRANT_COLOURS)},
         "text": text, "start": {"variant": "title" if "title" in a.variants else (a.variants[0] if a.variants else "")},
         **(extra or {}),
     }

@@ -9,10 +9,7 @@ shared file and the dashboard say the same thing in the same words. The views on
 """
 from __future__ import annotations
 
-from ..config import (
-    QUADRANT_COLOURS,  # noqa: F401  (re-exported: the payload's quadrants)
-    Rule,
-)
+from ..config import Rule
 from ..core import metrics as kernel
 from ..display import column_label, embedder_name
 

@@ -75,7 +75,7 @@ COLUMN_LABELS = {
     "ssim": "SSIM", "tiled_l2": "tiled L2 (negated)", "appearance": "appearance descriptor",
     "dino_global": "DINOv3 global cosine", "sscd": "SSCD",
     "quadrant_changed": "quadrant changed", "ranking": "ranking by CRT", "statement": "conclusion",
-    "holds_at": "holds at", "holds_everywhere": "holds everywhere", "flips_at": "flips at", "base": "against",
+    "verdict": "verdict", "holds_at": "holds at", "holds_everywhere": "holds everywhere", "flips_at": "flips at", "base": "against",
     "share_still_recognised": "still recognised", "n_recognised_under_base": "recognised under the base",
 }
 

@@ -5,8 +5,7 @@ from iconicity_core.dashboard.state import literal
 from iconicity_core.viz import charts
 
 with page("Thresholds") as ctx:
-    t = ctx.thresholds
-    rec, real = ctx.recognition, ctx.realization
+    rec = ctx.recognition
     live.view(ctx, "thresholds")
 
     st.subheader("Robustness: do the conclusions survive other thresholds?")

@@ -95,6 +95,10 @@ def test_distinctiveness_without_weights_gives_advice_that_works(con, tmp_path, 
     assert r.exit_code == 2, r.output
     assert "could not load CLIP model" in r.stderr, r.stderr
     assert "--clip-model baseline" not in r.stderr
+    from iconicity_core.embedders import ModelLoadError, load_global
+
+    with pytest.raises(ModelLoadError, match="--clip-model baseline"):          # where an image embedder will do
+        load_global("ViT-B-32", "openai", device="cpu")
 
 
 @pytest.mark.slow

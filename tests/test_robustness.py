@@ -53,9 +53,11 @@ def test_the_grid_reports_exactly_the_flip_a_constructed_database_has():
     c = g["conclusions"].set_index("statement")
     flip = c.loc["A transforms more (CRT) than B"]
     assert not flip["holds_everywhere"]
+    assert flip["verdict"] == "flips"
     assert flip["flips_at"] == "recognition τ 0.8 / patch τ 0.5"
     assert flip["holds_at"] == "1 of 2"
     assert c.loc["B reuses more (VR) than A", "holds_everywhere"]          # B's VR is higher at every point
+    assert c.loc["B reuses more (VR) than A", "verdict"] == "holds"
     assert pts.loc[0.8, "quadrant_changed"] == 0.5                           # A's two references leave "reinterpreted"
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config import Filters, Match, Pooling, Rule, Thresholds
 from ..core import metrics as kernel
-from ..core.sweeps import exceed_fraction, group_stats_at, pass_counts, ranking_stability
+from ..core.sweeps import exceed_fraction, group_stats_at, pass_counts
 
 IMAGE_COLUMNS = ["model", "slug", "kind", "variant", "file_id", "clip_sim", "recognised", "vr", "vi", "label"]
 
@@ -284,6 +284,3 @@ class Engine:
                 per_model = kernel.macro_mean(model_of_group, crt)
                 rows += [(ct, pt, self.a.models[mc], float(per_model[mc])) for mc in models]
         return pd.DataFrame(rows, columns=["clip_tau", "patch_tau", "model", "crt"])
-
-    def ranking_stability(self, grid: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
-        return ranking_stability(grid, t.clip_tau, t.patch_tau)

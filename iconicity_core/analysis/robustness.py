@@ -157,9 +157,19 @@ def _majority_quadrants(refs: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def verdict(holding: int, points: int) -> str:
+    """``holds`` at every grid point, ``fails`` at none, else ``flips``.
+
+    >>> verdict(9, 9), verdict(0, 9), verdict(4, 9)
+    ('holds', 'fails', 'flips')
+    """
+    return "holds" if holding == points else "fails" if holding == 0 else "flips"
+
+
 def conclusions(table: pd.DataFrame, base: pd.DataFrame, majorities: dict) -> pd.DataFrame:
     """Plain-language statements about the models at the operating point and whether each holds at every
-    grid point: the order of every pair of models by CRA, VR and CRT, and each model's majority quadrant."""
+    grid point (:func:`verdict`): the order of every pair of models by CRA, VR and CRT, and each model's
+    majority quadrant."""
     out = []
     models = sorted(table["model"].unique())
     n_points = table.groupby(["clip_tau", "patch_tau"]).ngroups
@@ -175,14 +185,16 @@ def conclusions(table: pd.DataFrame, base: pd.DataFrame, majorities: dict) -> pd
                 holds = (wide[hi] > wide[lo]).fillna(False)
                 flips = [f"recognition τ {c:g} / patch τ {p:g}" for (c, p), ok in holds.items() if not ok]
                 out.append({"statement": f"{hi} {names[metric]} than {lo}", "metric": metric,
+                            "verdict": verdict(int(holds.sum()), n_points),
                             "holds_at": f"{int(holds.sum())} of {n_points}", "holds_everywhere": not flips,
                             "flips_at": "; ".join(flips)})
     for model, top in _majority_quadrants(base).items():
         flips = [f"recognition τ {c:g} / patch τ {p:g} ({m.get(model)})" for (c, p), m in majorities.items() if m.get(model) != top]
         out.append({"statement": f"most references of {model} are {top}", "metric": "quadrant",
+                    "verdict": verdict(n_points - len(flips), n_points),
                     "holds_at": f"{n_points - len(flips)} of {n_points}", "holds_everywhere": not flips,
                     "flips_at": "; ".join(flips)})
-    return pd.DataFrame(out, columns=["statement", "metric", "holds_at", "holds_everywhere", "flips_at"])
+    return pd.DataFrame(out, columns=["statement", "metric", "verdict", "holds_at", "holds_everywhere", "flips_at"])
 
 
 # -- perturbation statistics ------------------------------------------------------------------------------------

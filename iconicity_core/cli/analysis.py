@@ -216,7 +216,7 @@ def robustness(
     typer.echo(g["points"].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     typer.echo("")
     for r in g["conclusions"].itertuples():
-        mark = "holds" if r.holds_everywhere else "fails" if r.holds_at.startswith("0 of") else "FLIPS"
+        mark = r.verdict.upper() if r.verdict == "flips" else r.verdict
         typer.echo(f"[{mark}] {r.statement} ({r.holds_at} grid points)" + (f" — flips at {r.flips_at}" if r.flips_at else ""))
 
 

@@ -60,9 +60,7 @@ def cov_distinctiveness(
     try:
         emb = load_global(clip_model, clip_pretrained, device=resolve_device(device))
     except ModelLoadError as e:
-        from ..embedders.clip import BASELINE_HINT
-
-        fail(str(e).replace(BASELINE_HINT, "."))                  # the baseline has no text tower: no such advice
+        fail(e.without_hint + ".")                                # the baseline has no text tower: no such advice
     typer.echo("added: " + semantic_distinctiveness(con, emb, n_phrases))
 
 

@@ -136,10 +136,9 @@ def runs_delete(ctx: typer.Context, run_id: str = typer.Argument(..., help="Run 
     con = open_db(path)
     rid = _find(con, run_id)
     counts = database.runs.produced_counts(con, rid)
-    n_files = sum(len(owned_files(r.get("outputs") or {}, path)) for r in database.runs.with_children(con, rid))
-    words = {"clip_sims": "recognition similarities", "cell_sims": "cell similarities", "ref_dedup": "reference checks",
-             "measure_scores": "plain-measure scores", "covariate_columns": "covariate columns", "child_runs": "child runs"}
-    what = [f"{n:,} {words[k]}" for k, n in counts.items() if n]
+    n_files = sum(why is None for r in database.runs.with_children(con, rid)
+                  for _p, _d, why in owned_files(r.get("outputs") or {}, path))      # those it may remove, not keep
+    what = [f"{n:,} {database.runs.PRODUCED[k]}" for k, n in counts.items() if n]
     what += [f"up to {n_files} file(s) it wrote, where unchanged"] if n_files else []
     if not yes and not typer.confirm(f"delete run {rid} and what it produced ({', '.join(what) or 'no rows or files'})? "
                                      "(--yes skips this question)"):

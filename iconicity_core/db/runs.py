@@ -197,8 +197,13 @@ def table(con) -> pd.DataFrame:
            FROM runs r ORDER BY r.created_at DESC, r.run_id""").df()
 
 
+#: What each of :func:`produced_counts` counts, in words.
+PRODUCED = {"clip_sims": "recognition similarities", "cell_sims": "cell similarities", "ref_dedup": "reference checks",
+            "measure_scores": "plain-measure scores", "covariate_columns": "covariate columns", "child_runs": "child runs"}
+
+
 def produced_counts(con, run_id: str) -> dict[str, int]:
-    """Rows each table holds for a run (what `runs delete` would remove)."""
+    """Rows each table holds for a run (what `runs delete` would remove), keyed as :data:`PRODUCED`."""
     q = lambda sql: con.execute(sql, [run_id]).fetchone()[0]
     return {"clip_sims": q("SELECT count(*) FROM clip_sims WHERE run_id = ?"),
             "cell_sims": q("SELECT count(*) FROM cell_sims WHERE run_id = ?"),

@@ -19,7 +19,12 @@ from ..errors import IconicityError
 
 
 class ModelLoadError(IconicityError, RuntimeError):
-    """Weights could not be loaded; the message says what the user can do about it."""
+    """Weights could not be loaded; the message says what the user can do about it. A ``hint`` that only some
+    callers can follow (another embedder) ends the message; ``without_hint`` is the message without it."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message + hint)
+        self.without_hint = message
 
 
 @dataclass

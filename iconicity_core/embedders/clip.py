@@ -137,7 +137,7 @@ class OpenClipEmbedder(GlobalEmbedder):
                 "What to do: check the model name (open_clip.list_models()) and tag "
                 "(open_clip.list_pretrained()); if this machine is offline, download the weights "
                 "once where there is network (they are cached under ~/.cache/huggingface) or pass "
-                "--clip-pretrained /path/to/checkpoint.safetensors" + BASELINE_HINT
+                "--clip-pretrained /path/to/checkpoint.safetensors", BASELINE_HINT
             ) from None
         self.model = net.eval()
         self.model_name = model

@@ -262,9 +262,14 @@ def test_a_run_without_generations_is_said_not_crashed(empty_run, tmp_path):
     for args in (["robustness"], ["analyze", "--out", tmp_path / "an"], ["calibrate"], ["export", "--out", tmp_path / "ex"],
                  ["metrics"], ["references", "consistency", "--cra"]):
         r = invoke(*args, "--db", empty_run)
-        assert ("Traceback" not in r.output and r.exception is None) or isinstance(r.exception, SystemExit), (args, r.output)
-        if r.exit_code:
-            assert r.stderr.strip().splitlines()[-1].startswith("error: "), (args, r.stderr)
+        assert "Traceback" not in r.output, (args, r.output)
+        assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.output)
+        said = r.stderr.strip().splitlines()
+        if r.exit_code:                                   # refused: one error line says why
+            assert r.exit_code == 2, (args, r.output)
+            assert said[-1].startswith("error: "), (args, r.stderr)
+        else:                                             # an empty table is never silent
+            assert any(line.startswith("warning: ") and "no generated image" in line for line in said), (args, r.stderr)
 
 
 def test_calibrate_with_labels_of_one_class_records_nothing(scored, tmp_path):
@@ -277,7 +282,8 @@ def test_calibrate_with_labels_of_one_class_records_nothing(scored, tmp_path):
     assert json.loads(cli("runs", "--db", scored, "--format", "json"))["rows"] == runs_before
     half = tmp_path / "half.csv"                       # one separation has both classes: it is calibrated, the other not
     half.write_text(one.read_text() + "generations/model_a/mona/other.png,miss\n")
-    r = invoke("calibrate", "--db", scored, "--labels", half, "--n-resamples", "5")
+    mine = shutil.copy(scored, tmp_path / "mine.duckdb")     # this one records a run: not in the shared database
+    r = invoke("calibrate", "--db", mine, "--labels", half, "--n-resamples", "5")
     assert r.exit_code == 0, r.output
     assert "suggested: --clip-tau" in r.stderr, r.output
     assert "--patch-tau" not in r.stderr, r.output

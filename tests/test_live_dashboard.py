@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -18,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PATIENCE_MS = 240_000
 pytestmark = pytest.mark.browser
+FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 READY = "() => window.iconicityExplorer && window.iconicityExplorer.isReady && window.iconicityExplorer.views.overview"
 SETTINGS = [
     {},
@@ -112,23 +112,33 @@ def test_a_slider_moves_the_views_then_the_address_and_the_python_pages(small_de
         page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] / 2, steps=6)
         moved = table.inner_text()
         assert moved != before, "the table follows the slider while it moves, before any server round trip"
+        page.evaluate(FRAMES)                                          # the last move's paint is done
+        paints, renders = plane.get_attribute("data-paints"), table.get_attribute("data-renders")
+        calls = page.evaluate("() => window.iconicityExplorer.fromPython()")
         page.mouse.up()
-        page.wait_for_function("() => new URL(location.href).searchParams.get('clip_tau') !== '0.47'", timeout=PATIENCE_MS)
+        page.wait_for_function("() => { const v = new URL(location.href).searchParams.get('clip_tau');"
+                               "  return v !== null && v !== '0.47'; }", timeout=PATIENCE_MS)
         value = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["clip_tau"][0]
         assert float(value) == pytest.approx(float(slider.input_value()))
-        want = page.evaluate("(s) => window.iconicityExplorer.modelTable(s)", {"clip_tau": float(value), "clip_tau_dynamic": 0.47})
-        assert [r["model"] for r in want]
-        assert table.inner_text() == moved
-        # the rerun that told Python drew nothing again: the same canvas, painted as often, the same table
+        # the table shows the numbers of the released state
+        state = page.evaluate("() => window.iconicityExplorer.state()")
+        assert state["clip_tau"] == pytest.approx(float(value))
+        want = [r for r in page.evaluate("(s) => window.iconicityExplorer.modelTable(s)", state)
+                if r["kind"] == page.locator("#scope-kind").input_value()
+                and r["variant"] == page.locator("#scope-variant").input_value()]
+        shown = page.locator("#model-table tbody tr").all_inner_texts()
+        assert [float(s.split("\t")[2]) for s in shown] == pytest.approx([round(r["cra"], 3) for r in want], abs=6e-4)
+        # the rerun that told Python reached the browser and drew nothing again: the same canvas, painted as
+        # often, the same table
+        page.wait_for_function(f"() => window.iconicityExplorer.fromPython() > {calls}", timeout=PATIENCE_MS)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PATIENCE_MS)
-        paints, renders = plane.get_attribute("data-paints"), table.get_attribute("data-renders")
-        time.sleep(1.5)
+        page.evaluate(FRAMES)
         assert plane.get_attribute("data-paints") == paints
         assert table.get_attribute("data-renders") == renders
         assert table.inner_text() == moved
         # the next Python-drawn page reads the released value
         open_page(page, "References")
-        page.get_by_text(f"**{value}**".strip("*")).first.wait_for(timeout=PATIENCE_MS)
+        page.get_by_text("Settings —").filter(has_text=f"> {value}").first.wait_for(timeout=PATIENCE_MS)
         settings = page.get_by_text("Settings —").first.inner_text()
         assert f"> {value}" in settings, settings
         assert errors == []

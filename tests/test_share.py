@@ -413,12 +413,18 @@ def test_a_tampered_file_says_it_is_damaged(small_demo_db, browser, tmp_path):
         path.write_bytes(html[:block.start(2)] + data + html[block.end(2):])
         return path
 
-    def damaged(path: Path) -> str:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def damaged(path: Path, says: str) -> str:
         page = browser.new_page()
         page.goto(path.as_uri())
         page.wait_for_function("() => document.documentElement.dataset.damaged || (window.iconicityExplorer && "
                                "window.iconicityExplorer.isReady)", timeout=PATIENCE_MS)
-        page.wait_for_timeout(300)                            # views draw in the next frames
+        try:                                                  # damage found while the views draw shows a moment later
+            page.wait_for_function("(says) => ['#damaged', '#badge'].some((s) => { const e = document.querySelector(s);"
+                                   " return e && e.innerText.includes(says); })", arg=says, timeout=30_000)
+        except PlaywrightTimeout:
+            pass                                              # the assertion below says what the page shows instead
         text = page.locator("#damaged").inner_text() if page.locator("#damaged").is_visible() else ""
         badge = page.locator("#badge").inner_text()
         page.close()
@@ -432,7 +438,7 @@ def test_a_tampered_file_says_it_is_damaged(small_demo_db, browser, tmp_path):
              (python_row, "differs from iconicity metrics")]
     assert json.loads(block.group(2))["python"]["checks"][0]["rows"][0]["model"] != "painter-2"
     for edit, says in cases:
-        assert says in damaged(tampered(edit)), says
+        assert says in damaged(tampered(edit), says), says
 
 
 def test_thumbnails_come_only_from_the_recorded_roots(small_demo_db, tmp_path):

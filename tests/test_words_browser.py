@@ -50,10 +50,22 @@ def check_words(page, where: str) -> None:
     assert got["none"] == 0, where
 
 
+FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]')
+  && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].filter(e => e.getClientRects().length > 0)
+       .every(e => e.querySelector('.main-svg'))"""
+
+
 def settle(page) -> None:
-    page.wait_for_timeout(400)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PATIENCE_MS)
-    page.wait_for_timeout(1200)                       # charts and tables finish drawing after the run ends
+    """Streamlit's run has ended and every chart and table on the page has drawn (a table draws its header when
+    it is scrolled into view)."""
+    page.wait_for_function(DRAWN, timeout=PATIENCE_MS)
+    page.evaluate(FRAMES)
+    page.wait_for_function(DRAWN, timeout=PATIENCE_MS)          # a run that started in those frames has ended too
+    for table in page.locator('[data-testid="stDataFrame"]').all():
+        if table.is_visible():
+            table.scroll_into_view_if_needed()
+            table.locator("[role=columnheader]").first.wait_for(state="attached", timeout=PATIENCE_MS)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +111,8 @@ def test_the_shared_file_at_1280x720(small_demo_db, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(path.as_uri() + "#ref=chelsea")
     page.wait_for_function("() => window.iconicityExplorer && window.iconicityExplorer.isReady", timeout=PATIENCE_MS)
-    page.wait_for_timeout(1500)
+    page.locator("#model-table tbody tr").first.wait_for(timeout=PATIENCE_MS)
+    page.evaluate(FRAMES)
     check_words(page, "shared file")
     for sel in ("#clip-tau", "#patch-tau"):
         assert page.locator(sel).bounding_box()["y"] < 720
@@ -124,6 +137,7 @@ def test_the_reading_names_the_models_the_table_shows(host, small_demo_db, brows
         page.locator("#model-table tbody tr").first.wait_for(timeout=PATIENCE_MS)
         for tau in ("0.35", "0.55", "0.75"):
             page.locator("#clip-tau").fill(tau)
+            page.wait_for_function(f"() => window.iconicityExplorer.state().clip_tau === {tau}", timeout=PATIENCE_MS)
             rows = [r.split("\t") for r in page.locator("#model-table tbody tr").all_inner_texts()]
             table = {r[0].strip(): (float(r[2]), float(r[3]) if r[3].strip() != "–" else None) for r in rows}
             text = page.locator("#reading").inner_text()

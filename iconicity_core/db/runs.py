@@ -151,12 +151,17 @@ def warnings_for(rec: dict) -> list[str]:
 
 def partial_note(con, run_id: str) -> str | None:
     """What to say when ``run_id`` (a score run read by default) is not finished — interrupted, failed, or still
-    running (killed, or another process is scoring): None when it is done. The CLI prints it as a warning,
-    the API warns with :class:`~iconicity_core.errors.PartialRunWarning`, the dashboard shows it."""
+    running (killed, or another process is scoring) — or finished without a generated image: None when it is
+    done and scored some. The CLI prints it as a warning, the API warns with
+    :class:`~iconicity_core.errors.PartialRunWarning`, the dashboard shows it."""
     rec = get(con, run_id)
-    if rec is None or rec.get("status") in (None, "done"):
+    if rec is None:
         return None
     n = con.execute("SELECT count(*) FROM clip_sims WHERE run_id = ?", [run_id]).fetchone()[0]
+    if rec.get("status") in (None, "done"):
+        return None if n else (f"the latest score run {run_id} scored no generated image (its dataset had none under "
+                               "generations/): every table is empty — add generated images and run `iconicity score` "
+                               "again")
     return (f"the latest score run {run_id} is not finished (status {rec.get('status')}, {n:,} generated image(s) "
             "scored so far): its tables cover only those — run the same `iconicity score` command again to finish "
             "it, or choose a finished run with --run (see `iconicity runs`)")

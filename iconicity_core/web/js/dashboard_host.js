@@ -60,6 +60,7 @@ function exposeApi() {
     H.api = makeApi(() => H.data.get(H.pid));
     H.api.state = () => JSON.parse(JSON.stringify(H.store ? H.store.get() : {}));
     H.api.views = {};
+    H.api.fromPython = () => H.fromPython || 0;
     if (typeof window !== 'undefined') window.iconicityExplorer = H.api;
   }
   return H.api;
@@ -79,6 +80,7 @@ function applyFromPython(D, data) {
 function mount(component) {
   const {data, parentElement, setStateValue, setTriggerValue} = component;
   const H = host();
+  H.fromPython = (H.fromPython || 0) + 1;        // how often Python's reruns reached a mount (tests wait on it)
   let inst = H.mounts.get(parentElement);
   if (inst && (inst.role !== data.role || inst.pid !== data.pid)) { inst.destroy(); inst = null; }
   if (!inst) {

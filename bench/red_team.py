@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import os
@@ -28,21 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from iconicity_core.testing import file_state as state  # noqa: E402  (the checkout, not an installed copy)
+
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def state(p: Path):
-    """What is at ``p``: kind and bytes (a folder: every file under it)."""
-    if p.is_symlink():
-        return ("link", os.readlink(p))
-    if not p.exists():
-        return None
-    st = os.stat(p)
-    if stat.S_ISDIR(st.st_mode):
-        return ("dir", tuple(sorted((str(q.relative_to(p)), state(q)) for q in p.rglob("*"))))
-    if stat.S_ISREG(st.st_mode):
-        return ("file", hashlib.sha256(p.read_bytes()).hexdigest())
-    return ("special", stat.S_IFMT(st.st_mode), st.st_rdev)
 
 
 class Lab:

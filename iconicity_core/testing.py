@@ -258,6 +258,30 @@ def install_random_open_clip_tag(hf_home: str | Path, model: str = "ViT-B-32", t
     return net
 
 
+def file_state(p: str | Path):
+    """What is at ``p``, to compare before and after a command: ``None`` (nothing), a link's target, a file's
+    SHA-256, a folder's every entry (recursively), or a special file's type and device number.
+
+    >>> file_state("/nonexistent/path") is None
+    True
+    """
+    import hashlib
+    import os
+    import stat
+
+    p = Path(p)
+    if p.is_symlink():
+        return ("link", os.readlink(p))
+    if not p.exists():
+        return None
+    st = os.stat(p)
+    if stat.S_ISDIR(st.st_mode):
+        return ("dir", tuple(sorted((str(q.relative_to(p)), file_state(q)) for q in p.rglob("*"))))
+    if stat.S_ISREG(st.st_mode):
+        return ("file", hashlib.sha256(p.read_bytes()).hexdigest())
+    return ("special", stat.S_IFMT(st.st_mode), st.st_rdev)
+
+
 def start_dashboard(app: str | Path, args: Sequence[str] = (), env: dict | None = None,
                     timeout_s: float = 120) -> tuple[str, subprocess.Popen]:
     """``streamlit run APP -- ARGS`` headless on a free port of 127.0.0.1; returns its URL and process once

@@ -7,7 +7,6 @@ findings of the last review that were tracebacks or silent: bad arguments, empty
 the default, one-class labels, covariates without references, consistency that drops every image."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import iconicity_core
 from iconicity_core import db as database
 from iconicity_core.cli import app
 from iconicity_core.errors import DatabaseError, InvalidArgument, PartialRunWarning
+from iconicity_core.testing import file_state
 
 
 @pytest.fixture(scope="module")
@@ -115,16 +115,6 @@ def holder():
         p.wait()
 
 
-def _fingerprint(p: Path):
-    if p.is_symlink() or not p.exists():
-        return None
-    if p.is_dir():
-        return ("dir", sorted(q.name for q in p.iterdir()))
-    if not p.is_file():
-        return ("special", os.stat(p).st_mode)
-    return hashlib.sha256(p.read_bytes()).hexdigest()
-
-
 def test_every_command_refuses_every_bad_database_in_one_line(scored, tmp_path, holder, monkeypatch):
     monkeypatch.setattr(database.connection, "WAIT_S", 0.3)          # a writer waits this long for a busy lock
     dataset = scored.parent / "ds"
@@ -143,7 +133,7 @@ def test_every_command_refuses_every_bad_database_in_one_line(scored, tmp_path, 
                 continue                                  # the two commands that create a database
             if cmd == ("score",) and name == "an empty DuckDB database":
                 continue                                  # score fills an empty DuckDB file with its tables
-            before = _fingerprint(path)
+            before = file_state(path)
             r = invoke(*_argv(cmd, path, tmp_path, dataset, labels_csv))
             where = f"{' '.join(cmd)} × {name}"
             assert r.exit_code == 2, (where, r.output)
@@ -152,7 +142,7 @@ def test_every_command_refuses_every_bad_database_in_one_line(scored, tmp_path, 
             lines = [line for line in r.stderr.splitlines() if line.strip()]
             assert len(lines) == 1, (where, r.stderr)
             assert lines[0].startswith("error: "), (where, r.stderr)
-            assert _fingerprint(path) == before, where                # nothing written into it, nothing created
+            assert file_state(path) == before, where                # nothing written into it, nothing created
             checked += 1
     assert checked >= 24 * len(BAD) - 4
     assert not (tmp_path / "missing.duckdb").exists()

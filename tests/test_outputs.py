@@ -6,7 +6,6 @@ that does not exist: each is refused with one line and left byte-identical. Afte
 no file outside its declared outputs changed."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from iconicity_core.errors import OutputRefused
 from iconicity_core.io import labels
 from iconicity_core.io.atomic import atomic_write
 from iconicity_core.io.outputs import fence_output, fenced_folder, is_duckdb_file, owner_of, protected
+from iconicity_core.testing import file_state
 
 
 # -- the fence itself ---------------------------------------------------------------------------------------
@@ -144,20 +144,6 @@ def _argv(path, param, value, database) -> list[str]:
     return args
 
 
-def _state(p: Path):
-    """What is at ``p``, to compare before and after: kind and bytes (a folder: every file under it)."""
-    if p.is_symlink():
-        return ("link", os.readlink(p))
-    if not p.exists():
-        return None
-    st = os.stat(p)
-    if stat.S_ISDIR(st.st_mode):
-        return ("dir", tuple(sorted((str(q.relative_to(p)), _state(q)) for q in p.rglob("*"))))
-    if stat.S_ISREG(st.st_mode):
-        return ("file", hashlib.sha256(p.read_bytes()).hexdigest())
-    return ("special", stat.S_IFMT(st.st_mode))
-
-
 def _targets(database: Path, tmp: Path, kind: str) -> dict[str, Path]:
     maps = Path(str(database) + ".maps")
     Path(str(database) + ".wal").write_bytes(b"\x00wal bytes")
@@ -189,7 +175,7 @@ def test_every_output_option_refuses_every_forbidden_target(place, tmp_path):
         for what, target in _targets(place, tmp_path, kind).items():
             if what == "a missing folder" and creates_parents:
                 continue                                  # documented: this option creates its parents
-            before = _state(target)
+            before = file_state(target)
             r = invoke(*_argv(path, param, target, place))
             where = f"{' '.join(path)} {param.name} -> {what}"
             assert r.exit_code == 2, (where, r.output)
@@ -197,7 +183,7 @@ def test_every_output_option_refuses_every_forbidden_target(place, tmp_path):
             assert r.stdout == "", (where, r.output)
             assert [line for line in r.stderr.splitlines() if line.strip()] == [r.stderr.strip()], (where, r.stderr)
             assert r.stderr.startswith("error: "), (where, r.stderr)
-            assert _state(target) == before, where                     # byte-identical (a FIFO is still a FIFO)
+            assert file_state(target) == before, where                     # byte-identical (a FIFO is still a FIFO)
             assert not (tmp_path / "missing").exists(), where
             checked += 1
     assert checked >= 100
@@ -208,11 +194,11 @@ def test_the_demo_refuses_every_forbidden_target(place, tmp_path):
     for what, target in _targets(place, tmp_path, "file").items():
         if what == "a missing folder":
             continue
-        before = _state(target)
+        before = file_state(target)
         r = invoke("demo", "--db", target, "--embedders", "baseline", "--per-cell", "1", "--quiet")
         assert r.exit_code == 2, (what, r.output)
         assert "Traceback" not in r.output, (what, r.output)
-        assert _state(target) == before, what
+        assert file_state(target) == before, what
 
 
 @pytest.mark.slow
@@ -220,18 +206,18 @@ def test_share_onto_a_fifo_or_the_database_from_a_real_shell(place, tmp_path):
     """The boundary holds outside the test runner too: a real process, its exit status and its stderr."""
     os.mkfifo(tmp_path / "fifo")
     for target in (tmp_path / "fifo", place, labels.sidecar(place)):
-        before = _state(target)
+        before = file_state(target)
         r = subprocess.run([sys.executable, "-m", "iconicity_core.cli", "share", "--db", str(place), "--out", str(target)],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 2, r.stderr
         assert r.stderr.startswith("error: "), r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-        assert _state(target) == before
+        assert file_state(target) == before
 
 
 # -- after each command, nothing outside its declared outputs changed ------------------------------------------
 def _snapshot(folder: Path) -> dict[str, object]:
-    return {str(p.relative_to(folder)): _state(p) for p in folder.rglob("*") if not p.is_dir()}
+    return {str(p.relative_to(folder)): file_state(p) for p in folder.rglob("*") if not p.is_dir()}
 
 
 def _changed(before: dict, after: dict) -> set[str]:

@@ -94,3 +94,19 @@ def ge_synthetic_db(tmp_path_factory) -> Path:
                                                             "patch_tau": 0.5}}
         con.execute("UPDATE runs SET config = ? WHERE run_id = ?", [json.dumps(cfg), info["run_id"]])
     return db
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's, through Playwright), one per test module."""
+    from helpers import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                             "--disable-background-networking", "--no-first-run"])
+        yield b
+        b.close()

@@ -3,6 +3,7 @@ invoked in-process."""
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+#: Debian's Chromium, which the browser tests drive through Playwright.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BASELINE = ["--clip-model", "baseline", "--dino-model", "baseline", "--quiet"]
 PIXELS = ["--clip-model", "pixels", "--dino-model", "pixels", "--quiet"]
 #: generations per model, reference and prompt variant in the small demo (the full demo has 20)

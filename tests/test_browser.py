@@ -8,10 +8,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from helpers import CHROMIUM
 
 from iconicity_core.testing import open_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
 

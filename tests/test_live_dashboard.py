@@ -4,7 +4,6 @@ thresholds, and the rerun that tells Python changes nothing on screen."""
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.parse
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from helpers import cli
 from iconicity_core.testing import open_page, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PATIENCE_MS = 240_000
 pytestmark = pytest.mark.browser
 FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
@@ -25,19 +23,6 @@ SETTINGS = [
     {"clip_tau": 0.62, "patch_tau": 0.75, "match": "same-position"},
     {"clip_tau": 0.45, "patch_tau": 0.5, "kinds": ["static"], "pooling": "all", "match": "same-position"},
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                             "--disable-background-networking", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def serve(db: Path, tmp_path: Path):

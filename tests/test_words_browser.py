@@ -4,7 +4,6 @@ file no text is cut off, no header, axis or legend title is one of the project's
 table shows."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from iconicity_core.display import COLUMN_LABELS
 from iconicity_core.testing import open_page, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PATIENCE_MS = 240_000
 pytestmark = pytest.mark.browser
 #: Identifiers that must never reach a reader as a header or a title (their words are in COLUMN_LABELS).
@@ -66,18 +64,6 @@ def settle(page) -> None:
         if table.is_visible():
             table.scroll_into_view_if_needed()
             table.locator("[role=columnheader]").first.wait_for(state="attached", timeout=PATIENCE_MS)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def test_every_page_at_1280x720(small_demo_db, browser, tmp_path):
